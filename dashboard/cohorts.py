@@ -1,0 +1,361 @@
+"""The one filter model shared by the dashboard, its URL, the CLI and reports.
+
+A :class:`CohortFilter` says which patients a view rests on: a population
+(``safety``, ``efficacy``, ``progressors``, ``stable``, or ``compare`` =
+progressors and stable side by side), the progressor threshold, and subgroup
+filters.  :func:`select` applies it to a dataset and returns a
+:class:`Cohort`: the patient ids, their progression group, and n.
+
+Progressors and stable patients are derived from the data, never listed by
+hand: the pre-treatment decline is the ALSFRS value at the earliest visit
+before day 0 minus the value at day 0; an efficacy patient is a progressor
+if it is at least ``min_decline`` and stable otherwise; an efficacy patient
+lacking either value is *unclassified* (counted, never silently dropped).
+
+The filter converts to and from URL query parameters and CLI options with
+the same names (``age_min`` in a URL is ``--age-min`` on the command line).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from .data import ONSETS, SEXES, Dataset, sort_patient_ids
+
+POPULATIONS = ("safety", "efficacy", "progressors", "stable", "compare")
+POPULATION_LABELS = {
+    "safety": "Safety population (all enrolled)",
+    "efficacy": "Efficacy population",
+    "progressors": "Progressors",
+    "stable": "Stable",
+    "compare": "Progressors vs stable",
+}
+DEFAULT_MIN_DECLINE = 2.0
+#: The measure whose pre-treatment decline defines progressors.
+PROGRESSION_MEASURE = "ALSFRS"
+
+PROGRESSOR, STABLE, UNCLASSIFIED, NOT_EFFICACY = "progressor", "stable", "unclassified", "not in efficacy population"
+
+#: Range filters: (field name, URL/CLI stem, patient-table column, label, unit).
+RANGES = (
+    ("age", "age", "age", "Age", "years"),
+    ("disease_duration", "duration", "disease_duration_months", "Disease duration", "months"),
+    ("baseline_alsfrs", "alsfrs", "baseline_ALSFRS", "Baseline ALSFRS", "points"),
+    ("baseline_fvc", "fvc", "baseline_FVC", "Baseline FVC", "% predicted"),
+)
+#: Upper bound on the number of ids accepted in a patient list (URL, CLI).
+MAX_PATIENT_IDS = 100_000
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    population: str = "safety"
+    min_decline: float = DEFAULT_MIN_DECLINE
+    sex: tuple[str, ...] = ()
+    onset: tuple[str, ...] = ()
+    age: tuple[float | None, float | None] = (None, None)
+    disease_duration: tuple[float | None, float | None] = (None, None)
+    baseline_alsfrs: tuple[float | None, float | None] = (None, None)
+    baseline_fvc: tuple[float | None, float | None] = (None, None)
+    patients: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.population not in POPULATIONS:
+            raise ValueError(f"unknown population {self.population!r} (choose from {', '.join(POPULATIONS)})")
+        if not (isinstance(self.min_decline, (int, float)) and math.isfinite(self.min_decline)):
+            raise ValueError(f"threshold must be a finite number, not {self.min_decline!r}")
+        for s in self.sex:
+            if s not in SEXES:
+                raise ValueError(f"unknown sex {s!r} (choose from {', '.join(SEXES)})")
+        for o in self.onset:
+            if o not in ONSETS:
+                raise ValueError(f"unknown onset {o!r} (choose from {', '.join(ONSETS)})")
+        for name, *_ in RANGES:
+            lo, hi = getattr(self, name)
+            for v in (lo, hi):
+                if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
+                    raise ValueError(f"{name} bound must be a finite number, not {v!r}")
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{name}: minimum {lo:g} is above maximum {hi:g}")
+
+    # ---- words
+
+    def describe(self) -> str:
+        """The filter in words, e.g. for a report or a presentation caption."""
+        parts = [POPULATION_LABELS[self.population]]
+        if self.population in ("progressors", "stable", "compare"):
+            parts.append(f"progressor = ALSFRS fall of at least {self.min_decline:g} points before day 0")
+        if self.sex:
+            parts.append("sex " + " or ".join(self.sex))
+        if self.onset:
+            parts.append("onset " + " or ".join(self.onset))
+        for name, _stem, _col, label, unit in RANGES:
+            lo, hi = getattr(self, name)
+            if lo is not None and hi is not None:
+                parts.append(f"{label.lower()} {lo:g}-{hi:g} {unit}")
+            elif lo is not None:
+                parts.append(f"{label.lower()} at least {lo:g} {unit}")
+            elif hi is not None:
+                parts.append(f"{label.lower()} at most {hi:g} {unit}")
+        if self.patients:
+            shown = ", ".join(self.patients[:20]) + (" ..." if len(self.patients) > 20 else "")
+            parts.append(f"patients {shown}")
+        return "; ".join(parts)
+
+    @property
+    def is_default(self) -> bool:
+        return self == CohortFilter()
+
+    # ---- URL
+
+    def to_params(self) -> dict[str, str]:
+        """Query parameters for this filter (defaults omitted)."""
+        out: dict[str, str] = {}
+        if self.population != "safety":
+            out["cohort"] = self.population
+        if self.min_decline != DEFAULT_MIN_DECLINE:
+            out["threshold"] = f"{self.min_decline:g}"
+        if self.sex:
+            out["sex"] = ",".join(self.sex)
+        if self.onset:
+            out["onset"] = ",".join(self.onset)
+        for name, stem, *_ in RANGES:
+            lo, hi = getattr(self, name)
+            if lo is not None:
+                out[f"{stem}_min"] = f"{lo:g}"
+            if hi is not None:
+                out[f"{stem}_max"] = f"{hi:g}"
+        if self.patients:
+            out["patients"] = ",".join(self.patients)
+        return out
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> tuple["CohortFilter", list[str]]:
+        """Parse query parameters; invalid ones are ignored and named in the returned notices."""
+        notices: list[str] = []
+        kw: dict = {}
+
+        def get(key):
+            v = params.get(key)
+            if isinstance(v, (list, tuple)):
+                v = v[-1] if v else None
+            return None if v is None else str(v)
+
+        v = get("cohort")
+        if v is not None:
+            if v in POPULATIONS:
+                kw["population"] = v
+            else:
+                notices.append(f"cohort={v!r} ignored: choose from {', '.join(POPULATIONS)}")
+        v = get("threshold")
+        if v is not None:
+            num = _number(v)
+            if num is None or not 0 < num <= 1000:
+                notices.append(f"threshold={v!r} ignored: not a positive number")
+            else:
+                kw["min_decline"] = num
+        for key, allowed in (("sex", SEXES), ("onset", ONSETS)):
+            v = get(key)
+            if v is None:
+                continue
+            # an unencoded '+' arrives as a space: 'spinal bulbar' means 'spinal+bulbar'
+            items = [i.strip().replace(" ", "+") for i in v.split(",") if i.strip()]
+            good = tuple(dict.fromkeys(i for i in items if i in allowed))
+            bad = [i for i in items if i not in allowed]
+            if bad:
+                notices.append(f"{key}={','.join(bad)!r} ignored: choose from {', '.join(allowed)}")
+            if good:
+                kw[key] = good
+        for name, stem, *_ in RANGES:
+            lo_s, hi_s = get(f"{stem}_min"), get(f"{stem}_max")
+            lo, hi = (_number(lo_s) if lo_s is not None else None), (_number(hi_s) if hi_s is not None else None)
+            for key, raw, val in ((f"{stem}_min", lo_s, lo), (f"{stem}_max", hi_s, hi)):
+                if raw is not None and val is None:
+                    notices.append(f"{key}={raw!r} ignored: not a number")
+            if lo is not None and hi is not None and lo > hi:
+                notices.append(f"{stem}_min={lo:g} and {stem}_max={hi:g} ignored: minimum above maximum")
+                continue
+            if lo is not None or hi is not None:
+                kw[name] = (lo, hi)
+        v = get("patients")
+        if v is not None:
+            ids, bad = parse_patient_list(v)
+            if bad:
+                notices.append(f"patients: {bad}")
+            if ids:
+                kw["patients"] = ids
+        return cls(**kw), notices
+
+    def with_(self, **changes) -> "CohortFilter":
+        return replace(self, **changes)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        v = float(str(text).strip())
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def parse_patient_list(text: str) -> tuple[tuple[str, ...], str | None]:
+    """``"1, 4,7"`` -> ``("1", "4", "7")``, and a problem description or None."""
+    from .data import PATIENT_ID_RE
+
+    items = [i.strip() for i in str(text).split(",") if i.strip()]
+    if len(items) > MAX_PATIENT_IDS:
+        return (), f"more than {MAX_PATIENT_IDS} ids ignored"
+    good = tuple(dict.fromkeys(i for i in items if PATIENT_ID_RE.match(i)))
+    bad = [i for i in items if not PATIENT_ID_RE.match(i)]
+    return good, (f"invalid id(s) {', '.join(repr(b[:40]) for b in bad[:5])} ignored" if bad else None)
+
+
+# ---------------------------------------------------------------- per-patient table
+
+
+@functools.lru_cache(maxsize=16)
+def patient_frame(dataset: Dataset) -> pd.DataFrame:
+    """One row per patient: attributes, baseline values and the pre-treatment decline.
+
+    ``baseline_<MEASURE>`` is the last value at or before day 0.
+    ``decline`` is the progression measure at its earliest pre-treatment visit
+    minus its value at day 0 (NaN where either is missing).
+    Memoised per dataset (datasets are immutable).
+    """
+    p = dataset.patients.set_index("patient_id")
+    m = dataset.measurements
+    pre = m[m["month"] <= 0]
+    if len(pre):
+        last = pre.sort_values("month", kind="stable").groupby(["patient_id", "measure"], observed=True)["value"].last()
+        base = last.unstack("measure")
+    else:
+        base = pd.DataFrame(index=pd.Index([], name="patient_id"))
+    out = p.copy()
+    for meas in dataset.measures:
+        out[f"baseline_{meas}"] = base[meas].reindex(out.index).astype("float64") if meas in base else np.nan
+    for meas in ("ALSFRS", "FVC"):
+        if f"baseline_{meas}" not in out:
+            out[f"baseline_{meas}"] = np.nan
+    prog = m[m["measure"] == PROGRESSION_MEASURE]
+    first = prog[prog["month"] < 0].sort_values("month", kind="stable").groupby("patient_id")["value"].first()
+    day0 = prog[prog["month"] == 0].groupby("patient_id")["value"].first()
+    out["decline"] = (first - day0).reindex(out.index).astype("float64")
+    return out
+
+
+def progression_groups(dataset: Dataset, min_decline: float = DEFAULT_MIN_DECLINE) -> pd.Series:
+    """Each patient's group: progressor, stable, unclassified, or not in efficacy population."""
+    pf = patient_frame(dataset)
+    decline = pf["decline"]
+    eff = pf["efficacy_population"].astype(bool)
+    group = np.where(
+        ~eff,
+        NOT_EFFICACY,
+        np.where(decline.isna(), UNCLASSIFIED, np.where(decline >= min_decline, PROGRESSOR, STABLE)),
+    )
+    return pd.Series(group, index=pf.index, name="group")
+
+
+# ---------------------------------------------------------------- selection
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The patients a view rests on."""
+
+    filter: CohortFilter
+    patient_ids: tuple[str, ...]
+    #: Progression group of each selected patient.
+    groups: dict[str, str]
+    #: Patients enrolled in the dataset.
+    n_enrolled: int
+    #: Ids in the filter's patient list that the dataset does not hold.
+    unknown_ids: tuple[str, ...] = ()
+    #: Efficacy patients of the chosen population that could not be classified.
+    unclassified: tuple[str, ...] = field(default=())
+
+    @property
+    def n(self) -> int:
+        return len(self.patient_ids)
+
+    @property
+    def name(self) -> str:
+        return self.filter.population
+
+    def count_text(self) -> str:
+        return f"{self.n} of {self.n_enrolled} patients"
+
+    def ids_in_group(self, group: str) -> tuple[str, ...]:
+        return tuple(p for p in self.patient_ids if self.groups.get(p) == group)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.filter.describe(),
+            "n": self.n,
+            "n_enrolled": self.n_enrolled,
+            "patient_ids": list(self.patient_ids),
+            "unclassified_patient_ids": list(self.unclassified),
+            "unknown_patient_ids": list(self.unknown_ids),
+        }
+
+
+def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
+    """Apply a filter to a dataset."""
+    pf = patient_frame(dataset)
+    groups = progression_groups(dataset, filt.min_decline)
+    keep = pd.Series(True, index=pf.index)
+    pop = filt.population
+    if pop == "efficacy":
+        keep &= pf["efficacy_population"].astype(bool)
+    elif pop == "progressors":
+        keep &= groups.eq(PROGRESSOR)
+    elif pop == "stable":
+        keep &= groups.eq(STABLE)
+    elif pop == "compare":
+        keep &= groups.isin([PROGRESSOR, STABLE])
+    else:
+        keep &= pf["safety_population"].astype(bool)
+    unclassified = ()
+    if pop in ("progressors", "stable", "compare"):
+        unclassified = tuple(groups.index[groups.eq(UNCLASSIFIED)])
+    if filt.sex:
+        keep &= pf["sex"].isin(filt.sex).fillna(False).astype(bool)
+    if filt.onset:
+        keep &= pf["onset"].isin(filt.onset).fillna(False).astype(bool)
+    for name, _stem, column, *_ in RANGES:
+        lo, hi = getattr(filt, name)
+        if lo is None and hi is None:
+            continue
+        col = pd.to_numeric(pf[column], errors="coerce").astype("float64")
+        ok = col.notna()
+        if lo is not None:
+            ok &= col >= lo
+        if hi is not None:
+            ok &= col <= hi
+        keep &= ok
+    unknown: tuple[str, ...] = ()
+    if filt.patients:
+        wanted = set(filt.patients)
+        keep &= pf.index.isin(wanted)
+        unknown = tuple(sort_patient_ids(wanted - set(pf.index)))
+    ids = tuple(pf.index[keep.to_numpy()])  # patients are kept in natural order by data.load_dataset
+    return Cohort(
+        filter=filt,
+        patient_ids=ids,
+        groups={pid: groups[pid] for pid in ids},
+        n_enrolled=len(pf),
+        unknown_ids=unknown,
+        unclassified=unclassified,
+    )
+
+
+def filter_fields() -> list[str]:
+    return [f.name for f in fields(CohortFilter)]

@@ -1,0 +1,563 @@
+"""Load and validate a trial dataset directory.
+
+A dataset is four CSV files (see ``data/README.md``): ``patients.csv``,
+``measurements.csv``, ``adverse_events.csv`` and ``visits.csv``, plus an
+optional ``metadata.json``.  :func:`load_dataset` reads them with explicit
+types and checks every rule of the data dictionary.  It never stops at the
+first problem: every problem found is collected as a :class:`Problem`
+(``file:row: column: message``) and raised together in one
+:class:`DatasetError`.
+
+Row numbers are line numbers in the file, the header being line 1.
+
+This module has no Dash import and does no I/O at import time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: The dataset shipped with the package (published tables + simulated ALSFRS).
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: Environment variable naming another dataset directory.
+DATA_DIR_ENV = "TRIAL_DATA_DIR"
+
+FILES = ("patients.csv", "measurements.csv", "adverse_events.csv", "visits.csv")
+METADATA_FILE = "metadata.json"
+
+#: How many problems of one kind (file, column, message) are listed before
+#: the rest are summarised in one line.
+MAX_PROBLEMS_PER_KIND = 20
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """What one outcome measure is and the values it may take."""
+
+    code: str
+    label: str
+    unit: str
+    low: float
+    high: float
+    integer: bool
+    #: True where a larger value is better (all shipped measures).
+    higher_is_better: bool = True
+
+    @property
+    def axis_title(self) -> str:
+        return f"{self.label} ({self.unit})"
+
+
+MEASURES: dict[str, MeasureSpec] = {
+    m.code: m
+    for m in (
+        MeasureSpec("ALSFRS", "ALSFRS", "points, 0-40", 0, 40, True),
+        MeasureSpec("FVC", "FVC", "% predicted", 0, 200, False),
+        MeasureSpec("WS_UEL", "Weakness score, upper left", "0-5", 0, 5, False),
+        MeasureSpec("WS_UER", "Weakness score, upper right", "0-5", 0, 5, False),
+        MeasureSpec("WS_LEL", "Weakness score, lower (printed LEL)", "0-5", 0, 5, False),
+        MeasureSpec("WS_LER", "Weakness score, lower (printed LER)", "0-5", 0, 5, False),
+    )
+}
+WS_MEASURES = ("WS_UEL", "WS_UER", "WS_LEL", "WS_LER")
+SEXES = ("F", "M")
+ONSETS = ("spinal", "spinal+bulbar")
+SEVERITIES = ("Mild", "Moderate", "Severe", "Death")
+SOURCES_SIMULATED = "simulated"
+BOOL_VALUES = {"true": True, "false": False}
+PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+VISIT_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
+MONTH_TOLERANCE = 1e-6
+
+
+# ---------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}:{self.row}"
+        col = f" {self.column}:" if self.column else ""
+        return f"{where}:{col} {self.message}"
+
+
+class DatasetError(Exception):
+    """A dataset failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, directory: Path, problems: list[Problem]):
+        self.directory = directory
+        self.problems = problems
+        super().__init__(f"{directory}: {len(problems)} problem(s)\n" + "\n".join(map(str, problems)))
+
+
+# ---------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "int", "float", "bool", "enum", "text", "visit"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+
+SCHEMA: dict[str, tuple[Column, ...]] = {
+    "patients.csv": (
+        Column("patient_id", "id"),
+        Column("age", "int", required=False, low=0, high=120),
+        Column("sex", "enum", required=False, choices=SEXES),
+        Column("onset", "enum", required=False, choices=ONSETS),
+        Column("disease_duration_months", "float", required=False, low=0, high=600),
+        Column("safety_population", "bool"),
+        Column("efficacy_population", "bool"),
+        Column("mri_12m_done", "bool", required=False),
+        Column("exclusion_reason", "text", required=False),
+    ),
+    "measurements.csv": (
+        Column("patient_id", "id"),
+        Column("visit", "visit"),
+        Column("month", "float", low=-120, high=240),
+        Column("measure", "enum", choices=tuple(MEASURES)),
+        Column("value", "float"),
+        Column("source", "text"),
+    ),
+    "adverse_events.csv": (
+        Column("patient_id", "id"),
+        Column("term", "text"),
+        Column("serious", "bool"),
+        Column("related", "bool"),
+        Column("severity", "enum", choices=SEVERITIES),
+        Column("action", "text", required=False),
+        Column("duration_days", "int", required=False, low=0, high=100000),
+        Column("ongoing", "bool"),
+    ),
+    "visits.csv": (
+        Column("visit", "visit"),
+        Column("month", "float", low=-120, high=240),
+        Column("label", "text"),
+        Column("month_stated", "bool"),
+        Column("note", "text", required=False),
+    ),
+}
+
+
+# ---------------------------------------------------------------- the dataset
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated dataset.  Tables are typed; do not mutate them.
+
+    Hashed by identity, so derived per-dataset tables can be memoised.
+    """
+
+    directory: Path
+    patients: pd.DataFrame
+    measurements: pd.DataFrame
+    adverse_events: pd.DataFrame
+    visits: pd.DataFrame
+    short_hash: str
+    data_as_of: str
+    data_as_of_source: str
+    title: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def measures(self) -> list[str]:
+        """Measures present in the data, in the canonical order."""
+        present = set(self.measurements["measure"].unique())
+        return [m for m in MEASURES if m in present]
+
+    @property
+    def simulated_measures(self) -> list[str]:
+        sim = self.measurements.loc[self.measurements["simulated"], "measure"].unique()
+        return [m for m in MEASURES if m in set(sim)]
+
+    def summary(self) -> str:
+        """One paragraph describing the dataset (used by ``validate``)."""
+        p = self.patients
+        m = self.measurements
+        n_sim = int(m["simulated"].sum())
+        parts = [
+            f"Dataset {self.directory} (hash {self.short_hash}, data as of {self.data_as_of}):",
+            f"{len(p)} patients ({int(p['safety_population'].sum())} safety,"
+            f" {int(p['efficacy_population'].sum())} efficacy);",
+            f"{len(m)} measurements of {', '.join(self.measures) or 'no measure'}"
+            f" at {m['visit'].nunique()} of {len(self.visits)} scheduled visits;",
+            f"{len(self.adverse_events)} adverse events in"
+            f" {self.adverse_events['patient_id'].nunique()} patients;",
+        ]
+        if n_sim:
+            sim = ", ".join(
+                f"{meas} ({int(((m['measure'] == meas) & m['simulated']).sum())} values)"
+                for meas in self.simulated_measures
+            )
+            parts.append(f"SIMULATED values: {n_sim} of {len(m)}, in {sim}; all other values are from the source tables.")
+        else:
+            parts.append("no simulated values.")
+        return " ".join(parts)
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The dataset directory: the argument, else ``$TRIAL_DATA_DIR``, else the shipped data."""
+    if data_dir:
+        return Path(data_dir).expanduser().resolve()
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return DEFAULT_DATA_DIR
+
+
+def natural_key(pid: str):
+    """Sort key putting patient '2' before '10'."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", str(pid)))
+
+
+def sort_patient_ids(ids) -> list[str]:
+    return sorted((str(i) for i in ids), key=natural_key)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[list[str]]] | None:
+    """Header and rows of one CSV file, or None (with problems) if unreadable."""
+    name = path.name
+    if not path.is_file():
+        problems.append(Problem(name, None, None, f"file is missing from {path.parent}"))
+        return None
+    raw = path.read_bytes()
+    if not raw.strip():
+        problems.append(Problem(name, None, None, "file is empty (a header row is required)"))
+        return None
+    if b"\x00" in raw:
+        problems.append(Problem(name, None, None, "not a CSV text file (contains NUL bytes; binary data?)"))
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.append(Problem(name, line, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        problems.append(Problem(name, None, None, f"not valid CSV: {exc}"))
+        return None
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    return header, body
+
+
+def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool:
+    expected = [c.name for c in SCHEMA[name]]
+    ok = True
+    if len(header) < 2 and len(expected) > 2:
+        problems.append(
+            Problem(name, 1, None, f"not a CSV file with the expected header (found {header[:3]!r}; expected {','.join(expected)})")
+        )
+        return False
+    seen = set()
+    for col in header:
+        if col in seen:
+            problems.append(Problem(name, 1, col, "column appears twice in the header"))
+            ok = False
+        seen.add(col)
+        if col not in expected:
+            problems.append(Problem(name, 1, col, f"unknown column (expected columns: {','.join(expected)})"))
+            ok = False
+    for col in expected:
+        if col not in header:
+            problems.append(Problem(name, 1, col, "required column is missing"))
+            ok = False
+    return ok
+
+
+class _Collector:
+    """Collects problems, capping repeats of one kind."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.counts: dict[tuple, int] = {}
+
+    def add(self, file: str, rows, column: str | None, message: str):
+        rows = list(rows)
+        key = (file, column, message)
+        for row in rows:
+            n = self.counts.get(key, 0)
+            self.counts[key] = n + 1
+            if n < MAX_PROBLEMS_PER_KIND:
+                self.problems.append(Problem(file, int(row), column, message))
+
+    def finish(self):
+        for (file, column, message), n in self.counts.items():
+            if n > MAX_PROBLEMS_PER_KIND:
+                self.problems.append(
+                    Problem(file, None, column, f"... and {n - MAX_PROBLEMS_PER_KIND} more rows with: {message}")
+                )
+
+
+def _typed_frame(name: str, header: list[str], body: list[list[str]], col: _Collector) -> pd.DataFrame:
+    """Parse the string cells of one file into typed columns, reporting bad cells."""
+    width = len(header)
+    lines = []
+    good = []
+    for i, row in enumerate(body):
+        line = i + 2
+        if len(row) == 0 or (len(row) == 1 and row[0].strip() == ""):
+            continue  # blank line
+        if len(row) != width:
+            col.add(name, [line], None, f"expected {width} fields, found {len(row)}")
+            continue
+        good.append([c.strip() for c in row])
+        lines.append(line)
+    raw = pd.DataFrame(good, columns=header, dtype=str) if good else pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+    rows = np.asarray(lines, dtype=np.int64)
+    out = {"_row": pd.Series(rows, dtype="int64")}
+    for spec in SCHEMA[name]:
+        s = raw[spec.name].astype(str).reset_index(drop=True)
+        empty = s.eq("")
+        if spec.required:
+            bad = empty
+            if bad.any():
+                col.add(name, rows[bad.to_numpy()], spec.name, "value is required but the cell is empty")
+        if spec.kind in ("int", "float"):
+            num = pd.to_numeric(s.str.replace("\u2212", "-", regex=False).where(~empty), errors="coerce")
+            bad = num.isna() & ~empty
+            if bad.any():
+                for r, v in zip(rows[bad.to_numpy()], s[bad]):
+                    col.add(name, [r], spec.name, f"not a number: {v!r}")
+            finite = np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
+            inf = num.notna() & ~finite
+            if inf.any():
+                col.add(name, rows[inf.to_numpy()], spec.name, "not a finite number")
+                num = num.where(~inf)
+            if spec.kind == "int":
+                frac = num.notna() & (num % 1 != 0)
+                if frac.any():
+                    for r, v in zip(rows[frac.to_numpy()], s[frac]):
+                        col.add(name, [r], spec.name, f"not a whole number: {v!r}")
+                num = num.where(~frac)
+            if spec.low is not None:
+                out_of = num.notna() & ((num < spec.low) | (num > spec.high))
+                if out_of.any():
+                    for r, v in zip(rows[out_of.to_numpy()], s[out_of]):
+                        col.add(name, [r], spec.name, f"{v} is out of range {spec.low:g}-{spec.high:g}")
+                    num = num.where(~out_of)
+            out[spec.name] = num.astype("Int64") if spec.kind == "int" else num.astype("float64")
+        elif spec.kind == "bool":
+            low = s.str.lower()
+            bad = ~empty & ~s.isin(list(BOOL_VALUES))
+            if bad.any():
+                for r, v in zip(rows[bad.to_numpy()], s[bad]):
+                    hint = " (write it in lower case)" if v.lower() in BOOL_VALUES else ""
+                    col.add(name, [r], spec.name, f"{v!r} is not a boolean: use true or false{hint}")
+            vals = low.map(BOOL_VALUES)
+            out[spec.name] = vals.astype("boolean") if not spec.required else vals.fillna(False).astype(bool)
+        elif spec.kind == "enum":
+            bad = ~empty & ~s.isin(spec.choices)
+            if bad.any():
+                for r, v in zip(rows[bad.to_numpy()], s[bad]):
+                    col.add(name, [r], spec.name, f"unknown value {v!r} (allowed: {', '.join(spec.choices)})")
+            out[spec.name] = s.where(~empty & ~bad).astype("string")
+        elif spec.kind == "id":
+            bad = ~empty & ~s.str.match(PATIENT_ID_RE)
+            if bad.any():
+                for r, v in zip(rows[bad.to_numpy()], s[bad]):
+                    col.add(name, [r], spec.name, f"invalid patient id {v!r} (letters, digits, '.', '_' or '-', at most 40)")
+            out[spec.name] = s.astype("string")
+        elif spec.kind == "visit":
+            bad = ~empty & ~s.str.match(VISIT_RE)
+            if bad.any():
+                for r, v in zip(rows[bad.to_numpy()], s[bad]):
+                    col.add(name, [r], spec.name, f"invalid visit name {v!r}")
+            out[spec.name] = s.astype("string")
+        else:  # text
+            out[spec.name] = s.where(~empty).astype("string")
+    return pd.DataFrame(out)
+
+
+def _dupes(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    return df.duplicated(keys, keep="first") & df[keys].notna().all(axis=1)
+
+
+def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector) -> None:
+    p, m, ae, v = (t[f] for f in FILES)
+    # duplicates
+    d = _dupes(v, ["visit"])
+    for r, vis in zip(v.loc[d, "_row"], v.loc[d, "visit"]):
+        col.add("visits.csv", [r], "visit", f"duplicate visit {vis!r}")
+    d = _dupes(p, ["patient_id"])
+    for r, pid in zip(p.loc[d, "_row"], p.loc[d, "patient_id"]):
+        col.add("patients.csv", [r], "patient_id", f"duplicate patient {pid!r}")
+    d = _dupes(m, ["patient_id", "visit", "measure"])
+    for r, pid, vis, meas in zip(m.loc[d, "_row"], m.loc[d, "patient_id"], m.loc[d, "visit"], m.loc[d, "measure"]):
+        col.add("measurements.csv", [r], "measure", f"duplicate measurement: patient {pid}, visit {vis}, {meas} already given")
+    # references
+    known = set(p["patient_id"].dropna())
+    for name, df in (("measurements.csv", m), ("adverse_events.csv", ae)):
+        bad = df["patient_id"].notna() & ~df["patient_id"].isin(known)
+        for r, pid in zip(df.loc[bad, "_row"], df.loc[bad, "patient_id"]):
+            col.add(name, [r], "patient_id", f"patient {pid!r} is not in patients.csv")
+    visit_month = dict(zip(v["visit"].dropna(), v.loc[v["visit"].notna(), "month"]))
+    bad = m["visit"].notna() & ~m["visit"].isin(list(visit_month))
+    for r, vis in zip(m.loc[bad, "_row"], m.loc[bad, "visit"]):
+        col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in visits.csv)")
+    expected = m["visit"].map(visit_month).astype("float64")
+    contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
+    for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"], expected[contra]):
+        col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts visits.csv (visit {vis} is at month {ex:g})")
+    # value ranges per measure
+    for code, spec in MEASURES.items():
+        sel = m["measure"].eq(code).fillna(False) & m["value"].notna()
+        vals = m.loc[sel, "value"]
+        out = (vals < spec.low) | (vals > spec.high)
+        for r, val in zip(m.loc[sel, "_row"][out], vals[out]):
+            col.add("measurements.csv", [r], "value", f"{code} value {val:g} is out of range {spec.low:g}-{spec.high:g}")
+        if spec.integer:
+            frac = vals % 1 != 0
+            for r, val in zip(m.loc[sel, "_row"][frac], vals[frac]):
+                col.add("measurements.csv", [r], "value", f"{code} value {val:g} is not a whole number")
+    # populations
+    bad = p["efficacy_population"] & ~p["safety_population"]
+    for r in p.loc[bad, "_row"]:
+        col.add("patients.csv", [r], "efficacy_population", "a patient in the efficacy population must be in the safety population")
+
+
+def _hash_files(directory: Path) -> str:
+    h = hashlib.sha256()
+    for name in FILES:
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update((directory / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _metadata(directory: Path, problems: list[Problem]) -> dict:
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(Problem(METADATA_FILE, getattr(exc, "lineno", None), None, f"not valid JSON: {exc}"))
+        return {}
+    if not isinstance(meta, dict):
+        problems.append(Problem(METADATA_FILE, None, None, "must hold a JSON object"))
+        return {}
+    as_of = meta.get("data_as_of")
+    if as_of is not None:
+        try:
+            _dt.date.fromisoformat(str(as_of))
+        except ValueError:
+            problems.append(Problem(METADATA_FILE, None, "data_as_of", f"{as_of!r} is not a date (YYYY-MM-DD)"))
+    return meta
+
+
+def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load and validate a dataset directory; raise :class:`DatasetError` listing every problem."""
+    directory = resolve_data_dir(data_dir)
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
+    col = _Collector(problems)
+    tables: dict[str, pd.DataFrame] = {}
+    for name in FILES:
+        read = _read_rows(directory / name, problems)
+        if read is None:
+            continue
+        header, body = read
+        if not _check_header(name, header, problems):
+            continue
+        tables[name] = _typed_frame(name, header, body, col)
+    meta = _metadata(directory, problems)
+    if len(tables) == len(FILES):
+        _cross_checks(tables, col)
+        if tables["patients.csv"].empty:
+            problems.append(Problem("patients.csv", None, None, "no patients: the file has a header but no rows"))
+    col.finish()
+    if problems:
+        raise DatasetError(directory, problems)
+
+    patients = tables["patients.csv"].drop(columns="_row")
+    order = sorted(range(len(patients)), key=lambda i: natural_key(patients["patient_id"].iat[i]))
+    patients = patients.iloc[order].reset_index(drop=True)
+    visits = tables["visits.csv"].drop(columns="_row").sort_values("month", kind="stable").reset_index(drop=True)
+    meas = tables["measurements.csv"].drop(columns="_row")
+    meas["simulated"] = meas["source"].eq(SOURCES_SIMULATED).astype(bool)
+    ae = tables["adverse_events.csv"].drop(columns="_row").reset_index(drop=True)
+
+    as_of = meta.get("data_as_of")
+    if as_of:
+        as_of_source = "metadata.json"
+    else:
+        newest = max((directory / f).stat().st_mtime for f in FILES)
+        as_of = _dt.datetime.fromtimestamp(newest, _dt.timezone.utc).date().isoformat()
+        as_of_source = "file modification date"
+    return Dataset(
+        directory=directory,
+        patients=patients,
+        measurements=canonical_measurement_order(meas, visits).reset_index(drop=True),
+        adverse_events=ae,
+        visits=visits,
+        short_hash=_hash_files(directory),
+        data_as_of=str(as_of),
+        data_as_of_source=as_of_source,
+        title=str(meta.get("title") or directory.name),
+    )
+
+
+# ---------------------------------------------------------------- writing (CLI tools only)
+
+
+def canonical_measurement_order(meas: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """Measurements sorted by patient (natural order), visit month, then measure."""
+    pid_rank = {pid: i for i, pid in enumerate(sort_patient_ids(meas["patient_id"].unique()))}
+    measure_rank = {m: i for i, m in enumerate(MEASURES)}
+    keys = pd.DataFrame(
+        {
+            "p": meas["patient_id"].map(pid_rank).to_numpy(),
+            "t": meas["month"].to_numpy(),
+            "m": meas["measure"].map(measure_rank).to_numpy(),
+        },
+        index=meas.index,
+    )
+    return meas.loc[keys.sort_values(["p", "t", "m"], kind="stable").index]
+
+
+def format_number(v: float) -> str:
+    """The one way numbers are written back to CSV: shortest form, at most 10 significant digits."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    s = f"{float(v):.10g}"
+    return "0" if s == "-0" else s
+
+
+def write_measurements(meas: pd.DataFrame, visits: pd.DataFrame, path: Path) -> None:
+    """Write measurements in the canonical order and format (used by ``simulate-alsfrs``)."""
+    ordered = canonical_measurement_order(meas, visits)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["patient_id", "visit", "month", "measure", "value", "source"])
+    for row in ordered.itertuples(index=False):
+        w.writerow([row.patient_id, row.visit, format_number(row.month), row.measure, format_number(row.value), row.source])
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")

@@ -1,0 +1,429 @@
+"""Statistics: pure functions over the dataset's tables (pandas/scipy only).
+
+Every result that can fail to be computable carries a ``note`` saying why,
+and ``None`` in place of the number; nothing returns NaN or Infinity.
+Conventions: SD uses n - 1; SEM = SD / sqrt(n); slopes are ordinary least
+squares, in units per month.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from .data import MEASURES, SEVERITIES, WS_MEASURES
+
+WINDOWS = (3, 6, 9, 12)
+NOT_COMPUTABLE_N = "not computable: n < 2"
+
+
+def clean(x):
+    """A JSON-safe copy: NaN/Inf -> None, numpy scalars -> Python, recursively."""
+    if isinstance(x, dict):
+        return {str(k): clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if x is pd.NA or x is pd.NaT:
+        return None
+    return x
+
+
+def _f(x) -> float | None:
+    if x is None:
+        return None
+    f = float(x)
+    return f if math.isfinite(f) else None
+
+
+# ---------------------------------------------------------------- descriptive
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float | None
+    sd: float | None
+    sem: float | None
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return clean(asdict(self))
+
+
+def describe(values: Iterable[float]) -> Summary:
+    """n, mean, SD (n-1) and SEM of the non-missing values."""
+    a = np.asarray(pd.to_numeric(pd.Series(list(values), dtype="float64"), errors="coerce").dropna(), dtype=float)
+    n = len(a)
+    if n == 0:
+        return Summary(0, None, None, None, "no values")
+    mean = float(a.mean())
+    if n < 2:
+        return Summary(1, mean, None, None, NOT_COMPUTABLE_N + " for SD and SEM")
+    sd = float(a.std(ddof=1))
+    return Summary(n, mean, sd, sd / math.sqrt(n))
+
+
+def characteristics(patient_frame: pd.DataFrame, ids: Sequence[str]) -> dict:
+    """Table 2-style cohort characteristics of the patients ``ids``."""
+    p = patient_frame.loc[list(ids)]
+    out = {
+        "n": len(p),
+        "age": describe(p["age"].astype("float64")).to_dict(),
+        "disease_duration_months": describe(p["disease_duration_months"].astype("float64")).to_dict(),
+        "sex": {s: int((p["sex"] == s).sum()) for s in ("F", "M")},
+        "onset": {o: int((p["onset"] == o).sum()) for o in ("spinal", "spinal+bulbar")},
+    }
+    missing_sex = int(p["sex"].isna().sum())
+    missing_onset = int(p["onset"].isna().sum())
+    if missing_sex:
+        out["sex"]["missing"] = missing_sex
+    if missing_onset:
+        out["onset"]["missing"] = missing_onset
+    for meas in ("ALSFRS", "FVC"):
+        col = f"baseline_{meas}"
+        if col in p:
+            out[f"baseline_{meas}"] = describe(p[col].astype("float64")).to_dict()
+    return out
+
+
+def _sel(meas: pd.DataFrame, ids: Sequence[str] | None, measure: str | None = None) -> pd.DataFrame:
+    m = meas
+    if measure is not None:
+        m = m[m["measure"] == measure]
+    if ids is not None:
+        m = m[m["patient_id"].isin(list(ids))]
+    return m
+
+
+def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measures: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per measure and visit: n, mean, SD, SEM of the values, and of the change from baseline.
+
+    Baseline is each patient's last value at or before day 0; the change is
+    value minus baseline, for patients who have both.  Columns that cannot be
+    computed hold None.
+    """
+    m = _sel(meas, ids)
+    if measures is not None:
+        m = m[m["measure"].isin(list(measures))]
+    cols = ["measure", "visit", "month", "n", "mean", "sd", "sem", "change_n", "change_mean", "change_sd", "change_sem", "simulated"]
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
+    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].last().rename("baseline")
+    m = m.join(base, on=["patient_id", "measure"])
+    m = m.assign(change=m["value"] - m["baseline"])
+    g = m.groupby(["measure", "visit", "month"], observed=True, sort=False)
+    agg = g.agg(
+        n=("value", "count"),
+        mean=("value", "mean"),
+        sd=("value", "std"),
+        change_n=("change", "count"),
+        change_mean=("change", "mean"),
+        change_sd=("change", "std"),
+        simulated=("simulated", "any"),
+    ).reset_index()
+    agg["sem"] = agg["sd"] / np.sqrt(agg["n"])
+    agg["change_sem"] = agg["change_sd"] / np.sqrt(agg["change_n"])
+    order = {k: i for i, k in enumerate(MEASURES)}
+    agg = agg.assign(_o=agg["measure"].map(order)).sort_values(["_o", "month"]).drop(columns="_o")
+    agg = agg[cols].reset_index(drop=True).astype(object)
+    return agg.where(pd.notna(agg), None)
+
+
+# ---------------------------------------------------------------- slopes
+
+
+def _ols_slopes(df: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: n and OLS slope of value on month (NaN where not computable)."""
+    x = df["month"].to_numpy(dtype=float)
+    y = df["value"].to_numpy(dtype=float)
+    tmp = pd.DataFrame({"patient_id": df["patient_id"].to_numpy(), "x": x, "y": y, "xx": x * x, "xy": x * y})
+    s = tmp.groupby("patient_id", sort=False).agg(n=("x", "size"), sx=("x", "sum"), sy=("y", "sum"), sxx=("xx", "sum"), sxy=("xy", "sum"))
+    sxx_c = s["sxx"] - s["sx"] ** 2 / s["n"]
+    sxy_c = s["sxy"] - s["sx"] * s["sy"] / s["n"]
+    ok = (s["n"] >= 2) & (sxx_c > 1e-12)
+    slope = (sxy_c / sxx_c).where(ok)
+    return pd.DataFrame({"n": s["n"], "slope": slope})
+
+
+def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS) -> pd.DataFrame:
+    """Per patient: pre-treatment slope (month <= 0) and post-treatment slopes (0 <= month <= W).
+
+    Columns ``pre_slope``, ``pre_n`` and for each window W ``post_slope_W``,
+    ``post_n_W``.  A slope needs at least 2 values at distinct months; it is
+    NaN otherwise.  Index: patient id (every patient with a value of the measure).
+    """
+    m = _sel(meas, ids, measure)
+    pids = pd.Index(pd.unique(m["patient_id"]), name="patient_id")
+    out = pd.DataFrame(index=pids)
+    pre = _ols_slopes(m[m["month"] <= 0]).reindex(pids)
+    out["pre_slope"] = pre["slope"]
+    out["pre_n"] = pre["n"].fillna(0).astype(int)
+    for w in windows:
+        post = _ols_slopes(m[(m["month"] >= 0) & (m["month"] <= w)]).reindex(pids)
+        out[f"post_slope_{w:g}"] = post["slope"]
+        out[f"post_n_{w:g}"] = post["n"].fillna(0).astype(int)
+    return out
+
+
+@dataclass(frozen=True)
+class SlopeTest:
+    measure: str
+    window_months: float
+    n: int
+    pre_slope_mean: float | None
+    pre_slope_sem: float | None
+    post_slope_mean: float | None
+    post_slope_sem: float | None
+    mean_difference: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    t: float | None
+    p_ttest: float | None
+    p_wilcoxon: float | None
+    note: str | None = None
+    patient_ids: tuple[str, ...] = field(default=())
+
+    def to_dict(self, with_ids: bool = True) -> dict:
+        d = asdict(self)
+        d["patient_ids"] = list(self.patient_ids)
+        if not with_ids:
+            d.pop("patient_ids")
+        return clean(d)
+
+
+def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
+    """Paired comparison of post vs pre: means, SEMs, difference with 95% CI, t-test and Wilcoxon.
+
+    Returns a dict of the SlopeTest number fields plus ``note`` (why some are None).
+    """
+    pre_a = np.asarray(pre, dtype=float)
+    post_a = np.asarray(post, dtype=float)
+    keep = np.isfinite(pre_a) & np.isfinite(post_a)
+    pre_a, post_a = pre_a[keep], post_a[keep]
+    n = len(pre_a)
+    res = dict(n=n, pre_slope_mean=None, pre_slope_sem=None, post_slope_mean=None, post_slope_sem=None,
+               mean_difference=None, ci95_low=None, ci95_high=None, t=None, p_ttest=None, p_wilcoxon=None, note=None)
+    if n == 0:
+        res["note"] = "not computable: no patient has values in both periods"
+        return res
+    d_pre, d_post = describe(pre_a), describe(post_a)
+    diff = post_a - pre_a
+    res.update(pre_slope_mean=d_pre.mean, pre_slope_sem=d_pre.sem, post_slope_mean=d_post.mean,
+               post_slope_sem=d_post.sem, mean_difference=float(diff.mean()))
+    if n < 2:
+        res["note"] = NOT_COMPUTABLE_N
+        return res
+    notes = []
+    sd = float(diff.std(ddof=1))
+    if sd <= 1e-12 * max(1.0, abs(float(diff.mean()))):
+        notes.append("t-test not computable: the differences have zero variance")
+    else:
+        se = sd / math.sqrt(n)
+        tcrit = float(sps.t.ppf(0.975, n - 1))
+        res["ci95_low"] = res["mean_difference"] - tcrit * se
+        res["ci95_high"] = res["mean_difference"] + tcrit * se
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tt = sps.ttest_rel(post_a, pre_a)
+        res["t"], res["p_ttest"] = _f(tt.statistic), _f(tt.pvalue)
+    if np.all(np.abs(diff) <= 1e-12):
+        notes.append("Wilcoxon not computable: all differences are zero")
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                w = sps.wilcoxon(diff)
+            res["p_wilcoxon"] = _f(w.pvalue)
+            if res["p_wilcoxon"] is None:
+                notes.append("Wilcoxon not computable for these differences")
+        except ValueError as exc:
+            notes.append(f"Wilcoxon not computable: {exc}")
+    res["note"] = "; ".join(notes) or None
+    return res
+
+
+def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None, slopes: pd.DataFrame | None = None) -> SlopeTest:
+    """Paired test of post- vs pre-treatment slopes for one window.
+
+    Patients need a pre slope and a post slope in the window (>= 2 values each);
+    the others are left out.  ``slopes`` may pass a precomputed
+    :func:`patient_slopes` table.
+    """
+    if slopes is None:
+        slopes = patient_slopes(meas, measure, ids, windows=(window,))
+    elif ids is not None:
+        slopes = slopes[slopes.index.isin(list(ids))]
+    col = f"post_slope_{window:g}"
+    both = slopes[slopes["pre_slope"].notna() & slopes[col].notna()] if len(slopes) else slopes
+    res = paired_test(both["pre_slope"].to_numpy() if len(both) else [], both[col].to_numpy() if len(both) else [])
+    if measure not in set(meas["measure"].unique()):
+        res["note"] = f"not computable: no {measure} values in this dataset"
+    elif res["n"] == 0 and len(slopes):
+        if slopes["pre_slope"].notna().sum() == 0:
+            res["note"] = f"not computable: no patient has 2 or more {measure} values before day 0"
+        else:
+            res["note"] = f"not computable: no patient has 2 or more {measure} values in 0-{window:g} months and a pre-treatment slope"
+    return SlopeTest(measure=measure, window_months=window, patient_ids=tuple(both.index), **res)
+
+
+def slope_tests(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS) -> list[SlopeTest]:
+    slopes = patient_slopes(meas, measure, ids, windows)
+    return [slope_test(meas, measure, w, ids, slopes=slopes) for w in windows]
+
+
+def has_pre_treatment(meas: pd.DataFrame, measure: str) -> bool:
+    m = meas[meas["measure"] == measure]
+    return bool((m["month"] < 0).any())
+
+
+# ---------------------------------------------------------------- adverse events
+
+
+def ae_incidence(ae: pd.DataFrame, ids: Sequence[str], by: str | None = None) -> pd.DataFrame:
+    """Per term (and ``by`` = severity, serious or related): patients with it, events, percent of the cohort.
+
+    The percent is of the ``len(ids)`` patients of the cohort (None when the
+    cohort is empty).  Sorted by patients (descending), then term.
+    """
+    n = len(ids)
+    a = ae[ae["patient_id"].isin(list(ids))]
+    keys = ["term"] + ([by] if by else [])
+    cols = keys + ["patients", "events", "percent"]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    g = a.groupby(keys, observed=True, dropna=False).agg(patients=("patient_id", "nunique"), events=("patient_id", "size")).reset_index()
+    g["percent"] = (100.0 * g["patients"] / n) if n else None
+    g = g.sort_values(["patients", "events", "term"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    if by == "severity":
+        g["severity"] = pd.Categorical(g["severity"], categories=list(SEVERITIES), ordered=True)
+    return g[cols]
+
+
+def ae_summary(ae: pd.DataFrame, ids: Sequence[str]) -> dict:
+    """Patients with any event, any serious, any related event, and deaths, among ``ids``."""
+    n = len(ids)
+    a = ae[ae["patient_id"].isin(list(ids))]
+
+    def pct(k):
+        return None if n == 0 else 100.0 * k / n
+
+    out = {}
+    for key, sub in (
+        ("any", a),
+        ("serious", a[a["serious"]]),
+        ("related", a[a["related"]]),
+        ("death", a[a["severity"] == "Death"]),
+    ):
+        k = int(sub["patient_id"].nunique())
+        out[key] = {"patients": k, "events": int(len(sub)), "percent": pct(k)}
+    return out
+
+
+# ---------------------------------------------------------------- stability shares
+
+
+@dataclass(frozen=True)
+class StabilityDefinition:
+    """When a patient counts as 'stable' at a visit.
+
+    - ``mode="at_or_above"``: value >= ``threshold`` at that visit (FVC 70%).
+    - ``mode="change_below"``: fall from baseline < ``threshold`` (WS 1.0).
+    - ``mode="at_or_above_or_change_below"``: either.
+    ``per_limb``: for the weakness scores, a patient is stable only if all
+    four limbs are (``all``), or the share counts limb values (``limbs``).
+    ``missing``: ``exclude`` leaves patients without a value out of the
+    denominator; ``unstable`` counts them as not stable.
+    """
+
+    mode: str = "at_or_above"
+    threshold: float = 70.0
+    change_threshold: float | None = None
+    missing: str = "exclude"
+    per_limb: str = "all"
+
+    def describe(self, measure: str) -> str:
+        if self.mode == "at_or_above":
+            rule = f"{measure} >= {self.threshold:g}"
+        elif self.mode == "change_below":
+            rule = f"fall from baseline < {self.threshold:g}"
+        else:
+            rule = f"{measure} >= {self.threshold:g} or fall from baseline < {self.change_threshold:g}"
+        if measure == "WS":
+            rule += " in all four limbs" if self.per_limb == "all" else " (each limb value counted)"
+        miss = "patients without a value left out" if self.missing == "exclude" else "patients without a value counted as not stable"
+        return f"{rule}; {miss}"
+
+
+@dataclass(frozen=True)
+class Share:
+    month: float
+    stable: int
+    denominator: int
+    percent: float | None
+    missing: int
+    definition: str
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return clean(asdict(self))
+
+
+def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month: float, definition: StabilityDefinition) -> Share:
+    """Share of the patients ``ids`` stable at ``month`` for ``measure`` (``"WS"`` = the four limbs)."""
+    limbs = list(WS_MEASURES) if measure == "WS" else [measure]
+    m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
+    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
+    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].last()
+    at = m[np.isclose(m["month"], month)].set_index(["patient_id", "measure"])["value"]
+    wide = pd.DataFrame({"value": at, "baseline": base.reindex(at.index)})
+    fall = wide["baseline"] - wide["value"]
+    if definition.mode == "at_or_above":
+        ok = wide["value"] >= definition.threshold
+    elif definition.mode == "change_below":
+        ok = (fall < definition.threshold).where(fall.notna())
+    else:
+        ok = (wide["value"] >= definition.threshold) | (fall < definition.change_threshold)
+    ok = ok.astype("boolean")
+    n_ids = len(set(ids))
+    text = definition.describe("WS" if measure == "WS" else measure)
+    if measure == "WS" and definition.per_limb == "limbs":
+        stable = int(ok.fillna(False).sum())
+        have = int(ok.notna().sum())
+        denom = have if definition.missing == "exclude" else n_ids * len(limbs)
+        missing = denom - have if definition.missing != "exclude" else n_ids * len(limbs) - have
+    else:
+        level = ok.index.get_level_values("patient_id")
+        complete = ok.notna().groupby(level).sum() == len(limbs)
+        all_ok = ok.fillna(False).astype(bool).groupby(level).all()
+        have = int(complete.sum())
+        stable = int((all_ok & complete).sum())
+        denom = have if definition.missing == "exclude" else n_ids
+        missing = n_ids - have
+    if denom == 0:
+        return Share(month, 0, 0, None, missing, text, "not computable: no patient has a value at this visit")
+    return Share(month, stable, denom, 100.0 * stable / denom, missing, text)
+
+
+def share_at_or_above(meas: pd.DataFrame, ids: Sequence[str], measure: str, threshold: float) -> pd.DataFrame:
+    """Per visit: how many of the patients with a value are at or above ``threshold``."""
+    m = meas[(meas["measure"] == measure) & meas["patient_id"].isin(list(ids))]
+    cols = ["visit", "month", "n", "at_or_above", "percent"]
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    g = m.assign(ok=m["value"] >= threshold).groupby(["visit", "month"], observed=True).agg(n=("ok", "size"), at_or_above=("ok", "sum")).reset_index()
+    g["percent"] = 100.0 * g["at_or_above"] / g["n"]
+    return g.sort_values("month").reset_index(drop=True)[cols]

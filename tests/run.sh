@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh machine, then runs all tests
+# (unit, CLI and browser tests against a real gunicorn server in headless Chromium).
+# Usage: bash tests/run.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium (browser tests) ..."
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+exec python3 -m pytest "$@"
