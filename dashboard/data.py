@@ -239,13 +239,24 @@ def sort_patient_ids(ids) -> list[str]:
 # ---------------------------------------------------------------- reading
 
 
-def _read_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[list[str]]] | None:
-    """Header and rows of one CSV file, or None (with problems) if unreadable."""
+def _read_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """Header and (line number, row) pairs of one CSV file, or None (with problems) if unreadable.
+
+    A row's line number is the line its record starts on, so a quoted cell
+    spanning several lines does not shift the numbers of the rows after it.
+    """
     name = path.name
+    if path.is_dir():
+        problems.append(Problem(name, None, None, "is a directory, not a file"))
+        return None
     if not path.is_file():
         problems.append(Problem(name, None, None, f"file is missing from {path.parent}"))
         return None
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(name, None, None, f"cannot be read: {exc.strerror or exc}"))
+        return None
     if not raw.strip():
         problems.append(Problem(name, None, None, "file is empty (a header row is required)"))
         return None
@@ -258,14 +269,21 @@ def _read_rows(path: Path, problems: list[Problem]) -> tuple[list[str], list[lis
         line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(name, line, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
         return None
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        problems.append(Problem(name, None, None, f"not valid CSV: {exc}"))
+    if not text.strip():  # e.g. only a byte-order mark
+        problems.append(Problem(name, None, None, "file is empty (a header row is required)"))
         return None
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
-    return header, body
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1  # the line the next record starts on
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(Problem(name, start, None, f"not valid CSV: {exc} (in the row starting on this line)"))
+        return None
+    header = [h.strip() for h in rows[0][1]]
+    return header, rows[1:]
 
 
 def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool:
@@ -282,7 +300,10 @@ def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool
             problems.append(Problem(name, 1, col, "column appears twice in the header"))
             ok = False
         seen.add(col)
-        if col not in expected:
+        if col == "":
+            problems.append(Problem(name, 1, None, "a column has an empty name (a trailing comma in the header?)"))
+            ok = False
+        elif col not in expected:
             problems.append(Problem(name, 1, col, f"unknown column (expected columns: {','.join(expected)})"))
             ok = False
     for col in expected:
@@ -316,13 +337,12 @@ class _Collector:
                 )
 
 
-def _typed_frame(name: str, header: list[str], body: list[list[str]], col: _Collector) -> pd.DataFrame:
+def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]], col: _Collector) -> pd.DataFrame:
     """Parse the string cells of one file into typed columns, reporting bad cells."""
     width = len(header)
     lines = []
     good = []
-    for i, row in enumerate(body):
-        line = i + 2
+    for line, row in body:
         if len(row) == 0 or (len(row) == 1 and row[0].strip() == ""):
             continue  # blank line
         if len(row) != width:
@@ -401,46 +421,56 @@ def _dupes(df: pd.DataFrame, keys: list[str]) -> pd.Series:
 
 
 def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector) -> None:
-    p, m, ae, v = (t[f] for f in FILES)
+    """Rules across rows and files; each runs when the tables it needs were read."""
+    p, m, ae, v = (t.get(f) for f in FILES)
     # duplicates
-    d = _dupes(v, ["visit"])
-    for r, vis in zip(v.loc[d, "_row"], v.loc[d, "visit"]):
-        col.add("visits.csv", [r], "visit", f"duplicate visit {vis!r}")
-    d = _dupes(p, ["patient_id"])
-    for r, pid in zip(p.loc[d, "_row"], p.loc[d, "patient_id"]):
-        col.add("patients.csv", [r], "patient_id", f"duplicate patient {pid!r}")
-    d = _dupes(m, ["patient_id", "visit", "measure"])
-    for r, pid, vis, meas in zip(m.loc[d, "_row"], m.loc[d, "patient_id"], m.loc[d, "visit"], m.loc[d, "measure"]):
-        col.add("measurements.csv", [r], "measure", f"duplicate measurement: patient {pid}, visit {vis}, {meas} already given")
+    if v is not None:
+        d = _dupes(v, ["visit"])
+        for r, vis in zip(v.loc[d, "_row"], v.loc[d, "visit"]):
+            col.add("visits.csv", [r], "visit", f"duplicate visit {vis!r}")
+    if p is not None:
+        d = _dupes(p, ["patient_id"])
+        for r, pid in zip(p.loc[d, "_row"], p.loc[d, "patient_id"]):
+            col.add("patients.csv", [r], "patient_id", f"duplicate patient {pid!r}")
+    if m is not None:
+        d = _dupes(m, ["patient_id", "visit", "measure"])
+        for r, pid, vis, meas in zip(m.loc[d, "_row"], m.loc[d, "patient_id"], m.loc[d, "visit"], m.loc[d, "measure"]):
+            col.add("measurements.csv", [r], "measure", f"duplicate measurement: patient {pid}, visit {vis}, {meas} already given")
     # references
-    known = set(p["patient_id"].dropna())
-    for name, df in (("measurements.csv", m), ("adverse_events.csv", ae)):
-        bad = df["patient_id"].notna() & ~df["patient_id"].isin(known)
-        for r, pid in zip(df.loc[bad, "_row"], df.loc[bad, "patient_id"]):
-            col.add(name, [r], "patient_id", f"patient {pid!r} is not in patients.csv")
-    visit_month = dict(zip(v["visit"].dropna(), v.loc[v["visit"].notna(), "month"]))
-    bad = m["visit"].notna() & ~m["visit"].isin(list(visit_month))
-    for r, vis in zip(m.loc[bad, "_row"], m.loc[bad, "visit"]):
-        col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in visits.csv)")
-    expected = m["visit"].map(visit_month).astype("float64")
-    contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
-    for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"], expected[contra]):
-        col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts visits.csv (visit {vis} is at month {ex:g})")
+    if p is not None:
+        known = set(p["patient_id"].dropna())
+        for name, df in (("measurements.csv", m), ("adverse_events.csv", ae)):
+            if df is None:
+                continue
+            bad = df["patient_id"].notna() & ~df["patient_id"].isin(known)
+            for r, pid in zip(df.loc[bad, "_row"], df.loc[bad, "patient_id"]):
+                col.add(name, [r], "patient_id", f"patient {pid!r} is not in patients.csv")
+    if m is not None and v is not None:
+        visit_month = dict(zip(v["visit"].dropna(), v.loc[v["visit"].notna(), "month"]))
+        bad = m["visit"].notna() & ~m["visit"].isin(list(visit_month))
+        for r, vis in zip(m.loc[bad, "_row"], m.loc[bad, "visit"]):
+            col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in visits.csv)")
+        expected = m["visit"].map(visit_month).astype("float64")
+        contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
+        for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"], expected[contra]):
+            col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts visits.csv (visit {vis} is at month {ex:g})")
     # value ranges per measure
-    for code, spec in MEASURES.items():
-        sel = m["measure"].eq(code).fillna(False) & m["value"].notna()
-        vals = m.loc[sel, "value"]
-        out = (vals < spec.low) | (vals > spec.high)
-        for r, val in zip(m.loc[sel, "_row"][out], vals[out]):
-            col.add("measurements.csv", [r], "value", f"{code} value {val:g} is out of range {spec.low:g}-{spec.high:g}")
-        if spec.integer:
-            frac = vals % 1 != 0
-            for r, val in zip(m.loc[sel, "_row"][frac], vals[frac]):
-                col.add("measurements.csv", [r], "value", f"{code} value {val:g} is not a whole number")
+    if m is not None:
+        for code, spec in MEASURES.items():
+            sel = m["measure"].eq(code).fillna(False) & m["value"].notna()
+            vals = m.loc[sel, "value"]
+            out = (vals < spec.low) | (vals > spec.high)
+            for r, val in zip(m.loc[sel, "_row"][out], vals[out]):
+                col.add("measurements.csv", [r], "value", f"{code} value {val:g} is out of range {spec.low:g}-{spec.high:g}")
+            if spec.integer:
+                frac = vals % 1 != 0
+                for r, val in zip(m.loc[sel, "_row"][frac], vals[frac]):
+                    col.add("measurements.csv", [r], "value", f"{code} value {val:g} is not a whole number")
     # populations
-    bad = p["efficacy_population"] & ~p["safety_population"]
-    for r in p.loc[bad, "_row"]:
-        col.add("patients.csv", [r], "efficacy_population", "a patient in the efficacy population must be in the safety population")
+    if p is not None:
+        bad = p["efficacy_population"] & ~p["safety_population"]
+        for r in p.loc[bad, "_row"]:
+            col.add("patients.csv", [r], "efficacy_population", "a patient in the efficacy population must be in the safety population")
 
 
 def _hash_files(directory: Path) -> str:
@@ -490,10 +520,9 @@ def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
             continue
         tables[name] = _typed_frame(name, header, body, col)
     meta = _metadata(directory, problems)
-    if len(tables) == len(FILES):
-        _cross_checks(tables, col)
-        if tables["patients.csv"].empty:
-            problems.append(Problem("patients.csv", None, None, "no patients: the file has a header but no rows"))
+    _cross_checks(tables, col)
+    if "patients.csv" in tables and tables["patients.csv"].empty:
+        problems.append(Problem("patients.csv", None, None, "no patients: the file has a header but no rows"))
     col.finish()
     if problems:
         raise DatasetError(directory, problems)
