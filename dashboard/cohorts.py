@@ -119,7 +119,7 @@ class CohortFilter:
         if self.population != "safety":
             out["cohort"] = self.population
         if self.min_decline != DEFAULT_MIN_DECLINE:
-            out["threshold"] = f"{self.min_decline:g}"
+            out["threshold"] = _num(self.min_decline)
         if self.sex:
             out["sex"] = ",".join(self.sex)
         if self.onset:
@@ -127,9 +127,9 @@ class CohortFilter:
         for name, stem, *_ in RANGES:
             lo, hi = getattr(self, name)
             if lo is not None:
-                out[f"{stem}_min"] = f"{lo:g}"
+                out[f"{stem}_min"] = _num(lo)
             if hi is not None:
-                out[f"{stem}_max"] = f"{hi:g}"
+                out[f"{stem}_max"] = _num(hi)
         if self.patients:
             out["patients"] = ",".join(self.patients)
         return out
@@ -193,6 +193,11 @@ class CohortFilter:
 
     def with_(self, **changes) -> "CohortFilter":
         return replace(self, **changes)
+
+
+def _num(v: float) -> str:
+    """A number for a URL or CLI: exact enough to round-trip (10 significant digits)."""
+    return f"{v:.10g}"
 
 
 def _number(text: str | None) -> float | None:
@@ -323,13 +328,12 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
         keep &= groups.isin([PROGRESSOR, STABLE])
     else:
         keep &= pf["safety_population"].astype(bool)
-    unclassified = ()
-    if pop in ("progressors", "stable", "compare"):
-        unclassified = tuple(groups.index[groups.eq(UNCLASSIFIED)])
+    # subgroup filters: they narrow the population and its unclassified patients alike
+    sub = pd.Series(True, index=pf.index)
     if filt.sex:
-        keep &= pf["sex"].isin(filt.sex).fillna(False).astype(bool)
+        sub &= pf["sex"].isin(filt.sex).fillna(False).astype(bool)
     if filt.onset:
-        keep &= pf["onset"].isin(filt.onset).fillna(False).astype(bool)
+        sub &= pf["onset"].isin(filt.onset).fillna(False).astype(bool)
     for name, _stem, column, *_ in RANGES:
         lo, hi = getattr(filt, name)
         if lo is None and hi is None:
@@ -340,12 +344,16 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
             ok &= col >= lo
         if hi is not None:
             ok &= col <= hi
-        keep &= ok
+        sub &= ok
     unknown: tuple[str, ...] = ()
     if filt.patients:
         wanted = set(filt.patients)
-        keep &= pf.index.isin(wanted)
+        sub &= pf.index.isin(wanted)
         unknown = tuple(sort_patient_ids(wanted - set(pf.index)))
+    keep &= sub
+    unclassified = ()
+    if pop in ("progressors", "stable", "compare"):
+        unclassified = tuple(pf.index[(groups.eq(UNCLASSIFIED) & sub).to_numpy()])
     ids = tuple(pf.index[keep.to_numpy()])  # patients are kept in natural order by data.load_dataset
     return Cohort(
         filter=filt,

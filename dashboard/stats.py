@@ -3,7 +3,9 @@
 Every result that can fail to be computable carries a ``note`` saying why,
 and ``None`` in place of the number; nothing returns NaN or Infinity.
 Conventions: SD uses n - 1; SEM = SD / sqrt(n); slopes are ordinary least
-squares, in units per month.
+squares, in units per month.  The Wilcoxon signed-rank test treats paired
+differences equal up to floating-point noise (``TIE_TOLERANCE``) as ties or
+zeros, as they are in exact arithmetic.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from .data import MEASURES, SEVERITIES, WS_MEASURES
 
 WINDOWS = (3, 6, 9, 12)
 NOT_COMPUTABLE_N = "not computable: n < 2"
+#: For the Wilcoxon test, paired differences that agree to this fraction of the
+#: largest |value| are ties, and ones that small are zeros (floating-point noise).
+TIE_TOLERANCE = 1e-9
 
 
 def clean(x):
@@ -65,7 +70,7 @@ class Summary:
 
 def describe(values: Iterable[float]) -> Summary:
     """n, mean, SD (n-1) and SEM of the non-missing values."""
-    a = np.asarray(pd.to_numeric(pd.Series(list(values), dtype="float64"), errors="coerce").dropna(), dtype=float)
+    a = np.asarray(pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").dropna(), dtype=float)
     n = len(a)
     if n == 0:
         return Summary(0, None, None, None, "no values")
@@ -205,6 +210,26 @@ class SlopeTest:
         return clean(d)
 
 
+def _snap_ties(d: np.ndarray, tol: float) -> np.ndarray:
+    """``d`` with magnitudes within ``tol`` of a smaller one made equal to it, and those within ``tol`` of 0 made 0.
+
+    Walks the magnitudes in increasing order; each group of values within
+    ``tol`` of the group's first value takes that value (signs are kept).
+    """
+    mag = np.abs(d)
+    order = np.argsort(mag, kind="stable")
+    snapped = mag[order]
+    prev = 0.0
+    for i, v in enumerate(snapped):
+        if v - prev <= tol:
+            snapped[i] = prev
+        else:
+            prev = v
+    out = np.empty_like(mag)
+    out[order] = snapped
+    return np.where(out == 0, 0.0, np.copysign(out, d))
+
+
 def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
     """Paired comparison of post vs pre: means, SEMs, difference with 95% CI, t-test and Wilcoxon.
 
@@ -240,13 +265,15 @@ def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
             warnings.simplefilter("ignore")
             tt = sps.ttest_rel(post_a, pre_a)
         res["t"], res["p_ttest"] = _f(tt.statistic), _f(tt.pvalue)
-    if np.all(np.abs(diff) <= 1e-12):
+    # the slopes carry floating-point noise, which must not break the ties and zeros the ranks depend on
+    wdiff = _snap_ties(diff, TIE_TOLERANCE * float(max(np.abs(pre_a).max(), np.abs(post_a).max())))
+    if np.all(wdiff == 0):
         notes.append("Wilcoxon not computable: all differences are zero")
     else:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                w = sps.wilcoxon(diff)
+                w = sps.wilcoxon(wdiff)
             res["p_wilcoxon"] = _f(w.pvalue)
             if res["p_wilcoxon"] is None:
                 notes.append("Wilcoxon not computable for these differences")
@@ -254,6 +281,34 @@ def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
             notes.append(f"Wilcoxon not computable: {exc}")
     res["note"] = "; ".join(notes) or None
     return res
+
+
+def fit_segments(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, window: float) -> pd.DataFrame:
+    """Per patient, the fitted OLS lines as segments: the pre-treatment fit over its months,
+    and the post-treatment fit over 0..``window``.
+
+    Columns: patient_id, period ("pre"/"post"), slope, x0, y0, x1, y1.
+    Patients without a slope in a period have no segment there.
+    """
+    m = _sel(meas, ids, measure)
+    parts = []
+    for period, sub in (("pre", m[m["month"] <= 0]), ("post", m[(m["month"] >= 0) & (m["month"] <= window)])):
+        if sub.empty:
+            continue
+        fit = _ols_slopes(sub)
+        g = sub.groupby("patient_id", sort=False)
+        mean_x, mean_y = g["month"].mean(), g["value"].mean()
+        x0, x1 = g["month"].min(), g["month"].max()
+        ok = fit["slope"].notna()
+        slope = fit["slope"][ok]
+        icpt = mean_y[ok] - slope * mean_x[ok]
+        parts.append(pd.DataFrame({
+            "patient_id": slope.index, "period": period, "slope": slope.to_numpy(),
+            "x0": x0[ok].to_numpy(), "y0": (icpt + slope * x0[ok]).to_numpy(),
+            "x1": x1[ok].to_numpy(), "y1": (icpt + slope * x1[ok]).to_numpy(),
+        }))
+    cols = ["patient_id", "period", "slope", "x0", "y0", "x1", "y1"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None, slopes: pd.DataFrame | None = None) -> SlopeTest:
@@ -347,6 +402,8 @@ class StabilityDefinition:
     four limbs are (``all``), or the share counts limb values (``limbs``).
     ``missing``: ``exclude`` leaves patients without a value out of the
     denominator; ``unstable`` counts them as not stable.
+    ``baseline``: ``last`` = each patient's last value at or before day 0;
+    ``first`` = the earliest pre-treatment value (Table 5's visit III).
     """
 
     mode: str = "at_or_above"
@@ -354,14 +411,30 @@ class StabilityDefinition:
     change_threshold: float | None = None
     missing: str = "exclude"
     per_limb: str = "all"
+    baseline: str = "last"
+
+    def __post_init__(self):
+        if self.mode not in ("at_or_above", "change_below", "at_or_above_or_change_below"):
+            raise ValueError(f"unknown stability mode {self.mode!r}")
+        if self.mode == "at_or_above_or_change_below" and self.change_threshold is None:
+            raise ValueError("mode 'at_or_above_or_change_below' needs change_threshold")
+        if self.missing not in ("exclude", "unstable"):
+            raise ValueError(f"unknown missing rule {self.missing!r}")
+        if self.per_limb not in ("all", "limbs"):
+            raise ValueError(f"unknown per_limb rule {self.per_limb!r}")
+        if self.baseline not in ("last", "first"):
+            raise ValueError(f"unknown baseline {self.baseline!r}")
+
+    def _baseline_words(self) -> str:
+        return "the last value at or before day 0" if self.baseline == "last" else "the first pre-treatment value"
 
     def describe(self, measure: str) -> str:
         if self.mode == "at_or_above":
             rule = f"{measure} >= {self.threshold:g}"
         elif self.mode == "change_below":
-            rule = f"fall from baseline < {self.threshold:g}"
+            rule = f"fall from {self._baseline_words()} < {self.threshold:g}"
         else:
-            rule = f"{measure} >= {self.threshold:g} or fall from baseline < {self.change_threshold:g}"
+            rule = f"{measure} >= {self.threshold:g} or fall from {self._baseline_words()} < {self.change_threshold:g}"
         if measure == "WS":
             rule += " in all four limbs" if self.per_limb == "all" else " (each limb value counted)"
         miss = "patients without a value left out" if self.missing == "exclude" else "patients without a value counted as not stable"
@@ -387,7 +460,8 @@ def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month:
     limbs = list(WS_MEASURES) if measure == "WS" else [measure]
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
     pre = m[m["month"] <= 0].sort_values("month", kind="stable")
-    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].last()
+    pick = "last" if definition.baseline == "last" else "first"
+    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].agg(pick)
     at = m[np.isclose(m["month"], month)].set_index(["patient_id", "measure"])["value"]
     wide = pd.DataFrame({"value": at, "baseline": base.reindex(at.index)})
     fall = wide["baseline"] - wide["value"]

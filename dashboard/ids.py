@@ -1,0 +1,76 @@
+"""Every component id of the dashboard, in one place."""
+
+# page state
+URL = "url"
+FILTER_STORE = "filter-store"
+URL_NOTICE = "url-notice"
+SIM_NOTICE = "simulated-notice"
+
+# header
+DATASET_INFO = "dataset-info"
+
+# filter panel
+FILTER_PANEL = "filter-panel"
+POPULATION = "population"
+THRESHOLD = "threshold"
+SEX = "sex"
+ONSET = "onset"
+AGE = "range-age"
+DURATION = "range-duration"
+BASELINE_ALSFRS = "range-alsfrs"
+BASELINE_FVC = "range-fvc"
+PATIENT_PICKER = "patient-picker"
+RESET = "reset"
+COHORT_COUNT = "cohort-count"
+COHORT_WORDS = "cohort-words"
+
+# range slider id by cohorts.RANGES field name
+RANGE_IDS = {
+    "age": AGE,
+    "disease_duration": DURATION,
+    "baseline_alsfrs": BASELINE_ALSFRS,
+    "baseline_fvc": BASELINE_FVC,
+}
+
+# views
+TABS = "tabs"
+HIGHLIGHT = "highlight"
+OPEN_PROFILE = "open-profile"
+CLEAR_HIGHLIGHT = "clear-highlight"
+HIGHLIGHT_BAR = "highlight-bar"
+
+OVERVIEW_FLOW = "overview-flow"
+OVERVIEW_TABLE = "overview-characteristics"
+
+ALSFRS_SPAGHETTI = "alsfrs-spaghetti"
+ALSFRS_SHOW_FITS = "alsfrs-show-fits"
+ALSFRS_WINDOW = "alsfrs-window"
+ALSFRS_SLOPE_TABLE = "alsfrs-slope-table"
+ALSFRS_PAIRS = "alsfrs-slope-pairs"
+ALSFRS_WATERFALL = "alsfrs-waterfall"
+ALSFRS_MESSAGE = "alsfrs-message"
+
+FVC_SPAGHETTI = "fvc-spaghetti"
+FVC_THRESHOLD = "fvc-threshold"
+FVC_SHARE_TABLE = "fvc-share-table"
+
+WS_GRID = "ws-grid"
+WS_MEAN = "ws-mean"
+WS_THRESHOLD = "ws-threshold"
+WS_SHARE_TABLE = "ws-share-table"
+
+AE_HEATMAP = "ae-heatmap"
+AE_COLOUR_BY = "ae-colour-by"
+AE_ONLY = "ae-only"
+AE_INCIDENCE = "ae-incidence"
+AE_SERIOUS_LIST = "ae-serious-list"
+
+PROFILE_CONTENT = "profile-content"
+PROFILE_FIGURE = "profile-figure"
+
+PAPER_TABLE = "paper-table"
+
+TAB_VALUES = ("overview", "alsfrs", "fvc", "weakness", "safety", "profile", "paper")
+
+#: Figures whose clicks highlight a patient.
+CLICKABLE_FIGURES = (ALSFRS_SPAGHETTI, ALSFRS_PAIRS, ALSFRS_WATERFALL, FVC_SPAGHETTI, WS_GRID, AE_HEATMAP)

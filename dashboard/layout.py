@@ -1,0 +1,360 @@
+"""Component trees: the page skeleton and the builders of tables and panels.
+
+Builders take plain data (results of ``stats`` / ``reproduce``) and return
+Dash components; they compute nothing themselves.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from dash import dcc, html
+
+from . import ids
+from .cohorts import POPULATION_LABELS, RANGES, CohortFilter
+from .data import MEASURES, ONSETS, SEXES, Dataset
+from .stats import WINDOWS
+
+TAB_LABELS = {
+    "overview": "Overview",
+    "alsfrs": "ALSFRS",
+    "fvc": "FVC",
+    "weakness": "Weakness",
+    "safety": "Safety",
+    "profile": "Patient profile",
+    "paper": "Paper check",
+}
+SLIDER_STEP = {"age": 1, "disease_duration": 1, "baseline_alsfrs": 1, "baseline_fvc": 1}
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt(x, digits: int = 2, signed: bool = False) -> str:
+    """A number for display; '—' for not computable."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def fmt_p(p) -> str:
+    if p is None:
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def mean_sem(summary: dict, digits: int = 1) -> str:
+    if not summary or summary.get("mean") is None:
+        return "—"
+    if summary.get("sem") is None:
+        return f"{summary['mean']:.{digits}f} (n = {summary['n']}; SEM n/a)"
+    return f"{summary['mean']:.{digits}f} ± {summary['sem']:.{digits}f}"
+
+
+def table(header: list, rows: list[list], caption: str | None = None, id: str | None = None, class_name: str = "data-table") -> html.Table:
+    kids = []
+    if caption:
+        kids.append(html.Caption(caption))
+    kids.append(html.Thead(html.Tr([html.Th(h, scope="col") for h in header])))
+    kids.append(html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]))
+    kw = {"id": id} if id else {}
+    return html.Table(kids, className=class_name, **kw)
+
+
+def notice(text, kind: str = "info", **kw) -> html.Div:
+    return html.Div(text, className=f"notice notice-{kind}", role="status", **kw)
+
+
+def graph(id_: str, alt: str = "", height: int | None = None) -> html.Figure:
+    """A dcc.Graph wrapped in a <figure> with a text alternative (updated with the figure)."""
+    config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1, "filename": id_},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+    style = {"height": f"{height}px"} if height else {}
+    return html.Figure(
+        [dcc.Loading(dcc.Graph(id=id_, config=config, style=style), type="dot", delay_show=400),
+         html.Figcaption(alt, id=f"{id_}-alt", className="sr-caption")],
+        className="graph",
+    )
+
+
+# ---------------------------------------------------------------- skeleton
+
+
+def _range_control(ds_ranges: dict, name: str, stem: str, label: str, unit: str) -> html.Div:
+    lo, hi = ds_ranges[name]
+    slider_id = ids.RANGE_IDS[name]
+    return html.Div(
+        [
+            html.Label(f"{label} ({unit})", htmlFor=slider_id, id=f"{slider_id}-label"),
+            dcc.RangeSlider(id=slider_id, min=lo, max=hi, step=SLIDER_STEP[name], value=[lo, hi],
+                            marks=None, tooltip={"placement": "bottom", "always_visible": False}, allowCross=False),
+            html.Div(f"{lo:g} - {hi:g}", id=f"{slider_id}-text", className="range-text", **{"aria-live": "polite"}),
+        ],
+        className="control",
+    )
+
+
+def slider_bounds(ds: Dataset, patient_frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Each range filter's full extent in the data (floor/ceil), used by the sliders."""
+    out = {}
+    for name, _stem, col, *_ in RANGES:
+        v = pd.to_numeric(patient_frame[col], errors="coerce").dropna()
+        out[name] = (float(math.floor(v.min())), float(math.ceil(v.max()))) if len(v) else (0.0, 1.0)
+        if out[name][0] == out[name][1]:
+            out[name] = (out[name][0], out[name][0] + 1)
+    return out
+
+
+def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int]) -> html.Div:
+    bounds = slider_bounds(ds, patient_frame)
+    pids = list(patient_frame.index)
+    patient_options = [{"label": f"Patient {p}", "value": p} for p in pids]
+    sim = ds.simulated_measures
+    header = html.Header(
+        [
+            html.Div([
+                html.H1(ds.title),
+                html.P(
+                    [f"Dataset {ds.directory.name}/ · hash ", html.Code(ds.short_hash),
+                     f" · data as of {ds.data_as_of}" + (" (file date)" if ds.data_as_of_source != "metadata.json" else ""),
+                     f" · {len(pids)} patients enrolled"],
+                    id=ids.DATASET_INFO, className="dataset-info",
+                ),
+            ]),
+            html.Div(id=ids.SIM_NOTICE, className="sim-notice-slot"),
+            html.Div(id=ids.URL_NOTICE),
+        ],
+        className="app-header",
+    )
+    pop_options = [{"label": f"{POPULATION_LABELS[p]}" + (f" ({counts[p]})" if p in counts else ""), "value": p}
+                   for p in ("safety", "efficacy", "progressors", "stable", "compare")]
+    panel = html.Aside(
+        [
+            html.H2("Filters"),
+            html.Div("", id=ids.COHORT_COUNT, className="cohort-count", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.COHORT_WORDS, className="cohort-words"),
+            html.Fieldset([
+                html.Legend("Population"),
+                dcc.RadioItems(id=ids.POPULATION, options=pop_options, value="safety", className="radio-list", inputClassName="radio-input"),
+            ], className="control"),
+            html.Div([
+                html.Label("Progressor threshold: ALSFRS fall before day 0 of at least (points)", htmlFor=ids.THRESHOLD),
+                dcc.Input(id=ids.THRESHOLD, type="number", min=0.5, max=40, step=0.5, value=2, debounce=True, className="num-input"),
+            ], className="control"),
+            html.Fieldset([html.Legend("Sex"), dcc.Checklist(id=ids.SEX, options=[{"label": s, "value": s} for s in SEXES], value=[], inline=True)], className="control"),
+            html.Fieldset([html.Legend("Onset"), dcc.Checklist(id=ids.ONSET, options=[{"label": o, "value": o} for o in ONSETS], value=[], inline=True)], className="control"),
+            *[_range_control(bounds, name, stem, label, unit) for name, stem, _c, label, unit in RANGES],
+            html.Div([
+                html.Label("Patients (narrow to these)", htmlFor=ids.PATIENT_PICKER),
+                dcc.Dropdown(id=ids.PATIENT_PICKER, options=patient_options, value=[], multi=True, placeholder="All patients of the population"),
+            ], className="control"),
+            html.Button("Reset filters", id=ids.RESET, n_clicks=0, className="button"),
+        ],
+        id=ids.FILTER_PANEL, className="filter-panel", **{"aria-label": "Filters"},
+    )
+    highlight_bar = html.Div(
+        [
+            html.Label("Highlighted patient", htmlFor=ids.HIGHLIGHT),
+            dcc.Dropdown(id=ids.HIGHLIGHT, options=patient_options, value=None, clearable=True, placeholder="Click a line, bar or heatmap row, or pick", className="highlight-dropdown"),
+            html.Button("Open profile", id=ids.OPEN_PROFILE, n_clicks=0, className="button button-secondary"),
+        ],
+        id=ids.HIGHLIGHT_BAR, className="highlight-bar",
+    )
+    tabs = dcc.Tabs(
+        id=ids.TABS, value="overview", className="tabs",
+        children=[dcc.Tab(label=TAB_LABELS[t], value=t, children=_TAB_BUILDERS[t](ds)) for t in ids.TAB_VALUES],
+    )
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
+            header,
+            html.Div([panel, html.Main([highlight_bar, tabs], className="main")], className="body"),
+            html.Footer(
+                "Every number is computed from the dataset files when the page is drawn. "
+                "Slopes: per-patient OLS; tests: paired t (scipy ttest_rel) and Wilcoxon signed-rank on the differences.",
+                className="app-footer",
+            ),
+        ],
+        className="app",
+    )
+
+
+# ---------------------------------------------------------------- tab skeletons
+
+
+def _section(title: str, *children, id=None) -> html.Section:
+    kw = {"id": id} if id else {}
+    return html.Section([html.H3(title), *children], className="section", **kw)
+
+
+def _overview(ds):
+    return html.Div([
+        _section("Patient flow", html.Div(id=ids.OVERVIEW_FLOW)),
+        _section("Characteristics of the selection (as in Table 2)", html.Div(id=ids.OVERVIEW_TABLE)),
+    ], className="tab-body")
+
+
+def _alsfrs(ds):
+    return html.Div([
+        html.Div(id=ids.ALSFRS_MESSAGE),
+        html.Div([
+            dcc.Checklist(id=ids.ALSFRS_SHOW_FITS, options=[{"label": "Show each patient's fitted pre- and post-treatment slopes", "value": "fits"}], value=[]),
+            html.Label("Window for the slope plots and fits", htmlFor=ids.ALSFRS_WINDOW),
+            dcc.RadioItems(id=ids.ALSFRS_WINDOW, options=[{"label": f"0-{w} months", "value": w} for w in WINDOWS], value=3, inline=True),
+        ], className="view-controls"),
+        graph(ids.ALSFRS_SPAGHETTI),
+        _section("Slope tests: post- vs pre-treatment slope", html.Div(id=ids.ALSFRS_SLOPE_TABLE)),
+        html.Div([graph(ids.ALSFRS_PAIRS), graph(ids.ALSFRS_WATERFALL)], className="two-col"),
+    ], className="tab-body")
+
+
+def _fvc(ds):
+    return html.Div([
+        html.Div([
+            html.Label("Reference line (FVC % predicted)", htmlFor=ids.FVC_THRESHOLD),
+            dcc.Input(id=ids.FVC_THRESHOLD, type="number", min=0, max=200, step=1, value=70, debounce=True, className="num-input"),
+        ], className="view-controls"),
+        graph(ids.FVC_SPAGHETTI),
+        _section("Share at or above the reference line, per visit", html.Div(id=ids.FVC_SHARE_TABLE)),
+    ], className="tab-body")
+
+
+def _weakness(ds):
+    return html.Div([
+        html.Div([
+            html.Label("Stable = fall from the visit III baseline smaller than (points)", htmlFor=ids.WS_THRESHOLD),
+            dcc.Input(id=ids.WS_THRESHOLD, type="number", min=0.1, max=5, step=0.1, value=1.0, debounce=True, className="num-input"),
+        ], className="view-controls"),
+        _section("Share stable at 3 and 12 months", html.Div(id=ids.WS_SHARE_TABLE)),
+        graph(ids.WS_GRID),
+        graph(ids.WS_MEAN),
+    ], className="tab-body")
+
+
+def _safety(ds):
+    return html.Div([
+        html.Div([
+            html.Fieldset([html.Legend("Colour cells by"), dcc.RadioItems(id=ids.AE_COLOUR_BY, options=[
+                {"label": "Severity", "value": "severity"}, {"label": "Seriousness", "value": "serious"},
+                {"label": "Relationship", "value": "related"}], value="severity", inline=True)]),
+            html.Fieldset([html.Legend("Show only"), dcc.Checklist(id=ids.AE_ONLY, options=[
+                {"label": "Serious events", "value": "serious"}, {"label": "Related events", "value": "related"}], value=[], inline=True)]),
+        ], className="view-controls"),
+        graph(ids.AE_HEATMAP),
+        html.Div([
+            _section("Incidence by term", html.Div(id=ids.AE_INCIDENCE)),
+            _section("Serious adverse events", html.Div(id=ids.AE_SERIOUS_LIST)),
+        ], className="two-col"),
+    ], className="tab-body")
+
+
+def _profile(ds):
+    return html.Div([html.Div(id=ids.PROFILE_CONTENT), graph(ids.PROFILE_FIGURE)], className="tab-body")
+
+
+def _paper(ds):
+    return html.Div([html.Div(id=ids.PAPER_TABLE)], className="tab-body")
+
+
+_TAB_BUILDERS = {"overview": _overview, "alsfrs": _alsfrs, "fvc": _fvc, "weakness": _weakness,
+                 "safety": _safety, "profile": _profile, "paper": _paper}
+
+
+# ---------------------------------------------------------------- content builders
+
+
+def flow_diagram(flow: dict) -> html.Div:
+    """26 enrolled -> 23 efficacy -> progressors / stable, with exclusions."""
+    def box(title, n, detail=None, cls=""):
+        return html.Div([html.Div(title, className="flow-title"), html.Div(str(n), className="flow-n"),
+                         html.Div(detail, className="flow-detail") if detail else None], className=f"flow-box {cls}")
+
+    excl = flow["excluded"]
+    excl_text = html.Ul([html.Li(f"Patient {p}: {reason or 'reason not given'}") for p, reason in excl]) if excl else "none"
+    row2 = [box("Progressors", flow["progressors"], f"ALSFRS fall ≥ {flow['threshold']:g} points before day 0", "flow-prog"),
+            box("Stable", flow["stable"], f"fall < {flow['threshold']:g} points", "flow-stable")]
+    if flow["unclassified"]:
+        row2.append(box("Unclassified", flow["unclassified"], "missing ALSFRS at the first pre-treatment visit or day 0"))
+    return html.Div([
+        html.Div([box("Enrolled (safety population)", flow["safety"])], className="flow-row"),
+        html.Div("↓", className="flow-arrow", **{"aria-hidden": "true"}),
+        html.Div([box("Efficacy population", flow["efficacy"]),
+                  box("Excluded from efficacy", len(excl), excl_text, "flow-excluded")], className="flow-row"),
+        html.Div("↓", className="flow-arrow", **{"aria-hidden": "true"}),
+        html.Div(row2, className="flow-row"),
+        html.P(f"Current selection: {flow['selected']} patients.", className="flow-selected"),
+        notice(flow["simulated_note"], "sim") if flow.get("simulated_note") else None,
+    ], className="flow")
+
+
+def characteristics_table(columns: list[tuple[str, dict]]) -> html.Table:
+    """Table 2-style characteristics; one column per group."""
+    def pct(k, n):
+        return f"{k} ({100 * k / n:.0f}%)" if n else "—"
+
+    header = ["Characteristic"] + [f"{name} (n = {c['n']})" for name, c in columns]
+    rows = [
+        ["Age, years: mean ± SEM"] + [mean_sem(c["age"]) for _, c in columns],
+        ["Disease duration, months: mean ± SEM"] + [mean_sem(c["disease_duration_months"]) for _, c in columns],
+        ["Sex: female"] + [pct(c["sex"].get("F", 0), c["n"]) for _, c in columns],
+        ["Sex: male"] + [pct(c["sex"].get("M", 0), c["n"]) for _, c in columns],
+        ["Onset: spinal"] + [pct(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
+        ["Onset: spinal + bulbar"] + [pct(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
+        ["ALSFRS at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS")) for _, c in columns],
+        ["FVC at baseline, % predicted: mean ± SEM"] + [mean_sem(c.get("baseline_FVC")) for _, c in columns],
+    ]
+    return table(header, rows, caption="Mean ± SEM (SEM = SD/√n); counts with percent of the column's n.")
+
+
+def slope_table(rows: list[tuple[str, dict]], measure: str = "ALSFRS") -> html.Div:
+    """The slope-test table: one row per (group, window)."""
+    unit = "points/month"
+    header = ["Group", "Window", "n", f"Pre slope ({unit}) mean ± SEM", f"Post slope ({unit}) mean ± SEM",
+              "Difference (post − pre) [95% CI]", "t", "p (paired t)", "p (Wilcoxon)", "Note"]
+    body = []
+    for group, t in rows:
+        body.append([
+            group, f"0-{t['window_months']:g} months", str(t["n"]),
+            f"{fmt(t['pre_slope_mean'], 3, True)} ± {fmt(t['pre_slope_sem'], 3)}",
+            f"{fmt(t['post_slope_mean'], 3, True)} ± {fmt(t['post_slope_sem'], 3)}",
+            f"{fmt(t['mean_difference'], 3, True)} [{fmt(t['ci95_low'], 3, True)}, {fmt(t['ci95_high'], 3, True)}]",
+            fmt(t["t"], 2), fmt_p(t["p_ttest"]), fmt_p(t["p_wilcoxon"]), t.get("note") or "",
+        ])
+    return html.Div([
+        table(header, body, id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
+        html.P("Per patient, an ordinary least-squares slope of the values at or before day 0 (pre) and of the values "
+               "from day 0 to the window's end (post); a patient needs 2 values in a period. Positive differences mean a "
+               "slower decline after application. Paired t-test (scipy.stats.ttest_rel) and, as the non-parametric check, "
+               "the Wilcoxon signed-rank test on the differences (scipy.stats.wilcoxon, two-sided).", className="method"),
+    ])
+
+
+def incidence_table(inc: pd.DataFrame, n: int) -> html.Table:
+    rows = [[r.term, f"{r.patients} ({fmt(r.percent, 1)}%)", str(r.events)] for r in inc.itertuples()]
+    return table(["Term", f"Patients n (% of {n})", "Events"], rows,
+                 caption="A patient with several events of one term counts once in patients, each time in events.")
+
+
+def serious_listing(ae: pd.DataFrame) -> html.Div:
+    if ae.empty:
+        return html.P("No serious adverse events in the selection.")
+    rows = [[f"Patient {r.patient_id}", r.term, r.severity, "yes" if r.related else "no", r.action if pd.notna(r.action) else "—",
+             "persistent" if r.ongoing else (f"{int(r.duration_days)}" if pd.notna(r.duration_days) else "—")] for r in ae.itertuples()]
+    return table(["Patient", "Term", "Severity", "Related", "Action", "Duration (days)"], rows)
+
+
+def share_table(shares: list[tuple[str, object]]) -> html.Table:
+    rows = [[label, f"{s.stable} of {s.denominator}", f"{fmt(s.percent, 1)}%" if s.percent is not None else "—",
+             str(s.missing), s.definition + (f" — {s.note}" if s.note else "")] for label, s in shares]
+    return table(["When", "Stable", "Percent", "Without a value", "Definition"], rows)
+
+
+def paper_table(claims: list[dict]) -> html.Table:
+    rows = [[c["claim"], c["paper"], c["recomputed"], c["definition"],
+             html.Span(c["verdict"], className=f"verdict verdict-{c['verdict'].split(' ')[0]}"), c["note"]] for c in claims]
+    return table(["Claim", "Paper", "Recomputed", "Definition", "Verdict", "Note"], rows, id=f"{ids.PAPER_TABLE}-table")

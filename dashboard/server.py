@@ -1,0 +1,55 @@
+"""The application factory: ``create_app()`` is the only place that does I/O at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dash import Dash
+
+from . import cohorts
+from .data import Dataset, load_dataset
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+
+def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None) -> Dash:
+    """Load and validate the dataset (raising ``DatasetError`` if invalid) and build the Dash app.
+
+    Callbacks are registered with ``dash.callback`` when ``dashboard.callbacks``
+    is first imported and are taken by the first app that serves a request, so
+    build one app per process.
+    """
+    ds = dataset if dataset is not None else load_dataset(data_dir)
+    from . import callbacks, layout  # noqa: F401  (registers the callbacks)
+
+    app = Dash(
+        __name__,
+        assets_folder=str(ASSETS_DIR),
+        title="ALS BM-MSC trial dashboard",
+        update_title=None,
+        serve_locally=True,
+    )
+    app.server.config[callbacks.DATASET_KEY] = ds
+    pf = cohorts.patient_frame(ds)
+    counts = {}
+    for pop in ("safety", "efficacy", "progressors", "stable"):
+        counts[pop] = cohorts.select(ds, cohorts.CohortFilter(population=pop)).n
+    app.layout = layout.build_layout(ds, pf, counts)
+    return app
+
+
+def create_app_or_exit(data_dir=None) -> Dash:
+    """``create_app``, but an invalid dataset prints its problems (no traceback) and exits with status 1."""
+    import sys
+
+    from .data import DatasetError
+
+    try:
+        return create_app(data_dir)
+    except DatasetError as exc:
+        sys.stderr.write(f"Refusing to start: invalid dataset {exc.directory}: {len(exc.problems)} problem(s)\n")
+        for prob in exc.problems:
+            sys.stderr.write(f"{prob}\n")
+        sys.stderr.flush()
+        raise SystemExit(1)
