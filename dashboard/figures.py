@@ -48,10 +48,11 @@ def _base(fig: go.Figure, title: str, n=None, simulated=None, x_title=None, y_ti
         title={"text": title_text(title, n, simulated), "x": 0.01, "xanchor": "left"},
         template="plotly_white",
         font={"family": FONT, "size": 13, "color": "#222"},
-        margin={"l": 64, "r": 24, "t": 72 if simulated else 56, "b": 56},
+        margin={"l": 64, "r": 24, "t": 76 if simulated else 56, "b": 110},
         height=height,
         hoverlabel={"namelength": -1},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        # legend under the x-axis title, so it never covers the title or the data
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         meta={"n": n, "simulated": simulated or ""},
     )
     if x_title:
@@ -118,7 +119,8 @@ def spaghetti(
     """
     spec = MEASURES[measure]
     fig = go.Figure()
-    m = meas[meas["measure"] == measure].assign(group=lambda d: d["patient_id"].map(groups).fillna("all"))
+    m = meas[meas["measure"] == measure]
+    m = m.assign(group=m["patient_id"].map(groups).astype(object).where(lambda g: g.notna(), "all"))
     m = m.sort_values(["patient_id", "month"], kind="stable")
     m = m.assign(src=np.where(m["simulated"], "simulated", "observed"))
     n_patients = m["patient_id"].nunique()
@@ -179,7 +181,7 @@ def spaghetti(
     fig.add_annotation(x=0, y=1, yref="paper", text="Day 0: application", showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11, "color": "#333"}, xshift=4)
     if reference is not None:
         fig.add_hline(y=reference, line={"color": GREEN, "width": 2, "dash": "dashdot"})
-        fig.add_annotation(x=1, xref="paper", y=reference, text=reference_label or f"{reference:g}", showarrow=False, xanchor="right", yanchor="bottom", font={"size": 11, "color": GREEN})
+        fig.add_annotation(x=0, xref="paper", y=reference, text=reference_label or f"{reference:g}", showarrow=False, xanchor="left", yanchor="top", font={"size": 11, "color": GREEN})
     fig.update_yaxes(range=_padded_range(m["value"], spec), zeroline=False)
     fig.update_xaxes(zeroline=False, dtick=3)
     fig.update_layout(showlegend=show_legend, clickmode="event", uirevision=measure)
@@ -249,7 +251,7 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
         fig.add_trace(go.Bar(x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g], hoverinfo="skip"))
     fig.add_hline(y=0, line={"color": "#444", "width": 1})
     fig.update_layout(clickmode="event", bargap=0.15)
-    fig.update_xaxes(type="category", tickangle=-60 if len(d) > 30 else 0, showticklabels=len(d) <= 80)
+    fig.update_xaxes(type="category", tickangle=-90 if len(d) > 10 else 0, showticklabels=len(d) <= 80, tickfont={"size": 11})
     return _base(fig, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
                  y_title=f"Post minus pre slope ({MEASURES[measure].label} points/month)")
 
@@ -368,7 +370,7 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     sub = f"{len(order)} patients with events shown; {n_without} selected patients without any event not shown"
     fig = _base(fig, title, n=len(sel), height=max(320, 120 + 26 * len(order)), y_title=None)
     fig.add_annotation(text=sub, xref="paper", yref="paper", x=0, y=-0.02, yanchor="top", showarrow=False, font={"size": 11, "color": "#444"})
-    fig.update_layout(margin={"t": 150, "b": 40})
+    fig.update_layout(margin={"t": 150, "b": 48})
     return fig
 
 

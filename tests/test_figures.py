@@ -1,0 +1,76 @@
+"""Figures: one trace per group with gaps, patient ids in customdata, n and simulated notes in titles."""
+
+import numpy as np
+import pandas as pd
+
+from dashboard import cohorts, figures, stats
+
+
+def _meas(shipped, measure, ids):
+    m = shipped.measurements
+    return m[(m["measure"] == measure) & m["patient_id"].isin(ids)]
+
+
+def test_spaghetti_one_trace_per_group_with_gaps(shipped):
+    ids = cohorts.select(shipped, cohorts.CohortFilter(population="efficacy")).patient_ids
+    m = _meas(shipped, "FVC", ids)
+    fig = figures.spaghetti(m, "FVC", {p: "all" for p in ids})
+    assert len(fig.data) == 1
+    tr = fig.data[0]
+    y = np.asarray(tr.y, dtype=float)
+    n_pat = m["patient_id"].nunique()
+    assert np.isnan(y).sum() == n_pat - 1  # one gap between consecutive patients
+    assert (~np.isnan(y)).sum() == len(m)
+    ids_in_plot = {c[0] for c in tr.customdata if c[0] is not None}
+    assert len(ids_in_plot) == n_pat
+    assert f"n = {n_pat}" in fig.layout.title.text
+
+
+def test_spaghetti_compare_groups_and_highlight(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="compare"))
+    m = _meas(shipped, "ALSFRS", c.patient_ids)
+    fig = figures.spaghetti(m, "ALSFRS", dict(c.groups), highlight="7", simulated="ALSFRS simulated")
+    names = [t.name for t in fig.data]
+    assert names[0].startswith("Progressors (n = 12)") and names[1].startswith("Stable (n = 11)")
+    assert names[-1] == "Patient 7"
+    assert "SIMULATED" in fig.layout.title.text
+
+
+def test_spaghetti_uses_webgl_for_large_inputs():
+    n = 2000
+    rows = pd.DataFrame({
+        "patient_id": np.repeat([str(i) for i in range(n)], 4),
+        "month": np.tile([-6.0, 0.0, 3.0, 6.0], n),
+        "measure": "FVC", "value": 80.0, "simulated": False,
+    })
+    fig = figures.spaghetti(rows, "FVC", {})
+    assert fig.data[0].type == "scattergl"
+
+
+def test_fit_segments_drawn_as_one_trace_per_group(shipped):
+    ids = cohorts.select(shipped, cohorts.CohortFilter(population="progressors")).patient_ids
+    fits = stats.fit_segments(shipped.measurements, "ALSFRS", ids, 3).assign(group="all")
+    fig = figures.spaghetti(_meas(shipped, "ALSFRS", ids), "ALSFRS", {p: "all" for p in ids}, fits=fits)
+    fit_traces = [t for t in fig.data if t.name.startswith("Fitted slopes")]
+    assert len(fit_traces) == 1
+    assert np.isnan(np.asarray(fit_traces[0].y, dtype=float)).sum() == len(fits)
+
+
+def test_heatmap_rows_terms_and_levels(shipped):
+    ids = cohorts.select(shipped, cohorts.CohortFilter()).patient_ids
+    fig = figures.ae_heatmap(shipped.adverse_events, pd.DataFrame({"patient_id": list(ids)}), "severity")
+    hm = fig.data[0]
+    assert len(hm.y) == 15  # patients with at least one event
+    assert list(hm.x)[0] == "Headache"  # most frequent term first
+    z = np.asarray(hm.z)
+    row2 = list(hm.y).index("Patient 2")
+    assert z[row2, list(hm.x).index("Respiratory failure")] == 4  # death
+    assert list(hm.colorbar.ticktext) == ["none", "mild", "moderate", "severe", "death"]
+    # the severity colours darken monotonically (readable in greyscale)
+    lum = [0.2126 * int(c[1:3], 16) + 0.7152 * int(c[3:5], 16) + 0.0722 * int(c[5:7], 16) for c in figures.SEVERITY_COLOURS]
+    assert lum == sorted(lum, reverse=True)
+
+
+def test_message_figure_for_empty_views(shipped):
+    fig = figures.slope_pairs(pd.DataFrame(columns=["pre_slope", "post_slope_3"]), 3, {})
+    assert "Not computable" in fig.layout.annotations[0].text
