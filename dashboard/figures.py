@@ -161,7 +161,7 @@ def spaghetti(
                 continue
             colour = BLUE if g == "all" else GROUP_COLOURS[g]
             fig.add_trace(go.Scatter(
-                x=s["month"], y=s["mean"], mode="lines+markers", name=f"Mean ± SEM, {GROUP_LABELS[g].lower()}",
+                x=s["month"], y=s["mean"], mode="lines+markers", name="Mean ± SEM" if g == "all" else f"Mean ± SEM, {GROUP_LABELS[g].lower()}",
                 line={"color": colour, "width": 4}, marker={"size": 9, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1}},
                 error_y={"type": "data", "array": s["sem"].astype(float).fillna(0).to_numpy(), "visible": True, "color": colour, "thickness": 2, "width": 6},
                 customdata=np.stack([s["n"].to_numpy(), s["sem"].astype(float).to_numpy()], axis=-1),
@@ -178,7 +178,7 @@ def spaghetti(
                 hovertemplate=f"Patient %{{customdata[0]}} (highlighted)<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra></extra>",
             ))
     fig.add_vline(x=0, line={"color": "#555", "width": 1.5, "dash": "dash"})
-    fig.add_annotation(x=0, y=1, yref="paper", text="Day 0: application", showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11, "color": "#333"}, xshift=4)
+    fig.add_annotation(x=0, y=1, yref="paper", text="Day 0: application", showarrow=False, xanchor="left", yanchor="top", font={"size": 11, "color": "#333"}, xshift=4)
     if reference is not None:
         fig.add_hline(y=reference, line={"color": GREEN, "width": 2, "dash": "dashdot"})
         fig.add_annotation(x=0, xref="paper", y=reference, text=reference_label or f"{reference:g}", showarrow=False, xanchor="left", yanchor="top", font={"size": 11, "color": GREEN})
@@ -405,3 +405,21 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     sim = ", ".join(simulated_measures) if any(m.loc[m["simulated"], "measure"].isin(simulated_measures)) else None
     return _base(fig, f"Patient {patient_id}: all measures", simulated=(f"hollow markers are simulated {sim} values" if sim else None),
                  height=260 * len(panels) + 80)
+
+
+def for_projector(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` legible at the back of a room: larger fonts, thicker lines, bigger markers."""
+    f = go.Figure(fig)
+    f.update_layout(font={"size": 20}, title={"font": {"size": 26}}, hoverlabel={"font": {"size": 18}})
+    for tr in f.data:
+        line = getattr(tr, "line", None)
+        if line is not None and line.width is not None:
+            tr.line.width = line.width * 1.8
+        marker = getattr(tr, "marker", None)
+        if marker is not None and getattr(marker, "size", None) is not None and not isinstance(marker.size, (list, tuple)):
+            tr.marker.size = marker.size * 1.5
+    for ann in f.layout.annotations or ():
+        ann.font.size = max(ann.font.size or 12, 16)
+    h = f.layout.height or 420
+    f.update_layout(height=int(h * 1.25))
+    return f

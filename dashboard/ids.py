@@ -74,3 +74,13 @@ TAB_VALUES = ("overview", "alsfrs", "fvc", "weakness", "safety", "profile", "pap
 
 #: Figures whose clicks highlight a patient.
 CLICKABLE_FIGURES = (ALSFRS_SPAGHETTI, ALSFRS_PAIRS, ALSFRS_WATERFALL, FVC_SPAGHETTI, WS_GRID, AE_HEATMAP)
+
+# presenting and sharing
+APP_ROOT = "app-root"
+PRESENT = "present"
+PRESENT_CAPTION = "present-caption"
+DOWNLOAD_DATA = "download-data"
+DOWNLOAD_SLOPES = "download-slopes"
+DOWNLOAD_INCIDENCE = "download-incidence"
+DOWNLOAD_REPORT = "download-report"
+DOWNLOAD = "download"

@@ -14,6 +14,8 @@ from dash import dcc, html
 from . import ids
 from .cohorts import POPULATION_LABELS, RANGES, CohortFilter
 from .data import MEASURES, ONSETS, SEXES, Dataset
+from .formatting import (EVENT_HEADER, METHODS, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
+                         slope_row)
 from .stats import WINDOWS
 
 TAB_LABELS = {
@@ -28,28 +30,7 @@ TAB_LABELS = {
 SLIDER_STEP = {"age": 1, "disease_duration": 1, "baseline_alsfrs": 1, "baseline_fvc": 1}
 
 
-# ---------------------------------------------------------------- formatting
-
-
-def fmt(x, digits: int = 2, signed: bool = False) -> str:
-    """A number for display; '—' for not computable."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "—"
-    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
-
-
-def fmt_p(p) -> str:
-    if p is None:
-        return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def mean_sem(summary: dict, digits: int = 1) -> str:
-    if not summary or summary.get("mean") is None:
-        return "—"
-    if summary.get("sem") is None:
-        return f"{summary['mean']:.{digits}f} (n = {summary['n']}; SEM n/a)"
-    return f"{summary['mean']:.{digits}f} ± {summary['sem']:.{digits}f}"
+# ---------------------------------------------------------------- components
 
 
 def table(header: list, rows: list[list], caption: str | None = None, id: str | None = None, class_name: str = "data-table") -> html.Table:
@@ -74,9 +55,16 @@ def graph(id_: str, alt: str = "", height: int | None = None) -> html.Figure:
         "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }
     style = {"height": f"{height}px"} if height else {}
+    exports = html.Div(
+        [html.Span("Download figure (16:9 slide):", className="export-label")]
+        + [html.Button(fmt_.upper(), className="button button-small", title=f"Download this figure as {fmt_.upper()} at slide size",
+                       **{"data-export-figure": id_, "data-export-format": fmt_, "aria-label": f"Download figure as {fmt_.upper()}"})
+           for fmt_ in ("png", "svg")],
+        className="figure-exports",
+    )
     return html.Figure(
         [dcc.Loading(dcc.Graph(id=id_, config=config, style=style), type="dot", delay_show=400),
-         html.Figcaption(alt, id=f"{id_}-alt", className="sr-caption")],
+         html.Figcaption(alt, id=f"{id_}-alt", className="sr-caption"), exports],
         className="graph",
     )
 
@@ -164,6 +152,21 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
         ],
         id=ids.HIGHLIGHT_BAR, className="highlight-bar",
     )
+    toolbar = html.Div(
+        [
+            dcc.Checklist(id=ids.PRESENT, options=[{"label": "Presentation mode (← → step through the views)", "value": "on"}],
+                          value=[], className="present-toggle"),
+            html.Span("Download:", className="export-label"),
+            html.Button("Data (CSV)", id=ids.DOWNLOAD_DATA, n_clicks=0, className="button button-secondary",
+                        title="The selection's measurements in long format with patient attributes"),
+            html.Button("Slope tests (CSV)", id=ids.DOWNLOAD_SLOPES, n_clicks=0, className="button button-secondary"),
+            html.Button("Incidence (CSV)", id=ids.DOWNLOAD_INCIDENCE, n_clicks=0, className="button button-secondary"),
+            html.Button("Report (HTML)", id=ids.DOWNLOAD_REPORT, n_clicks=0, className="button button-secondary",
+                        title="A self-contained HTML report of the selection: every figure and table, opens without a network"),
+            dcc.Download(id=ids.DOWNLOAD),
+        ],
+        className="toolbar",
+    )
     tabs = dcc.Tabs(
         id=ids.TABS, value="overview", className="tabs",
         children=[dcc.Tab(label=TAB_LABELS[t], value=t, children=_TAB_BUILDERS[t](ds)) for t in ids.TAB_VALUES],
@@ -173,14 +176,15 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
             header,
-            html.Div([panel, html.Main([highlight_bar, tabs], className="main")], className="body"),
+            html.Div([panel, html.Main([toolbar, highlight_bar, html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs],
+                                       className="main")], className="body"),
             html.Footer(
                 "Every number is computed from the dataset files when the page is drawn. "
                 "Slopes: per-patient OLS; tests: paired t (scipy ttest_rel) and Wilcoxon signed-rank on the differences.",
                 className="app-footer",
             ),
         ],
-        className="app",
+        className="app", id=ids.APP_ROOT,
     )
 
 
@@ -294,43 +298,15 @@ def flow_diagram(flow: dict) -> html.Div:
 
 def characteristics_table(columns: list[tuple[str, dict]]) -> html.Table:
     """Table 2-style characteristics; one column per group."""
-    def pct(k, n):
-        return f"{k} ({100 * k / n:.0f}%)" if n else "—"
-
-    header = ["Characteristic"] + [f"{name} (n = {c['n']})" for name, c in columns]
-    rows = [
-        ["Age, years: mean ± SEM"] + [mean_sem(c["age"]) for _, c in columns],
-        ["Disease duration, months: mean ± SEM"] + [mean_sem(c["disease_duration_months"]) for _, c in columns],
-        ["Sex: female"] + [pct(c["sex"].get("F", 0), c["n"]) for _, c in columns],
-        ["Sex: male"] + [pct(c["sex"].get("M", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal"] + [pct(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal + bulbar"] + [pct(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
-        ["ALSFRS at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS")) for _, c in columns],
-        ["FVC at baseline, % predicted: mean ± SEM"] + [mean_sem(c.get("baseline_FVC")) for _, c in columns],
-    ]
+    header, rows = characteristics_rows(columns)
     return table(header, rows, caption="Mean ± SEM (SEM = SD/√n); counts with percent of the column's n.")
 
 
 def slope_table(rows: list[tuple[str, dict]], measure: str = "ALSFRS") -> html.Div:
     """The slope-test table: one row per (group, window)."""
-    unit = "points/month"
-    header = ["Group", "Window", "n", f"Pre slope ({unit}) mean ± SEM", f"Post slope ({unit}) mean ± SEM",
-              "Difference (post − pre) [95% CI]", "t", "p (paired t)", "p (Wilcoxon)", "Note"]
-    body = []
-    for group, t in rows:
-        body.append([
-            group, f"0-{t['window_months']:g} months", str(t["n"]),
-            f"{fmt(t['pre_slope_mean'], 3, True)} ± {fmt(t['pre_slope_sem'], 3)}",
-            f"{fmt(t['post_slope_mean'], 3, True)} ± {fmt(t['post_slope_sem'], 3)}",
-            f"{fmt(t['mean_difference'], 3, True)} [{fmt(t['ci95_low'], 3, True)}, {fmt(t['ci95_high'], 3, True)}]",
-            fmt(t["t"], 2), fmt_p(t["p_ttest"]), fmt_p(t["p_wilcoxon"]), t.get("note") or "",
-        ])
     return html.Div([
-        table(header, body, id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
-        html.P("Per patient, an ordinary least-squares slope of the values at or before day 0 (pre) and of the values "
-               "from day 0 to the window's end (post); a patient needs 2 values in a period. Positive differences mean a "
-               "slower decline after application. Paired t-test (scipy.stats.ttest_rel) and, as the non-parametric check, "
-               "the Wilcoxon signed-rank test on the differences (scipy.stats.wilcoxon, two-sided).", className="method"),
+        table(SLOPE_HEADER, [slope_row(group, t) for group, t in rows], id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
+        html.P(METHODS["slopes"], className="method"),
     ])
 
 
@@ -343,15 +319,24 @@ def incidence_table(inc: pd.DataFrame, n: int) -> html.Table:
 def serious_listing(ae: pd.DataFrame) -> html.Div:
     if ae.empty:
         return html.P("No serious adverse events in the selection.")
-    rows = [[f"Patient {r.patient_id}", r.term, r.severity, "yes" if r.related else "no", r.action if pd.notna(r.action) else "—",
-             "persistent" if r.ongoing else (f"{int(r.duration_days)}" if pd.notna(r.duration_days) else "—")] for r in ae.itertuples()]
-    return table(["Patient", "Term", "Severity", "Related", "Action", "Duration (days)"], rows)
+    return table(["Patient"] + EVENT_HEADER, event_rows(ae))
+
+
+def events_table(ae: pd.DataFrame):
+    if ae.empty:
+        return html.P("No adverse events recorded.")
+    return table(EVENT_HEADER, event_rows(ae, with_patient=False))
 
 
 def share_table(shares: list[tuple[str, object]]) -> html.Table:
     rows = [[label, f"{s.stable} of {s.denominator}", f"{fmt(s.percent, 1)}%" if s.percent is not None else "—",
              str(s.missing), s.definition + (f" — {s.note}" if s.note else "")] for label, s in shares]
     return table(["When", "Stable", "Percent", "Without a value", "Definition"], rows)
+
+
+def fvc_share_table(label: str, share: pd.DataFrame, threshold: float) -> html.Table:
+    rows = [[r.visit, f"{r.month:g}", str(r.n), f"{r.at_or_above}", f"{r.percent:.1f}%"] for r in share.itertuples()]
+    return table(["Visit", "Month", "n with a value", f"≥ {threshold:g}%", "Percent"], rows, caption=label)
 
 
 def paper_table(claims: list[dict]) -> html.Table:

@@ -36,6 +36,12 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     for pop in ("safety", "efficacy", "progressors", "stable"):
         counts[pop] = cohorts.select(ds, cohorts.CohortFilter(population=pop)).n
     app.layout = layout.build_layout(ds, pf, counts)
+    # Dash finishes its setup (registering the component-suite JS paths, taking the
+    # callbacks) in a before_request hook that sets its "done" flag before doing the
+    # work (plotly/dash#3971): concurrent first requests to a fresh gthread worker
+    # then get 500 "dash is not a registered library".  Serve the page once here,
+    # so the setup is complete before gunicorn (preload_app) forks its workers.
+    app.server.test_client().get(app.config.requests_pathname_prefix)
     return app
 
 

@@ -1,0 +1,93 @@
+"""Exports: the selection CSV, slope and incidence CSVs, the self-contained HTML report, static images."""
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dashboard import cohorts, reports
+from tests.conftest import REPO
+
+
+def _rows(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_selection_csv_long_format_with_simulated_flag(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    rows = _rows(reports.selection_csv(shipped, c))
+    assert list(rows[0])[:6] == ["patient_id", "visit", "month", "measure", "value", "source"]
+    assert {r["patient_id"] for r in rows} == set(c.patient_ids)
+    assert len(rows) == shipped.measurements["patient_id"].isin(c.patient_ids).sum()
+    for r in rows:
+        assert r["simulated"] == ("true" if r["source"] == "simulated" else "false")
+        assert r["progression_group"] == "progressor"
+    assert reports.export_filename("alsfrs", "data", "2026-11-25", True) == "als-trial_alsfrs_data_2026-11-25_includes-simulated.csv"
+
+
+def test_slope_and_incidence_csv(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="compare"))
+    slopes = _rows(reports.slope_tests_csv(shipped, c))
+    assert [(r["group"], r["window_months"]) for r in slopes][:2] == [("Progressors", "3"), ("Progressors", "6")]
+    assert len(slopes) == 8 and all(r["rests_on_simulated_values"] == "true" for r in slopes)
+    inc = _rows(reports.incidence_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter())))
+    head = inc[0]
+    assert head["term"] == "Headache" and head["patients"] == "7" and head["cohort_n"] == "26"
+    assert float(head["percent"]) == pytest.approx(100 * 7 / 26, abs=1e-3)
+
+
+def test_html_report_is_self_contained(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    html = reports.html_report(shipped, c, generated_at="2026-11-25 12:00 UTC")
+    assert "12 of 26 patients" in html and "Progressors" in html
+    assert shipped.short_hash in html and "data as of 2026-11-25" in html
+    assert "SIMULATED DATA IN THIS REPORT" in html
+    assert "Report generated 2026-11-25 12:00 UTC" in html
+    assert "paired t-test" in html.lower() and "wilcoxon" in html.lower()
+    # plotly.js is embedded, and nothing is fetched from the network
+    assert "plotly.js v" in html or "Plotly" in html[:6_000_000]
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+href=['\"]https?:", html)
+    assert html.count("class='fig'") == 7
+
+
+def test_report_command_writes_the_file(tmp_path):
+    out = tmp_path / "prog.html"
+    r = subprocess.run([sys.executable, "-m", "dashboard", "report", "--cohort", "progressors", "--out", str(out)],
+                       capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 1_000_000
+    assert "12 of 26 patients" in r.stdout
+
+
+def test_report_command_refuses_to_write_into_the_dataset(data_copy):
+    r = subprocess.run([sys.executable, "-m", "dashboard", "report", "--data", str(data_copy), "--out", str(data_copy / "r.html")],
+                       capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 2 and "dataset directory" in r.stderr
+    assert not (data_copy / "r.html").exists()
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (tests/run.sh installs it)")
+def test_figures_command_writes_png_and_svg(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "dashboard", "figures", "--cohort", "stable", "--out", str(tmp_path)],
+                       capture_output=True, text=True, cwd=REPO, timeout=180)
+    assert r.returncode == 0, r.stderr
+    pngs = sorted(tmp_path.glob("*.png"))
+    svgs = sorted(tmp_path.glob("*.svg"))
+    assert len(pngs) == len(svgs) == 7
+    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "alsfrs_spaghetti.svg").read_text()
+    assert "n = 11" in svg and "SIMULATED" in svg
+
+
+def test_figures_command_without_chromium_fails_clearly(tmp_path):
+    env = {"PATH": "/nonexistent", "BROWSER_PATH": "/nonexistent/chrome", "HOME": str(tmp_path)}
+    code = ("import sys; from pathlib import Path; import dashboard.images as im; im._find_chromium = lambda: None; "
+            "from dashboard.__main__ import main; sys.exit(main(['figures', '--out', sys.argv[1]]))")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "figs")], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert r.returncode == 1
+    assert "need Chromium" in r.stderr and "Traceback" not in r.stderr
