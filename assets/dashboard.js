@@ -45,4 +45,29 @@
       ev.preventDefault();
     }
   });
+
+  // dcc.Tabs renders its tabs as plain divs: give them the tab role, a place in the tab order
+  // and Enter/Space activation, so the views are reachable with the keyboard.
+  function enhanceTabs() {
+    var list = document.getElementById("tabs");
+    if (!list) return;
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", "Views");
+    var tabs = list.querySelectorAll(".tab");
+    for (var i = 0; i < tabs.length; i++) {
+      var t = tabs[i];
+      var selected = t.classList.contains("tab--selected") ? "true" : "false";
+      if (t.getAttribute("role") !== "tab") t.setAttribute("role", "tab");
+      if (t.getAttribute("tabindex") !== "0") t.setAttribute("tabindex", "0");
+      if (t.getAttribute("aria-selected") !== selected) t.setAttribute("aria-selected", selected);
+    }
+  }
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if ((ev.key === "Enter" || ev.key === " ") && t && t.classList && t.classList.contains("tab")) {
+      t.click();
+      ev.preventDefault();
+    }
+  });
+  new MutationObserver(enhanceTabs).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
 })();

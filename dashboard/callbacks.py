@@ -49,6 +49,11 @@ def _active(tab: str, mine: str):
         raise PreventUpdate
 
 
+def _alts(*figs) -> list[str]:
+    """Text alternatives of figures (title, n, simulated note, one-line summary)."""
+    return [figures.alt_text(f) for f in figs]
+
+
 def _projector(present):
     """Figures enlarged for a projector in presentation mode, else unchanged."""
     return figures.for_projector if present and "on" in present else (lambda f: f)
@@ -253,6 +258,8 @@ def overview(store, tab):
 @callback(
     Output(ids.ALSFRS_SPAGHETTI, "figure"), Output(ids.ALSFRS_SLOPE_TABLE, "children"),
     Output(ids.ALSFRS_PAIRS, "figure"), Output(ids.ALSFRS_WATERFALL, "figure"), Output(ids.ALSFRS_MESSAGE, "children"),
+    Output(f"{ids.ALSFRS_SPAGHETTI}-alt", "children"), Output(f"{ids.ALSFRS_PAIRS}-alt", "children"),
+    Output(f"{ids.ALSFRS_WATERFALL}-alt", "children"),
     Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"),
     Input(ids.ALSFRS_SHOW_FITS, "value"), Input(ids.ALSFRS_WINDOW, "value"), Input(ids.PRESENT, "value"),
 )
@@ -263,10 +270,11 @@ def alsfrs_view(store, tab, highlight, show_fits, window, present=None):
     table = layout.slope_table(v["slope_rows"]) if v["slope_rows"] else layout.notice(v["message"], "warn")
     message = layout.notice(v["message"], "warn") if v["message"] else None
     big = _projector(present)
-    return big(v["figure"]), table, big(v["pairs"]), big(v["waterfall"]), message
+    return (big(v["figure"]), table, big(v["pairs"]), big(v["waterfall"]), message,
+            *_alts(v["figure"], v["pairs"], v["waterfall"]))
 
 
-@callback(Output(ids.FVC_SPAGHETTI, "figure"), Output(ids.FVC_SHARE_TABLE, "children"),
+@callback(Output(ids.FVC_SPAGHETTI, "figure"), Output(ids.FVC_SHARE_TABLE, "children"), Output(f"{ids.FVC_SPAGHETTI}-alt", "children"),
           Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"), Input(ids.FVC_THRESHOLD, "value"),
           Input(ids.PRESENT, "value"))
 def fvc_view(store, tab, highlight, threshold, present=None):
@@ -275,11 +283,12 @@ def fvc_view(store, tab, highlight, threshold, present=None):
     v = views.fvc(ds, cohort, highlight, _number(threshold, 70.0, 0, 200))
     fig = _projector(present)(v["figure"])
     if v["message"]:
-        return fig, layout.notice(v["message"] + ".", "warn")
-    return fig, [layout.fvc_share_table(label, share, v["threshold"]) for label, share in v["shares"]]
+        return fig, layout.notice(v["message"] + ".", "warn"), *_alts(fig)
+    return fig, [layout.fvc_share_table(label, share, v["threshold"]) for label, share in v["shares"]], *_alts(fig)
 
 
 @callback(Output(ids.WS_GRID, "figure"), Output(ids.WS_MEAN, "figure"), Output(ids.WS_SHARE_TABLE, "children"),
+          Output(f"{ids.WS_GRID}-alt", "children"), Output(f"{ids.WS_MEAN}-alt", "children"),
           Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"), Input(ids.WS_THRESHOLD, "value"),
           Input(ids.PRESENT, "value"))
 def weakness_view(store, tab, highlight, threshold, present=None):
@@ -287,12 +296,12 @@ def weakness_view(store, tab, highlight, threshold, present=None):
     ds, _filt, cohort = _context(store)
     v = views.weakness(ds, cohort, highlight, _number(threshold, 1.0, 0.01, 5))
     big = _projector(present)
-    if v["message"]:
-        return big(v["grid"]), big(v["mean"]), layout.notice(v["message"] + ".", "warn")
-    return big(v["grid"]), big(v["mean"]), layout.share_table(v["shares"])
+    shares = layout.notice(v["message"] + ".", "warn") if v["message"] else layout.share_table(v["shares"])
+    return big(v["grid"]), big(v["mean"]), shares, *_alts(v["grid"], v["mean"])
 
 
 @callback(Output(ids.AE_HEATMAP, "figure"), Output(ids.AE_INCIDENCE, "children"), Output(ids.AE_SERIOUS_LIST, "children"),
+          Output(f"{ids.AE_HEATMAP}-alt", "children"),
           Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"),
           Input(ids.AE_COLOUR_BY, "value"), Input(ids.AE_ONLY, "value"), Input(ids.PRESENT, "value"))
 def safety_view(store, tab, highlight, colour_by, only, present=None):
@@ -301,27 +310,29 @@ def safety_view(store, tab, highlight, colour_by, only, present=None):
     colour_by = colour_by if colour_by in ("severity", "serious", "related") else "severity"
     only = [o for o in (only or []) if o in ("serious", "related")]
     v = views.safety(ds, cohort, highlight, colour_by, only)
-    return _projector(present)(v["heatmap"]), layout.incidence_table(v["incidence"], v["n"]), layout.serious_listing(v["serious"])
+    return (_projector(present)(v["heatmap"]), layout.incidence_table(v["incidence"], v["n"]),
+            layout.serious_listing(v["serious"]), *_alts(v["heatmap"]))
 
 
-@callback(Output(ids.PROFILE_CONTENT, "children"), Output(ids.PROFILE_FIGURE, "figure"),
+@callback(Output(ids.PROFILE_CONTENT, "children"), Output(ids.PROFILE_FIGURE, "figure"), Output(f"{ids.PROFILE_FIGURE}-alt", "children"),
           Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"), Input(ids.FILTER_STORE, "data"), Input(ids.PRESENT, "value"))
 def profile_view(tab, highlight, store, present=None):
     _active(tab, "profile")
     ds, filt, _cohort = _context(store)
     if not highlight:
+        fig = figures.message_figure("No patient chosen")
         return (layout.notice("Pick a patient in 'Highlighted patient' above, or click a patient's line in any view.", "info"),
-                figures.message_figure("No patient chosen"))
+                fig, *_alts(fig))
     v = views.profile(ds, highlight, filt.min_decline)
     if v["patient"] is None:
-        return layout.notice(f"No patient {highlight} in this dataset.", "warn"), v["figure"]
+        return layout.notice(f"No patient {highlight} in this dataset.", "warn"), v["figure"], *_alts(v["figure"])
     content = [
         html.H3(f"Patient {highlight}"),
         layout.table(["Characteristic", "Value"], [list(f) for f in v["facts"]], class_name="facts"),
         html.H4("Adverse events"),
         layout.events_table(v["events"]),
     ]
-    return content, _projector(present)(v["figure"])
+    return content, _projector(present)(v["figure"]), *_alts(v["figure"])
 
 
 @callback(Output(ids.PAPER_TABLE, "children"), Input(ids.TABS, "value"))

@@ -43,7 +43,7 @@ def title_text(title: str, n: int | None = None, simulated: str | None = None) -
     return t
 
 
-def _base(fig: go.Figure, title: str, n=None, simulated=None, x_title=None, y_title=None, height=420) -> go.Figure:
+def _base(fig: go.Figure, title: str, n=None, simulated=None, x_title=None, y_title=None, height=420, summary: str = "") -> go.Figure:
     fig.update_layout(
         title={"text": title_text(title, n, simulated), "x": 0.01, "xanchor": "left"},
         template="plotly_white",
@@ -53,7 +53,7 @@ def _base(fig: go.Figure, title: str, n=None, simulated=None, x_title=None, y_ti
         hoverlabel={"namelength": -1},
         # legend under the x-axis title, so it never covers the title or the data
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
-        meta={"n": n, "simulated": simulated or ""},
+        meta={"n": n, "simulated": simulated or "", "summary": summary},
     )
     if x_title:
         fig.update_xaxes(title_text=x_title)
@@ -68,7 +68,7 @@ def message_figure(message: str, title: str = "", height: int = 320) -> go.Figur
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16, "color": "#444"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _base(fig, title or message, height=height)
+    return _base(fig, title or message, height=height, summary=message)
 
 
 def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.ndarray]:
@@ -185,7 +185,10 @@ def spaghetti(
     fig.update_yaxes(range=_padded_range(m["value"], spec), zeroline=False)
     fig.update_xaxes(zeroline=False, dtick=3)
     fig.update_layout(showlegend=show_legend, clickmode="event", uirevision=measure)
-    return _base(fig, title or f"{spec.label} over time", n=n_patients, simulated=simulated,
+    summary = (f"{spec.label} ({spec.unit}) of {n_patients} patients against months from application, one line per patient"
+               + ("; thick lines: mean ± SEM per visit" if summaries is not None and len(summaries) else "")
+               + (f"; patient {highlight} highlighted" if highlight else "") + ".")
+    return _base(fig, title or f"{spec.label} over time", n=n_patients, simulated=simulated, summary=summary,
                  x_title="Months from application (day 0)", y_title=spec.axis_title)
 
 
@@ -227,7 +230,9 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
                                  hovertemplate="Patient %{customdata} (highlighted)<br>%{x}: %{y:+.3f} points/month<extra></extra>"))
     fig.add_hline(y=0, line={"color": "#777", "width": 1})
     fig.update_layout(clickmode="event")
-    return _base(fig, title, n=len(d), simulated=simulated, y_title=f"Slope ({MEASURES[measure].label} points per month)")
+    summary = (f"Each of {len(d)} patients' OLS slope before day 0 and 0-{window:g} months after, joined by a line; "
+               f"mean before {d['pre_slope'].mean():+.2f}, after {d[col].mean():+.2f} points/month.")
+    return _base(fig, title, n=len(d), simulated=simulated, y_title=f"Slope ({MEASURES[measure].label} points per month)", summary=summary)
 
 
 def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measure: str = "ALSFRS",
@@ -252,7 +257,9 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     fig.add_hline(y=0, line={"color": "#444", "width": 1})
     fig.update_layout(clickmode="event", bargap=0.15)
     fig.update_xaxes(type="category", tickangle=-90 if len(d) > 10 else 0, showticklabels=len(d) <= 80, tickfont={"size": 11})
-    return _base(fig, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
+    summary = (f"Bars: each of {len(d)} patients' post minus pre slope, sorted; {int((d['change'] > 0).sum())} above zero "
+               f"(slower decline after day 0), {int((d['change'] < 0).sum())} below.")
+    return _base(fig, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)", summary=summary,
                  y_title=f"Post minus pre slope ({MEASURES[measure].label} points/month)")
 
 
@@ -277,7 +284,8 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
     fig.update_yaxes(title_text="WS (0-5)", col=1)
     fig.update_xaxes(title_text="Months from application", row=2)
     fig.update_layout(clickmode="event", uirevision="ws")
-    return _base(fig, "Weakness scores by limb (0 = plegia, 5 = normal)", n=n_patients, height=620)
+    return _base(fig, "Weakness scores by limb (0 = plegia, 5 = normal)", n=n_patients, height=620,
+                 summary=f"Four panels, one per limb: each of {n_patients} patients' weakness score over months from application, with the mean ± SEM.")
 
 
 def ws_mean(summaries: pd.DataFrame) -> go.Figure:
@@ -300,7 +308,8 @@ def ws_mean(summaries: pd.DataFrame) -> go.Figure:
     fig.add_vline(x=0, line={"color": "#555", "width": 1.2, "dash": "dash"})
     fig.update_yaxes(range=[0, 5.2])
     fig.update_xaxes(dtick=3)
-    return _base(fig, "Mean weakness score per limb ± SEM", n=n or None, x_title="Months from application (day 0)", y_title="Weakness score (0-5)", height=380)
+    return _base(fig, "Mean weakness score per limb ± SEM", n=n or None, x_title="Months from application (day 0)", y_title="Weakness score (0-5)", height=380,
+                 summary="The mean weakness score of each limb at each visit, with its SEM.")
 
 
 def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity", highlight: str | None = None) -> go.Figure:
@@ -368,7 +377,8 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     fig.update_layout(clickmode="event")
     n_without = len(sel) - len(order)
     sub = f"{len(order)} patients with events shown; {n_without} selected patients without any event not shown"
-    fig = _base(fig, title, n=len(sel), height=max(320, 120 + 26 * len(order)), y_title=None)
+    fig = _base(fig, title, n=len(sel), height=max(320, 120 + 26 * len(order)), y_title=None,
+                summary=f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms (columns), coloured by {colour_by}; {sub}.")
     fig.add_annotation(text=sub, xref="paper", yref="paper", x=0, y=-0.02, yanchor="top", showarrow=False, font={"size": 11, "color": "#444"})
     fig.update_layout(margin={"t": 150, "b": 48})
     return fig
@@ -404,6 +414,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     fig.update_xaxes(title_text="Months from application (day 0)", row=len(panels), col=1, dtick=3)
     sim = ", ".join(simulated_measures) if any(m.loc[m["simulated"], "measure"].isin(simulated_measures)) else None
     return _base(fig, f"Patient {patient_id}: all measures", simulated=(f"hollow markers are simulated {sim} values" if sim else None),
+                 summary=f"Patient {patient_id}'s {', '.join(t for t, _ in panels)} over months from application.",
                  height=260 * len(panels) + 80)
 
 
@@ -423,3 +434,14 @@ def for_projector(fig: go.Figure) -> go.Figure:
     h = f.layout.height or 420
     f.update_layout(height=int(h * 1.25))
     return f
+
+
+def alt_text(fig: go.Figure) -> str:
+    """A text alternative: the title (with its n and simulated note) and a one-line summary."""
+    import re
+
+    title = re.sub(r"<[^>]+>", " ", fig.layout.title.text or "")
+    title = re.sub(r"\s+", " ", title).strip()
+    meta = fig.layout.meta or {}
+    summary = meta.get("summary", "") if isinstance(meta, dict) else ""
+    return f"{title}. {summary}".strip()
