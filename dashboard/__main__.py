@@ -194,6 +194,32 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_add_user(args) -> int:
+    """Add a user to the credentials file; the password is prompted for (or read from standard input)."""
+    import getpass
+    import os
+
+    from .security import USERS_ENV, UsersFileError, add_user
+
+    path = args.users_file or os.environ.get(USERS_ENV)
+    if not path:
+        _usage_error(f"name the credentials file with --users-file or {USERS_ENV}")
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            sys.stderr.write("the passwords differ; nothing written\n")
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        new = add_user(path, args.name, password)
+    except UsersFileError as exc:
+        sys.stderr.write(f"python -m dashboard add-user: error: {exc}\n")
+        return 1
+    print(f"{'added' if new else 'updated'} user {args.name} in {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description="ALS cell-therapy trial dashboard and its tools.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -235,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("add-user", help="add a user (salted scrypt hash) to the credentials file; prompts for the password")
+    p.add_argument("name")
+    p.add_argument("--users-file", default=None, metavar="FILE", help="credentials file (default: $DASHBOARD_USERS_FILE)")
+    p.set_defaults(func=cmd_add_user)
 
     p = sub.add_parser("reproduce", help="recompute the paper's quantitative claims and compare")
     _add_data(p)

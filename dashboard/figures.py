@@ -2,7 +2,7 @@
 
 No Dash import.  Conventions:
 - spaghetti plots draw one trace per group with NaN gaps between patients
-  (Scattergl above ``GL_THRESHOLD`` points), never one trace per patient;
+  (lines only above ``LARGE_THRESHOLD`` points), never one trace per patient;
 - every point's ``customdata`` starts with the patient id, so a click on any
   figure names the patient;
 - colours are Okabe-Ito (colour-blind safe); the severity scale darkens
@@ -29,7 +29,9 @@ HIGHLIGHT_COLOUR = BLACK
 #: Ordinal severity scale: none, mild, moderate, severe, death (luminance falls monotonically).
 SEVERITY_COLOURS = ["#F2F2F2", "#FDD49E", "#FC8D59", "#D7301F", "#3B0A0A"]
 SEVERITY_LEVELS = ("none",) + tuple(s.lower() for s in SEVERITIES)
-GL_THRESHOLD = 5000
+#: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
+#: fast to draw without WebGL, which remote desktops in hospitals often lack.
+LARGE_THRESHOLD = 5000
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIMULATED_TAG = "SIMULATED"
 
@@ -92,10 +94,6 @@ def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.
     return out
 
 
-def _scatter(n_points: int):
-    return go.Scattergl if n_points > GL_THRESHOLD else go.Scatter
-
-
 def spaghetti(
     meas: pd.DataFrame,
     measure: str,
@@ -125,15 +123,16 @@ def spaghetti(
     m = m.assign(src=np.where(m["simulated"], "simulated", "observed"))
     n_patients = m["patient_id"].nunique()
     group_order = [g for g in ("progressor", "stable", "all") if g in set(m["group"])]
-    Sc = _scatter(len(m))
+    large = len(m) > LARGE_THRESHOLD
     for g in group_order:
         d = m[m["group"] == g]
         arr = _gapped(d, "month", "value", ["patient_id", "src"])
-        fig.add_trace(Sc(
-            x=arr["month"], y=arr["value"], mode="lines+markers", name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})",
+        fig.add_trace(go.Scatter(
+            x=arr["month"], y=arr["value"], mode="lines" if large else "lines+markers",
+            name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})",
             customdata=np.stack([arr["patient_id"], arr["src"]], axis=-1) if len(d) else None,
-            line={"color": GROUP_COLOURS[g], "width": 1.2}, marker={"size": 4, "color": GROUP_COLOURS[g]},
-            opacity=0.55, connectgaps=False, legendgroup=g,
+            line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2}, marker={"size": 4, "color": GROUP_COLOURS[g]},
+            opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g,
             hovertemplate=f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>",
         ))
     if fits is not None and len(fits):
@@ -149,7 +148,7 @@ def spaghetti(
             ys[0::3], ys[1::3] = f["y0"].to_numpy(float), f["y1"].to_numpy(float)
             labels = (f["patient_id"].astype(str) + " (" + f["period"] + " slope " + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
             cd[0::3], cd[1::3] = labels, labels
-            fig.add_trace(Sc(
+            fig.add_trace(go.Scatter(
                 x=xs, y=ys, mode="lines", name=f"Fitted slopes, {GROUP_LABELS[g].lower()}", legendgroup=g,
                 line={"color": GROUP_COLOURS[g], "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
                 hovertemplate="Patient %{customdata}<extra>OLS fit</extra>",
@@ -219,7 +218,7 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
         ys[0::3], ys[1::3] = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
         cd = np.repeat(dg.index.to_numpy(dtype=object), 3)
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", name=f"{GROUP_LABELS[g]} (n = {k})", customdata=cd, connectgaps=False,
+            x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers", name=f"{GROUP_LABELS[g]} (n = {k})", customdata=cd, connectgaps=False,
             line={"color": GROUP_COLOURS[g], "width": 1.5}, marker={"size": 8, "color": GROUP_COLOURS[g]}, opacity=0.75,
             hovertemplate="Patient %{customdata}<br>%{x}: %{y:+.3f} points/month<extra></extra>",
         ))

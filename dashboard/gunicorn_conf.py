@@ -26,3 +26,23 @@ errorlog = "-"
 loglevel = os.environ.get("DASHBOARD_LOG_LEVEL", "info")
 # no server version banner
 proc_name = "als-dashboard"
+
+
+def on_starting(server):
+    """Refuse to listen beyond loopback without users, unless protected elsewhere; say where we serve."""
+    import sys
+
+    from dashboard.security import PROTECTED_ENV, USERS_ENV, check_bind
+
+    binds = list(server.cfg.bind)
+    users = bool(os.environ.get(USERS_ENV))
+    protected = os.environ.get(PROTECTED_ENV, "") == "1"
+    problem = check_bind(binds, users, protected)
+    if problem:
+        sys.stderr.write(problem + "\n")
+        sys.stderr.flush()
+        raise SystemExit(1)
+    if not users:
+        server.log.info("No users configured (%s): serving without login, on %s only.", USERS_ENV, ", ".join(binds))
+    else:
+        server.log.info("Login required for every route (users from %s); serving on %s.", os.environ[USERS_ENV], ", ".join(binds))

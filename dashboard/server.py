@@ -7,13 +7,13 @@ from pathlib import Path
 
 from dash import Dash
 
-from . import cohorts
+from . import cohorts, security
 from .data import Dataset, load_dataset
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
 
-def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None) -> Dash:
+def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None, users_file: str | None = None) -> Dash:
     """Load and validate the dataset (raising ``DatasetError`` if invalid) and build the Dash app.
 
     Callbacks are registered with ``dash.callback`` when ``dashboard.callbacks``
@@ -29,6 +29,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
         title="ALS BM-MSC trial dashboard",
         update_title=None,
         serve_locally=True,
+        on_error=security.callback_error_handler,
     )
     app.server.config[callbacks.DATASET_KEY] = ds
     pf = cohorts.patient_frame(ds)
@@ -36,6 +37,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     for pop in ("safety", "efficacy", "progressors", "stable"):
         counts[pop] = cohorts.select(ds, cohorts.CohortFilter(population=pop)).n
     app.layout = layout.build_layout(ds, pf, counts)
+    security.install(app, users_file)
     # Dash finishes its setup (registering the component-suite JS paths, taking the
     # callbacks) in a before_request hook that sets its "done" flag before doing the
     # work (plotly/dash#3971): concurrent first requests to a fresh gthread worker
@@ -57,5 +59,9 @@ def create_app_or_exit(data_dir=None) -> Dash:
         sys.stderr.write(f"Refusing to start: invalid dataset {exc.directory}: {len(exc.problems)} problem(s)\n")
         for prob in exc.problems:
             sys.stderr.write(f"{prob}\n")
+        sys.stderr.flush()
+        raise SystemExit(1)
+    except security.UsersFileError as exc:
+        sys.stderr.write(f"Refusing to start: {exc}\n")
         sys.stderr.flush()
         raise SystemExit(1)
