@@ -274,6 +274,23 @@ def alsfrs_view(store, tab, highlight, show_fits, window, present=None):
             *_alts(v["figure"], v["pairs"], v["waterfall"]))
 
 
+def _mixed_callback(window: int):
+    @callback(Output(ids.ALSFRS_MIXED[window], "children"), Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"))
+    def mixed_view(store, tab):
+        """The mixed model for one window: its own request, so the slope table never waits for it."""
+        _active(tab, "alsfrs")
+        ds, _filt, cohort = _context(store)
+        rows = views.mixed_rows(ds, cohort, window, max_patients=MIXED_MAX_PATIENTS)
+        return layout.mixed_table(rows) if rows else None
+
+    mixed_view.__name__ = f"mixed_view_{window}"
+    return mixed_view
+
+
+MIXED_MAX_PATIENTS = 2000
+mixed_views = {w: _mixed_callback(w) for w in ids.ALSFRS_MIXED}
+
+
 @callback(Output(ids.FVC_SPAGHETTI, "figure"), Output(ids.FVC_SHARE_TABLE, "children"), Output(f"{ids.FVC_SPAGHETTI}-alt", "children"),
           Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"), Input(ids.HIGHLIGHT, "value"), Input(ids.FVC_THRESHOLD, "value"),
           Input(ids.PRESENT, "value"))

@@ -86,5 +86,19 @@ METHODS = {
     "safety": ("Incidence: patients with at least one event of a term, as a percent of the selected patients; events "
                "counts every event. The heatmap colours each patient and term by the worst severity (or by seriousness "
                "or relationship)."),
+    "mixed": ("Piecewise linear mixed model (statsmodels MixedLM, REML): value = b0 + b1·month + b2·max(month, 0) with a "
+              "random intercept and slope per patient, over every value up to the window's end; b2 is the change in slope "
+              "after day 0, with a Wald 95% CI and p. Estimates are shown only when the fit converged."),
     "summary": "Mean ± SEM, SEM = SD/√n with SD on n − 1 degrees of freedom.",
 }
+
+
+MIXED_HEADER = ["Group", "Window", "Patients / values", "Pre slope (points/month)", "Slope change after day 0 [95% CI]", "p", "Note"]
+
+
+def mixed_row(group: str, r: dict) -> list[str]:
+    if not r["converged"]:
+        return [group, f"0-{r['window_months']:g} months", f"{r['n_patients']} / {r['n_observations']}", "—", "—", "—", r["note"] or ""]
+    return [group, f"0-{r['window_months']:g} months", f"{r['n_patients']} / {r['n_observations']}",
+            fmt(r["pre_slope"], 3, True), f"{fmt(r['slope_change'], 3, True)} [{fmt(r['ci95_low'], 3, True)}, {fmt(r['ci95_high'], 3, True)}]",
+            fmt_p(r["p"]), r["note"] or ""]

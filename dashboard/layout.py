@@ -14,8 +14,9 @@ from dash import dcc, html
 from . import ids
 from .cohorts import POPULATION_LABELS, RANGES, CohortFilter
 from .data import MEASURES, ONSETS, SEXES, Dataset
-from .formatting import (EVENT_HEADER, METHODS, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
+from .formatting import (EVENT_HEADER, METHODS, MIXED_HEADER, mixed_row, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
                          slope_row)
+from .mixed import DISAGREEMENT_NOTE as MIXED_NOTE
 from .stats import WINDOWS
 
 TAB_LABELS = {
@@ -213,6 +214,11 @@ def _alsfrs(ds):
         ], className="view-controls"),
         graph(ids.ALSFRS_SPAGHETTI),
         _section("Slope tests: post- vs pre-treatment slope", html.Div(id=ids.ALSFRS_SLOPE_TABLE)),
+        _section("Mixed model: change in slope after day 0",
+                 html.Div([dcc.Loading(html.Div(id=ids.ALSFRS_MIXED[w]), type="dot", delay_show=300) for w in WINDOWS],
+                          className="mixed-grid"),
+                 html.P(METHODS["mixed"], className="method"),
+                 html.P(["When the two disagree: ", MIXED_NOTE], className="method")),
         html.Div([graph(ids.ALSFRS_PAIRS), graph(ids.ALSFRS_WATERFALL)], className="two-col"),
     ], className="tab-body")
 
@@ -308,6 +314,10 @@ def slope_table(rows: list[tuple[str, dict]], measure: str = "ALSFRS") -> html.D
         table(SLOPE_HEADER, [slope_row(group, t) for group, t in rows], id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
         html.P(METHODS["slopes"], className="method"),
     ])
+
+
+def mixed_table(rows: list[tuple[str, dict]]) -> html.Table:
+    return table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows])
 
 
 def incidence_table(inc: pd.DataFrame, n: int) -> html.Table:

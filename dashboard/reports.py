@@ -9,15 +9,19 @@ from . import cohorts, stats
 from .data import Dataset
 
 
-def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort) -> dict:
+def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = True) -> dict:
     """The ``stats`` command's JSON object (documented in README.md); NaN-free."""
     ids = cohort.patient_ids
     pf = cohorts.patient_frame(ds)
     m = ds.measurements
-    slope_tests = []
+    from . import mixed
+
+    slope_tests, mixed_models = [], []
     for measure in ds.measures:
         if stats.has_pre_treatment(m, measure):
             slope_tests += [t.to_dict() for t in stats.slope_tests(m, measure, ids)]
+            if with_mixed:
+                mixed_models += [r.to_dict() for r in mixed.mixed_models(m, measure, ids)]
     visits = stats.visit_summaries(m, ids)
     ae = stats.ae_incidence(ds.adverse_events, ids)
     out = {
@@ -26,6 +30,8 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort) -> dict:
         "cohort": cohort.to_dict(),
         "characteristics": stats.characteristics(pf, ids),
         "slope_tests": slope_tests,
+        "mixed_models": mixed_models,
+        "mixed_model_note": mixed.DISAGREEMENT_NOTE,
         "visit_summaries": visits.to_dict(orient="records"),
         "adverse_events": ae.to_dict(orient="records"),
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
@@ -138,8 +144,9 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
     from plotly.offline import get_plotlyjs
 
     from . import views
-    from .formatting import (EVENT_HEADER, METHODS, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
-                             slope_row)
+    from .formatting import (EVENT_HEADER, METHODS, MIXED_HEADER, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
+                             mixed_row, slope_row)
+    from .mixed import DISAGREEMENT_NOTE
     from .reproduce import reproduce
 
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -175,6 +182,10 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
     elif al["message"]:
         parts.append(f"<p>{_esc(al['message'])}</p>")
     parts.append(f"<p class='method'>{_esc(METHODS['slopes'])}</p>")
+    mixed_rows = [row for w in (3, 6, 9, 12) for row in views.mixed_rows(ds, cohort, w)]
+    if mixed_rows:
+        parts.append(_html_table(MIXED_HEADER, [mixed_row(g, r) for g, r in mixed_rows], "Mixed model: change in slope after day 0"))
+        parts.append(f"<p class='method'>{_esc(METHODS['mixed'])} {_esc(DISAGREEMENT_NOTE)}</p>")
     parts.append(_fig_html(al["pairs"], "fig-alsfrs-pairs"))
     parts.append(_fig_html(al["waterfall"], "fig-alsfrs-waterfall"))
 

@@ -204,3 +204,14 @@ def profile(ds: Dataset, patient_id: str | None, min_decline: float) -> dict:
     events = ds.adverse_events[ds.adverse_events["patient_id"] == patient_id]
     return {"patient": patient_id, "facts": facts, "events": events,
             "figure": figures.patient_profile(ds.measurements, patient_id, ds.simulated_measures)}
+
+
+def mixed_rows(ds: Dataset, cohort: Cohort, window: float, measure: str = "ALSFRS",
+               max_patients: int | None = None) -> list[tuple[str, dict]]:
+    """The mixed model's slope change for one window, per group shown (memoised)."""
+    from . import mixed
+
+    if measure not in ds.measures:
+        return []
+    return [(label, mixed.cached_model(ds, measure, tuple(pids), window, max_patients).to_dict())
+            for _k, label, pids in groups(cohort)]

@@ -1,0 +1,130 @@
+"""A piecewise linear mixed model beside the paired t-test of slopes (statsmodels).
+
+value = b0 + b1 * month + b2 * max(month, 0) + u0 + u1 * month + error,
+with a random intercept u0 and random slope u1 per patient.  b1 is the
+pre-treatment slope and b2 its change after day 0 (the knot).  For a window W
+the model uses every value with month <= W.
+
+An estimate is reported only if the fit converged (statsmodels' flag, no
+convergence warning, finite standard errors); otherwise the result says
+"not converged" and carries no numbers.  Pure: no Dash import.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .stats import WINDOWS, clean
+
+#: The dashboard fits the model interactively only up to this many patients (the CLI has no limit).
+MAX_INTERACTIVE_PATIENTS = 2000
+MIN_PATIENTS = 3
+
+DISAGREEMENT_NOTE = (
+    "The paired t-test compares per-patient OLS slopes, weighting every patient equally and leaving out patients with fewer "
+    "than 2 values in a period; the mixed model uses every value, weights patients by how much data they have and shrinks "
+    "noisy individual slopes. The two can disagree when patients have few or unequal numbers of visits, when drop-out "
+    "depends on the outcome, or when the spread of slopes differs before and after day 0."
+)
+
+
+@dataclass(frozen=True)
+class MixedModelResult:
+    measure: str
+    window_months: float
+    n_patients: int
+    n_observations: int
+    pre_slope: float | None
+    slope_change: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    p: float | None
+    converged: bool
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return clean(asdict(self))
+
+
+def _not(measure, window, n_pat, n_obs, note, converged=False) -> MixedModelResult:
+    return MixedModelResult(measure, window, n_pat, n_obs, None, None, None, None, None, converged, note)
+
+
+def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, window: float,
+                          max_patients: int | None = None) -> MixedModelResult:
+    """Fit the piecewise mixed model on ``measure`` for the patients ``ids`` over months <= ``window``."""
+    from scipy import stats as sps
+
+    m = meas[meas["measure"] == measure]
+    if ids is not None:
+        m = m[m["patient_id"].isin(list(ids))]
+    m = m[m["month"] <= window]
+    n_pat = int(m["patient_id"].nunique())
+    n_obs = int(len(m))
+    if max_patients is not None and n_pat > max_patients:
+        return _not(measure, window, n_pat, n_obs,
+                    f"not fitted here for more than {max_patients:,} patients (use `python -m dashboard stats`)")
+    if n_pat < MIN_PATIENTS:
+        return _not(measure, window, n_pat, n_obs, f"not computable: needs at least {MIN_PATIENTS} patients (n = {n_pat})")
+    if not (m["month"] < 0).any() or not (m["month"] > 0).any():
+        return _not(measure, window, n_pat, n_obs, "not computable: needs values both before and after day 0")
+    if m["value"].std() == 0:
+        return _not(measure, window, n_pat, n_obs, "not computable: all values are equal")
+    month = m["month"].to_numpy(float)
+    y = m["value"].to_numpy(float)
+    exog = np.column_stack([np.ones_like(month), month, np.clip(month, 0, None)])
+    groups = m["patient_id"].astype(str).to_numpy()
+    fit, why = _fit(y, exog, groups, np.column_stack([np.ones_like(month), month]))
+    note = None
+    if fit is None:
+        fit, why2 = _fit(y, exog, groups, np.ones((len(y), 1)))
+        if fit is None:
+            return _not(measure, window, n_pat, n_obs, f"not converged: {why}; no estimate is shown")
+        note = f"random slope not estimable ({why}); fitted with a random intercept only"
+    params, bse = fit
+    est, se = float(params[2]), float(bse[2])
+    z = sps.norm.ppf(0.975)
+    p = float(2 * sps.norm.sf(abs(est / se)))
+    return MixedModelResult(measure, window, n_pat, n_obs, float(params[1]), est, est - z * se, est + z * se,
+                            p if math.isfinite(p) else None, True, note)
+
+
+def _fit(y, exog, groups, exog_re):
+    """(fixed-effect estimates, their SEs) of a converged REML fit, or (None, why not)."""
+    from statsmodels.regression.mixed_linear_model import MixedLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    why = "the optimiser did not converge"
+    for method in ("lbfgs", "bfgs"):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = MixedLM(y, exog, groups, exog_re=exog_re).fit(reml=True, method=method, maxiter=300)
+                params = np.asarray(res.fe_params, dtype=float)
+                bse = np.asarray(res.bse_fe, dtype=float)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            why = f"the fit failed ({exc})"
+            continue
+        problems = [str(w.message).split("\n")[0] for w in caught if issubclass(w.category, ConvergenceWarning)]
+        if res.converged and not problems and np.all(np.isfinite(params)) and np.all(np.isfinite(bse)) and bse[2] > 0:
+            return (params, bse), None
+        why = problems[0] if problems else why
+    return None, why
+
+
+@functools.lru_cache(maxsize=512)
+def cached_model(dataset, measure: str, ids: tuple[str, ...], window: float, max_patients: int | None = None) -> MixedModelResult:
+    """Memoised per dataset (immutable) and selection: toggling back to a view does not refit."""
+    return piecewise_mixed_model(dataset.measurements, measure, ids, window, max_patients)
+
+
+def mixed_models(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, windows: Sequence[float] = WINDOWS,
+                 max_patients: int | None = None) -> list[MixedModelResult]:
+    return [piecewise_mixed_model(meas, measure, ids, w, max_patients) for w in windows]

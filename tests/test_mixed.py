@@ -1,0 +1,91 @@
+"""The piecewise mixed model: recovers a known slope change; never shows an unconverged estimate."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import cohorts, mixed, reports
+
+
+def simulated_trial(n=40, pre=-1.0, change=0.5, seed=1, noise=0.7):
+    """Random intercepts and slopes around a known pre-treatment slope and change at day 0."""
+    rng = np.random.default_rng(seed)
+    months = np.array([-6, -3, -1.15, 0, 3, 6, 9, 12])
+    rows = []
+    for i in range(n):
+        b0 = 30 + rng.normal(0, 4)
+        b1 = pre + rng.normal(0, 0.3)
+        for t in months:
+            y = b0 + b1 * t + change * max(t, 0) + rng.normal(0, noise)
+            rows.append((str(i), t, y))
+    df = pd.DataFrame(rows, columns=["patient_id", "month", "value"])
+    df["measure"] = "ALSFRS"
+    df["simulated"] = True
+    return df
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_recovers_a_known_slope_change(seed):
+    df = simulated_trial(seed=seed)
+    r = mixed.piecewise_mixed_model(df, "ALSFRS", None, 12)
+    assert r.converged and r.note is None
+    assert r.ci95_low < 0.5 < r.ci95_high
+    assert r.pre_slope == pytest.approx(-1.0, abs=0.25)
+    assert r.p < 0.001
+    assert r.n_patients == 40 and r.n_observations == 320
+
+
+def test_no_change_is_not_significant_and_window_limits_the_data():
+    df = simulated_trial(change=0.0, seed=5)
+    r = mixed.piecewise_mixed_model(df, "ALSFRS", None, 3)
+    assert r.converged and r.ci95_low < 0 < r.ci95_high
+    assert r.n_observations == 40 * 5  # months -6, -3, -1.15, 0, 3
+
+
+def test_not_computable_cases_say_why_and_carry_no_numbers():
+    df = simulated_trial(n=2)
+    r = mixed.piecewise_mixed_model(df, "ALSFRS", None, 12)
+    assert not r.converged and "at least 3 patients" in r.note and r.slope_change is None
+    pre_only = df[df["month"] <= 0]
+    r = mixed.piecewise_mixed_model(pd.concat([pre_only, simulated_trial(n=3)[lambda d: d["month"] <= 0]]), "ALSFRS", None, 12)
+    assert not r.converged and "before and after day 0" in r.note
+    flat = simulated_trial(n=5).assign(value=20.0)
+    r = mixed.piecewise_mixed_model(flat, "ALSFRS", None, 12)
+    assert not r.converged and "equal" in r.note
+    big = simulated_trial(n=30)
+    r = mixed.piecewise_mixed_model(big, "ALSFRS", None, 12, max_patients=10)
+    assert r.slope_change is None and "more than 10" in r.note
+
+
+def test_unconverged_fit_is_never_shown(monkeypatch):
+    class Bad:
+        converged = False
+        fe_params = np.array([1.0, 2.0, 3.0])
+        bse_fe = np.array([0.1, 0.1, 0.1])
+
+    class FakeLM:
+        def __init__(self, *a, **k):
+            pass
+
+        def fit(self, **k):
+            return Bad()
+
+    import statsmodels.regression.mixed_linear_model as mlm
+
+    monkeypatch.setattr(mlm, "MixedLM", FakeLM)
+    r = mixed.piecewise_mixed_model(simulated_trial(), "ALSFRS", None, 12)
+    assert not r.converged and r.slope_change is None and r.p is None
+    assert r.note.startswith("not converged")
+
+
+def test_shipped_data_in_stats_json(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    out = reports.cohort_statistics(shipped, c)
+    json.dumps(out, allow_nan=False)
+    mm = [r for r in out["mixed_models"] if r["measure"] == "ALSFRS"]
+    assert [r["window_months"] for r in mm] == [3, 6, 9, 12]
+    for r in mm:
+        assert r["converged"] == (r["slope_change"] is not None)
+    assert "disagree" in out["mixed_model_note"]
