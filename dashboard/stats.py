@@ -151,17 +151,25 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measur
 # ---------------------------------------------------------------- slopes
 
 
+def _ols_by_code(codes: np.ndarray, k: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per group code 0..k-1: (n, OLS slope of y on x); the slope is NaN with < 2 values or no spread in x."""
+    n = np.bincount(codes, minlength=k).astype(float)
+    sx = np.bincount(codes, x, minlength=k)
+    sy = np.bincount(codes, y, minlength=k)
+    sxx = np.bincount(codes, x * x, minlength=k)
+    sxy = np.bincount(codes, x * y, minlength=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sxx_c = sxx - sx**2 / n
+        sxy_c = sxy - sx * sy / n
+        slope = np.where((n >= 2) & (sxx_c > 1e-12), sxy_c / sxx_c, np.nan)
+    return n, slope
+
+
 def _ols_slopes(df: pd.DataFrame) -> pd.DataFrame:
     """Per patient: n and OLS slope of value on month (NaN where not computable)."""
-    x = df["month"].to_numpy(dtype=float)
-    y = df["value"].to_numpy(dtype=float)
-    tmp = pd.DataFrame({"patient_id": df["patient_id"].to_numpy(), "x": x, "y": y, "xx": x * x, "xy": x * y})
-    s = tmp.groupby("patient_id", sort=False).agg(n=("x", "size"), sx=("x", "sum"), sy=("y", "sum"), sxx=("xx", "sum"), sxy=("xy", "sum"))
-    sxx_c = s["sxx"] - s["sx"] ** 2 / s["n"]
-    sxy_c = s["sxy"] - s["sx"] * s["sy"] / s["n"]
-    ok = (s["n"] >= 2) & (sxx_c > 1e-12)
-    slope = (sxy_c / sxx_c).where(ok)
-    return pd.DataFrame({"n": s["n"], "slope": slope})
+    codes, uniq = pd.factorize(df["patient_id"], sort=False)
+    n, slope = _ols_by_code(codes, len(uniq), df["month"].to_numpy(dtype=float), df["value"].to_numpy(dtype=float))
+    return pd.DataFrame({"n": n.astype(int), "slope": slope}, index=pd.Index(uniq, name="patient_id"))
 
 
 def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS) -> pd.DataFrame:
@@ -172,16 +180,19 @@ def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None =
     NaN otherwise.  Index: patient id (every patient with a value of the measure).
     """
     m = _sel(meas, ids, measure)
-    pids = pd.Index(pd.unique(m["patient_id"]), name="patient_id")
-    out = pd.DataFrame(index=pids)
-    pre = _ols_slopes(m[m["month"] <= 0]).reindex(pids)
-    out["pre_slope"] = pre["slope"]
-    out["pre_n"] = pre["n"].fillna(0).astype(int)
+    codes, uniq = pd.factorize(m["patient_id"], sort=False)
+    k = len(uniq)
+    x = m["month"].to_numpy(dtype=float)
+    y = m["value"].to_numpy(dtype=float)
+    cols = {}
+    pre = x <= 0
+    n, slope = _ols_by_code(codes[pre], k, x[pre], y[pre])
+    cols["pre_slope"], cols["pre_n"] = slope, n.astype(int)
     for w in windows:
-        post = _ols_slopes(m[(m["month"] >= 0) & (m["month"] <= w)]).reindex(pids)
-        out[f"post_slope_{w:g}"] = post["slope"]
-        out[f"post_n_{w:g}"] = post["n"].fillna(0).astype(int)
-    return out
+        sel = (x >= 0) & (x <= w)
+        n, slope = _ols_by_code(codes[sel], k, x[sel], y[sel])
+        cols[f"post_slope_{w:g}"], cols[f"post_n_{w:g}"] = slope, n.astype(int)
+    return pd.DataFrame(cols, index=pd.Index(uniq, name="patient_id"))
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,47 @@ def _snap_ties(d: np.ndarray, tol: float) -> np.ndarray:
     return np.where(out == 0, 0.0, np.copysign(out, d))
 
 
+def _exact_signed_rank_p(d: np.ndarray) -> float:
+    """Two-sided p of the signed-rank statistic by exact enumeration of all 2^n sign assignments.
+
+    The statistic is the sum of the (mid)ranks of |d| over the positive d (zeros
+    dropped, Wilcoxon's method); its null distribution is counted by dynamic
+    programming over doubled midranks (integers), which is what scipy's
+    permutation test enumerates, in microseconds instead of tenths of a second.
+    """
+    nz = d[d != 0]
+    if len(nz) == 0:
+        return float("nan")
+    ranks2 = np.rint(2 * sps.rankdata(np.abs(nz))).astype(np.int64)  # midranks doubled: integers
+    t_obs = int(ranks2[nz > 0].sum())
+    counts = np.zeros(int(ranks2.sum()) + 1)
+    counts[0] = 1.0
+    for r in ranks2:
+        shifted = np.zeros_like(counts)
+        shifted[r:] = counts[:-r] if r else counts
+        counts = counts + shifted
+    total = counts.sum()
+    p_ge = counts[t_obs:].sum() / total
+    p_le = counts[: t_obs + 1].sum() / total
+    return float(min(1.0, 2 * min(p_ge, p_le)))
+
+
+def wilcoxon_p(d: np.ndarray) -> float:
+    """Two-sided p of ``scipy.stats.wilcoxon(d)`` with its default options.
+
+    scipy answers with ties or zeros among at most 13 differences by a
+    permutation test over all 2^n sign flips; that exact p is computed here by
+    :func:`_exact_signed_rank_p` (tests check it equals scipy's).  Every other
+    case is scipy's own computation.
+    """
+    d = np.asarray(d, dtype=float)
+    nz = d[d != 0]
+    has_ties = len(np.unique(np.abs(nz))) < len(nz)
+    if len(d) <= 13 and (has_ties or len(nz) < len(d)):
+        return _exact_signed_rank_p(d)
+    return float(sps.wilcoxon(d).pvalue)
+
+
 def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
     """Paired comparison of post vs pre: means, SEMs, difference with 95% CI, t-test and Wilcoxon.
 
@@ -273,8 +325,8 @@ def paired_test(pre: Sequence[float], post: Sequence[float]) -> dict:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                w = sps.wilcoxon(wdiff)
-            res["p_wilcoxon"] = _f(w.pvalue)
+                p_w = wilcoxon_p(wdiff)
+            res["p_wilcoxon"] = _f(p_w)
             if res["p_wilcoxon"] is None:
                 notes.append("Wilcoxon not computable for these differences")
         except ValueError as exc:
@@ -335,8 +387,11 @@ def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[st
     return SlopeTest(measure=measure, window_months=window, patient_ids=tuple(both.index), **res)
 
 
-def slope_tests(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS) -> list[SlopeTest]:
-    slopes = patient_slopes(meas, measure, ids, windows)
+def slope_tests(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS,
+                slopes: pd.DataFrame | None = None) -> list[SlopeTest]:
+    """The slope test of every window; ``slopes`` may pass a :func:`patient_slopes` table covering ``ids``."""
+    if slopes is None:
+        slopes = patient_slopes(meas, measure, ids, windows)
     return [slope_test(meas, measure, w, ids, slopes=slopes) for w in windows]
 
 

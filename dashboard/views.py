@@ -129,7 +129,7 @@ def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=
     out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{measure} over time")
     out["slope_rows"] = [(label, t.to_dict(with_ids=False))
                          for _k, label, pids in groups(cohort)
-                         for t in stats.slope_tests(ds.measurements, measure, pids)]
+                         for t in stats.slope_tests(ds.measurements, measure, pids, slopes=slopes)]
     out["pairs"] = figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim)
     out["waterfall"] = figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim)
     if cohort.n < 2:

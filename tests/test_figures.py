@@ -76,3 +76,19 @@ def test_heatmap_rows_terms_and_levels(shipped):
 def test_message_figure_for_empty_views(shipped):
     fig = figures.slope_pairs(pd.DataFrame(columns=["pre_slope", "post_slope_3"]), 3, {})
     assert "Not computable" in fig.layout.annotations[0].text
+
+
+def test_every_view_figure_passes_plotly_validation(shipped):
+    """Figures skip plotly.py's validation for speed; here every one goes through it (a typo fails)."""
+    from dashboard import views
+
+    for pop in ("safety", "compare", "progressors"):
+        c = cohorts.select(shipped, cohorts.CohortFilter(population=pop))
+        al = views.alsfrs(shipped, c, highlight="7", show_fits=True, window=6)
+        figs = [al["figure"], al["pairs"], al["waterfall"], views.fvc(shipped, c, "7")["figure"]]
+        ws = views.weakness(shipped, c, "7")
+        figs += [ws["grid"], ws["mean"], views.safety(shipped, c, "5")["heatmap"], views.profile(shipped, "7", 2)["figure"]]
+        figs += [figures.for_projector(f) for f in figs]
+        figs.append(figures.message_figure("No patients match"))
+        for f in figs:
+            figures.validate(f)

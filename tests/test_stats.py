@@ -789,3 +789,25 @@ def test_clean_replaces_nan_and_numpy_types():
     out = stats.clean({"a": np.float64("nan"), "b": [np.int64(3), np.bool_(True), float("inf")], 1: (pd.NA, 2.5)})
     assert out == {"a": None, "b": [3, True, None], "1": [None, 2.5]}
     json_safe(out)
+
+
+def test_fast_exact_wilcoxon_equals_scipy_default_with_ties_and_zeros():
+    """stats.wilcoxon_p replaces scipy's slow permutation branch (ties or zeros, n <= 13) by an exact count."""
+    import numpy as np
+    from scipy import stats as sps
+
+    from dashboard import stats as st
+
+    rng = np.random.default_rng(7)
+    cases = 0
+    for _ in range(120):
+        n = int(rng.integers(2, 14))
+        d = rng.integers(-4, 5, size=n).astype(float) / 3  # many ties and zeros
+        if np.all(d == 0):
+            continue
+        assert st.wilcoxon_p(d) == pytest.approx(float(sps.wilcoxon(d).pvalue), rel=1e-9, abs=1e-12), d
+        cases += 1
+    assert cases > 100
+    # no ties: scipy's exact distribution is used as is
+    d = np.array([0.5, 1.5, -0.25, 2.0, 3.0])
+    assert st.wilcoxon_p(d) == float(sps.wilcoxon(d).pvalue)
