@@ -205,7 +205,8 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
                 name="Mean ± SEM" if g == "all" else f"Mean ± SEM, {GROUP_LABELS[g].lower()}", showlegend=show_legend,
                 line={"color": colour, "width": 4}, marker={"size": 9, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1}},
                 error_y={"type": "data", "array": np.nan_to_num(sem), "visible": True, "color": colour, "thickness": 2, "width": 6},
-                customdata=np.stack([sm["n"].to_numpy(dtype=float), sem], axis=-1), legendgroup=g,
+                # a nested list, not a 2-D float array (plotly.js drops a 2-D typed array from click events)
+                customdata=[[int(k), None if np.isnan(e) else float(e)] for k, e in zip(sm["n"].to_numpy(), sem)], legendgroup=g,
                 hovertemplate=f"Month %{{x:.2f}}<br>mean {spec.label}: %{{y:.1f}} ± %{{customdata[1]:.2f}} (SEM)<br>n = %{{customdata[0]}}<extra>{GROUP_LABELS[g]}</extra>",
                 **axes,
             )
