@@ -1,0 +1,66 @@
+"""Fault test: SIGKILL a gunicorn worker under load; only its in-flight requests may fail, and the server heals."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.browser.conftest import REPO, free_port, start_gunicorn, stop, wait_http
+
+THREADS_PER_WORKER = 4  # dashboard/gunicorn_conf.py: gthread workers with 4 threads
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("bench_load", REPO / "bench" / "load.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _workers(master_pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
+    load = _load_module()
+    port = free_port()
+    proc = start_gunicorn(port, extra_env={"WEB_CONCURRENCY": "2"}, log_path=tmp_path / "gunicorn.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/healthz", proc=proc)
+        deadline = time.monotonic() + 20
+        while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        before = _workers(proc.pid)
+        assert len(before) == 2
+        killed = []
+
+        def tick(elapsed):
+            if elapsed > 4 and not killed:
+                os.kill(before[0], signal.SIGKILL)
+                killed.append(before[0])
+
+        stats, elapsed = load.run_load(url, users=12, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick)
+        assert killed, "the worker was never killed"
+        assert stats.requests > 200, stats.requests
+        assert len(stats.failures) <= THREADS_PER_WORKER, stats.failures
+        # the master replaced the worker by itself, and the server answers normally
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            now = _workers(proc.pid)
+            if len(now) == 2 and killed[0] not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2 and killed[0] not in now, now
+        stats2, _ = load.run_load(url, users=4, duration=3, think=(0.1, 0.3), seed=9)
+        assert stats2.requests > 20 and stats2.failures == []
+    finally:
+        stop(proc)
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert "Traceback" not in log
