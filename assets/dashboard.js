@@ -69,5 +69,71 @@
       ev.preventDefault();
     }
   });
-  new MutationObserver(enhanceTabs).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["class"] });
+
+  // Dash 4 renders dcc.RadioItems / dcc.Checklist as role=listbox with role=option labels around the
+  // native radio/checkbox inputs: interactive controls nested in options, and a listbox without a name
+  // (axe: nested-interactive, aria-input-field-name). The native inputs, named by their labels and
+  // grouped by the surrounding fieldset/legend, already say everything: drop the listbox roles.
+  function nativeOptionLists() {
+    var lists = document.querySelectorAll(".dash-options-list.dash-radioitems, .dash-options-list.dash-checklist");
+    for (var i = 0; i < lists.length; i++) {
+      var list = lists[i];
+      if (list.closest(".dash-dropdown-content")) continue;
+      if (list.hasAttribute("role")) list.removeAttribute("role");
+      var opts = list.querySelectorAll(".dash-options-list-option");
+      for (var k = 0; k < opts.length; k++) {
+        if (opts[k].hasAttribute("role")) opts[k].removeAttribute("role");
+        if (opts[k].hasAttribute("aria-selected")) opts[k].removeAttribute("aria-selected");
+      }
+    }
+  }
+
+  // Dash 4's dcc.Dropdown puts its tab stop on an aria-hidden input that forwards focus to the
+  // (labelled) trigger button (axe: aria-hidden-focus). Put the tab stop on the button itself.
+  function dropdownTabStops() {
+    var targets = document.querySelectorAll(".dash-dropdown-wrapper > .dash-dropdown-focus-target");
+    for (var i = 0; i < targets.length; i++) {
+      var button = targets[i].nextElementSibling;
+      if (!button || button.tagName !== "BUTTON" || button.disabled) continue;
+      if (targets[i].getAttribute("tabindex") !== "-1") targets[i].setAttribute("tabindex", "-1");
+      if (button.getAttribute("tabindex") !== "0") button.setAttribute("tabindex", "0");
+    }
+  }
+
+  // A section whose table is wider than the section scrolls sideways: make it reachable with the
+  // keyboard (axe: scrollable-region-focusable), named by its heading; only while it overflows.
+  function scrollableSections() {
+    var sections = document.querySelectorAll(".section");
+    for (var i = 0; i < sections.length; i++) {
+      var s = sections[i];
+      var scrolls = s.scrollWidth > s.clientWidth + 1;
+      if (scrolls && s.getAttribute("tabindex") !== "0") {
+        var h = s.querySelector("h3");
+        s.setAttribute("tabindex", "0");
+        s.setAttribute("role", "region");
+        if (h) s.setAttribute("aria-label", h.textContent + " (scrolls sideways)");
+      } else if (!scrolls && s.hasAttribute("tabindex")) {
+        s.removeAttribute("tabindex");
+        s.removeAttribute("role");
+        s.removeAttribute("aria-label");
+      }
+    }
+  }
+
+  function enhance() {
+    enhanceTabs();
+    nativeOptionLists();
+    dropdownTabStops();
+    scrollableSections();
+  }
+  var pending = false;
+  function schedule() {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; enhance(); });
+  }
+  new MutationObserver(schedule).observe(document.documentElement, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["class", "role", "aria-selected", "tabindex"],
+  });
+  window.addEventListener("resize", schedule);
 })();

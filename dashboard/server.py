@@ -11,6 +11,24 @@ from . import cohorts, security
 from .data import Dataset, load_dataset
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+#: Dash's default page with the document language declared and without the <footer> around its
+#: scripts (a second, empty contentinfo landmark next to the app's own footer).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        {%config%}
+        {%scripts%}
+        {%renderer%}
+    </body>
+</html>
+"""
 
 
 def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None, users_file: str | None = None) -> Dash:
@@ -27,6 +45,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
         __name__,
         assets_folder=str(ASSETS_DIR),
         title="ALS BM-MSC trial dashboard",
+        index_string=INDEX_STRING,
         update_title=None,
         serve_locally=True,
         on_error=security.callback_error_handler,

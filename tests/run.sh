@@ -11,4 +11,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+# axe-core (accessibility checks of the browser tests), pinned in tests/package-lock.json; never from a CDN
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing Debian's npm (axe-core for the browser tests) ..."
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+fi
+npm ci --prefix tests --no-audit --no-fund
 exec python3 -m pytest "$@"
