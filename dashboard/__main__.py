@@ -1,6 +1,6 @@
 """Command line: ``python -m dashboard COMMAND [options]``.
 
-Commands: ``validate``, ``simulate-alsfrs``, ``generate``, ``stats``, ``reproduce``, ``serve``.
+Commands: ``validate``, ``convert``, ``simulate-alsfrs``, ``generate``, ``stats``, ``reproduce``, ``serve``.
 Errors are one line on standard error; exit code 1 for an invalid dataset,
 2 for a bad command line.
 """
@@ -26,14 +26,18 @@ def _add_data(p):
     p.add_argument("--data", metavar="DIR", help="dataset directory (default: $TRIAL_DATA_DIR or the shipped data/)")
 
 
+def _invalid_dataset_exit(exc: data.DatasetError):
+    sys.stderr.write(f"invalid dataset {exc.directory}: {len(exc.problems)} problem(s)\n")
+    for prob in exc.problems:
+        sys.stderr.write(f"{prob}\n")
+    raise SystemExit(1)
+
+
 def _load_or_exit(args):
     try:
         return data.load_dataset(args.data)
     except data.DatasetError as exc:
-        sys.stderr.write(f"invalid dataset {exc.directory}: {len(exc.problems)} problem(s)\n")
-        for prob in exc.problems:
-            sys.stderr.write(f"{prob}\n")
-        raise SystemExit(1)
+        _invalid_dataset_exit(exc)
 
 
 def cmd_validate(args) -> int:
@@ -42,10 +46,38 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    """Import ADaM or PRO-ACT-style files and write them as a dataset in our format."""
+    from . import importers
+
+    src = Path(args.in_dir).expanduser().resolve()
+    out = Path(args.out).expanduser().resolve()
+    shipped = data.DEFAULT_DATA_DIR.resolve()
+    if out == shipped or shipped in out.parents:
+        _usage_error(f"refusing to write into the shipped dataset directory {shipped}: choose another --out")
+    if out == src or src in out.parents:
+        _usage_error(f"--out {out} must not be the input directory or inside it")
+    if out.exists() and not out.is_dir():
+        _usage_error(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        _usage_error(f"--out {out} is not empty: choose a new or empty directory, or add --force to overwrite its dataset files")
+    try:
+        ds = importers.convert(src, args.from_format, out)
+    except data.DatasetError as exc:
+        _invalid_dataset_exit(exc)
+    print(f"converted {src} ({data.FORMAT_LABELS[args.from_format]}) to {out}:"
+          f" {len(ds.patients)} patients, {len(ds.measurements)} measurements, {len(ds.adverse_events)} adverse events,"
+          f" {len(ds.visits)} visits" + (f"; SIMULATED values in {', '.join(ds.simulated_measures)}" if ds.simulated_measures else ""))
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from .simulate import AlsfrsSimulation, replace_simulated_alsfrs
 
     ds = _load_or_exit(args)
+    if ds.format != "native":
+        _usage_error(f"{ds.directory} holds {data.FORMAT_LABELS[ds.format]}: simulate-alsfrs rewrites measurements.csv"
+                     " of a dataset in the dashboard's own format; convert it first (python -m dashboard convert)")
     params = AlsfrsSimulation() if args.seed is None else AlsfrsSimulation(seed=args.seed)
     meas = replace_simulated_alsfrs(ds, params)
     path = ds.directory / "measurements.csv"
@@ -227,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="validate a dataset and print its summary")
     _add_data(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("convert", help="write ADaM or PRO-ACT-style files as a dataset in the dashboard's format")
+    p.add_argument("--from", dest="from_format", required=True, choices=("adam", "proact"),
+                   help="the input's format: adam (ADaM datasets, CSV or .xpt) or proact (PRO-ACT-style CSV files)")
+    p.add_argument("in_dir", metavar="IN_DIR", help="the directory to import")
+    p.add_argument("--out", required=True, metavar="OUT_DIR", help="directory to write (created if needed; never the shipped data/)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out, overwriting its dataset files")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("simulate-alsfrs", help="(re)write the simulated ALSFRS rows of a dataset's measurements.csv")
     _add_data(p)

@@ -10,6 +10,11 @@ first problem: every problem found is collected as a :class:`Problem`
 
 Row numbers are line numbers in the file, the header being line 1.
 
+A directory of ADaM datasets or of PRO-ACT-style files is accepted too
+(:mod:`dashboard.importers` maps it to the same four tables in memory); the
+same validation then runs on those tables, and every problem names the
+source's own file, row and variable.
+
 This module has no Dash import and does no I/O at import time.
 """
 
@@ -80,6 +85,13 @@ BOOL_VALUES = {"true": True, "false": False}
 PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 VISIT_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 MONTH_TOLERANCE = 1e-6
+
+#: The formats a dataset directory may be in (see :func:`dashboard.importers.detect_format`).
+FORMAT_LABELS = {
+    "native": "dashboard CSV format",
+    "adam": "ADaM datasets",
+    "proact": "PRO-ACT-style files",
+}
 
 
 # ---------------------------------------------------------------- problems
@@ -180,6 +192,8 @@ class Dataset:
     data_as_of_source: str
     title: str
     warnings: tuple[str, ...] = field(default=())
+    #: "native" (our four CSV files), "adam" or "proact" (imported in memory).
+    format: str = "native"
 
     @property
     def measures(self) -> list[str]:
@@ -198,7 +212,8 @@ class Dataset:
         m = self.measurements
         n_sim = int(m["simulated"].sum())
         parts = [
-            f"Dataset {self.directory} (hash {self.short_hash}, data as of {self.data_as_of}):",
+            f"Dataset {self.directory} (read as {FORMAT_LABELS.get(self.format, self.format)};"
+            f" hash {self.short_hash}, data as of {self.data_as_of}):",
             f"{len(p)} patients ({int(p['safety_population'].sum())} safety,"
             f" {int(p['efficacy_population'].sum())} efficacy);",
             f"{len(m)} measurements of {', '.join(self.measures) or 'no measure'}"
@@ -314,20 +329,31 @@ def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool
 
 
 class _Collector:
-    """Collects problems, capping repeats of one kind."""
+    """Collects problems, capping repeats of one kind.
 
-    def __init__(self, problems: list[Problem]):
+    ``locate``, if given, turns the (file, row, column) of a table being
+    validated into where the value came from (an imported dataset's own
+    file, row and variable), or None to drop a problem already reported
+    there by the importer.
+    """
+
+    def __init__(self, problems: list[Problem], locate=None):
         self.problems = problems
         self.counts: dict[tuple, int] = {}
+        self.locate = locate
 
     def add(self, file: str, rows, column: str | None, message: str):
         rows = list(rows)
-        key = (file, column, message)
         for row in rows:
+            where = (file, int(row), column) if self.locate is None else self.locate(file, int(row), column)
+            if where is None:
+                continue
+            f, r, c = where
+            key = (f, c, message)
             n = self.counts.get(key, 0)
             self.counts[key] = n + 1
             if n < MAX_PROBLEMS_PER_KIND:
-                self.problems.append(Problem(file, int(row), column, message))
+                self.problems.append(Problem(f, r, c, message))
 
     def finish(self):
         for (file, column, message), n in self.counts.items():
@@ -420,9 +446,16 @@ def _dupes(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return df.duplicated(keys, keep="first") & df[keys].notna().all(axis=1)
 
 
-def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector) -> None:
-    """Rules across rows and files; each runs when the tables it needs were read."""
+def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector, names: dict[str, str] | None = None) -> None:
+    """Rules across rows and files; each runs when the tables it needs were read.
+
+    ``names`` gives the file names that messages refer to (an imported
+    dataset's own files); by default our own.
+    """
     p, m, ae, v = (t.get(f) for f in FILES)
+    names = names or {}
+    patients_name = names.get("patients.csv", "patients.csv")
+    visits_name = names.get("visits.csv", "visits.csv")
     # duplicates
     if v is not None:
         d = _dupes(v, ["visit"])
@@ -444,16 +477,16 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector) -> None:
                 continue
             bad = df["patient_id"].notna() & ~df["patient_id"].isin(known)
             for r, pid in zip(df.loc[bad, "_row"], df.loc[bad, "patient_id"]):
-                col.add(name, [r], "patient_id", f"patient {pid!r} is not in patients.csv")
+                col.add(name, [r], "patient_id", f"patient {pid!r} is not in {patients_name}")
     if m is not None and v is not None:
         visit_month = dict(zip(v["visit"].dropna(), v.loc[v["visit"].notna(), "month"]))
         bad = m["visit"].notna() & ~m["visit"].isin(list(visit_month))
         for r, vis in zip(m.loc[bad, "_row"], m.loc[bad, "visit"]):
-            col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in visits.csv)")
+            col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in {visits_name})")
         expected = m["visit"].map(visit_month).astype("float64")
         contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
         for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"], expected[contra]):
-            col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts visits.csv (visit {vis} is at month {ex:g})")
+            col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts {visits_name} (visit {vis} is at month {ex:g})")
     # value ranges per measure
     if m is not None:
         for code, spec in MEASURES.items():
@@ -473,9 +506,9 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector) -> None:
             col.add("patients.csv", [r], "efficacy_population", "a patient in the efficacy population must be in the safety population")
 
 
-def _hash_files(directory: Path) -> str:
+def _hash_files(directory: Path, names=FILES) -> str:
     h = hashlib.sha256()
-    for name in FILES:
+    for name in names:
         h.update(name.encode())
         h.update(b"\0")
         h.update((directory / name).read_bytes())
@@ -503,30 +536,77 @@ def _metadata(directory: Path, problems: list[Problem]) -> dict:
     return meta
 
 
-def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load and validate a dataset directory; raise :class:`DatasetError` listing every problem."""
-    directory = resolve_data_dir(data_dir)
-    problems: list[Problem] = []
-    if not directory.is_dir():
-        raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
-    col = _Collector(problems)
+RawTable = tuple[list[str], list[tuple[int, list[str]]]]
+"""One table as strings: its header and (row number, cells) pairs."""
+
+
+def _parse_tables(raw, problems: list[Problem], col: _Collector) -> dict[str, pd.DataFrame]:
+    """Check the header and type the cells of each (name, table or None) pair; unreadable tables are skipped."""
     tables: dict[str, pd.DataFrame] = {}
-    for name in FILES:
-        read = _read_rows(directory / name, problems)
+    for name, read in raw:
         if read is None:
             continue
         header, body = read
         if not _check_header(name, header, problems):
             continue
         tables[name] = _typed_frame(name, header, body, col)
-    meta = _metadata(directory, problems)
-    _cross_checks(tables, col)
+    return tables
+
+
+def _finish_checks(tables: dict[str, pd.DataFrame], col: _Collector, problems: list[Problem],
+                   names: dict[str, str] | None = None) -> None:
+    _cross_checks(tables, col, names)
     if "patients.csv" in tables and tables["patients.csv"].empty:
-        problems.append(Problem("patients.csv", None, None, "no patients: the file has a header but no rows"))
+        name = (names or {}).get("patients.csv", "patients.csv")
+        problems.append(Problem(name, None, None, "no patients: the file has a header but no rows"))
     col.finish()
+
+
+def validate_tables(raw: dict[str, RawTable], *, locate=None, names: dict[str, str] | None = None,
+                    ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Run every check of :func:`load_dataset` on tables held in memory.
+
+    ``raw`` maps our file names to (header, [(row number, cells)]); a file
+    left out is skipped (its cross-checks too).  ``locate(file, row, column)``
+    may move each problem to where the value came from (see :class:`_Collector`);
+    ``names`` renames our files in messages.  Returns the typed tables (with a
+    ``_row`` column) and the problems found; raises nothing.
+    """
+    problems: list[Problem] = []
+    col = _Collector(problems, locate)
+    tables = _parse_tables(((name, raw[name]) for name in FILES if name in raw), problems, col)
+    _finish_checks(tables, col, problems, names)
+    return tables, problems
+
+
+def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load and validate a dataset directory; raise :class:`DatasetError` listing every problem.
+
+    The directory may also hold ADaM datasets or PRO-ACT-style files
+    (:func:`dashboard.importers.detect_format`): they are imported in memory
+    and validated the same way.
+    """
+    directory = resolve_data_dir(data_dir)
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
+    from . import importers  # imports this module: imported here, not at the top
+
+    fmt = importers.detect_format(directory)
+    if fmt in importers.IMPORT_FORMATS:
+        return importers.load_imported(directory, fmt)
+    col = _Collector(problems)
+    tables = _parse_tables(((name, _read_rows(directory / name, problems)) for name in FILES), problems, col)
+    meta = _metadata(directory, problems)
+    _finish_checks(tables, col, problems)
     if problems:
         raise DatasetError(directory, problems)
+    return _build_dataset(directory, tables, meta, list(FILES))
 
+
+def _build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, files: list[str],
+                   fmt: str = "native") -> Dataset:
+    """The :class:`Dataset` of validated tables; ``files`` (names in ``directory``) are hashed and dated."""
     patients = tables["patients.csv"].drop(columns="_row")
     order = sorted(range(len(patients)), key=lambda i: natural_key(patients["patient_id"].iat[i]))
     patients = patients.iloc[order].reset_index(drop=True)
@@ -539,7 +619,7 @@ def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
     if as_of:
         as_of_source = "metadata.json"
     else:
-        newest = max((directory / f).stat().st_mtime for f in FILES)
+        newest = max((directory / f).stat().st_mtime for f in files)
         as_of = _dt.datetime.fromtimestamp(newest, _dt.timezone.utc).date().isoformat()
         as_of_source = "file modification date"
     return Dataset(
@@ -548,10 +628,11 @@ def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
         measurements=canonical_measurement_order(meas, visits).reset_index(drop=True),
         adverse_events=ae,
         visits=visits,
-        short_hash=_hash_files(directory),
+        short_hash=_hash_files(directory, files),
         data_as_of=str(as_of),
         data_as_of_source=as_of_source,
         title=str(meta.get("title") or directory.name),
+        format=fmt,
     )
 
 
