@@ -17,7 +17,7 @@ from flask import current_app
 
 from . import cohorts, figures, ids, layout, reports, views
 from .cohorts import RANGES, CohortFilter
-from .data import Dataset
+from .data import Dataset, functional_measure
 from .reproduce import reproduce
 
 DATASET_KEY = "TRIAL_DATASET"
@@ -396,7 +396,7 @@ def download(_d, _s, _i, _r, store, tab, highlight, window, fvc_threshold, ws_th
         return dict(content=reports.selection_csv(ds, cohort), filename=reports.export_filename(view, "data", today, sim), type="text/csv")
     if trig == ids.DOWNLOAD_SLOPES:
         return dict(content=reports.slope_tests_csv(ds, cohort),
-                    filename=reports.export_filename(view, "slope-tests", today, "ALSFRS" in ds.simulated_measures), type="text/csv")
+                    filename=reports.export_filename(view, "slope-tests", today, functional_measure(ds.measures) in ds.simulated_measures), type="text/csv")
     if trig == ids.DOWNLOAD_INCIDENCE:
         return dict(content=reports.incidence_csv(ds, cohort), filename=reports.export_filename(view, "incidence", today), type="text/csv")
     html_text = reports.html_report(ds, cohort, highlight=highlight if isinstance(highlight, str) else None,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
-from .data import ONSETS, SEXES, Dataset, sort_patient_ids
+from .data import MEASURES, ONSETS, SEXES, Dataset, functional_measure, sort_patient_ids
 
 POPULATIONS = ("safety", "efficacy", "progressors", "stable", "compare")
 POPULATION_LABELS = {
@@ -36,8 +36,6 @@ POPULATION_LABELS = {
     "compare": "Progressors vs stable",
 }
 DEFAULT_MIN_DECLINE = 2.0
-#: The measure whose pre-treatment decline defines progressors.
-PROGRESSION_MEASURE = "ALSFRS"
 
 PROGRESSOR, STABLE, UNCLASSIFIED, NOT_EFFICACY = "progressor", "stable", "unclassified", "not in efficacy population"
 
@@ -45,7 +43,8 @@ PROGRESSOR, STABLE, UNCLASSIFIED, NOT_EFFICACY = "progressor", "stable", "unclas
 RANGES = (
     ("age", "age", "age", "Age", "years"),
     ("disease_duration", "duration", "disease_duration_months", "Disease duration", "months"),
-    ("baseline_alsfrs", "alsfrs", "baseline_ALSFRS", "Baseline ALSFRS", "points"),
+    ("baseline_alsfrs", "alsfrs", "baseline_FS", "Baseline ALSFRS / ALSFRS-R", "points"),
+    ("delta_fs", "deltafs", "delta_fs", "Pre-treatment progression rate ΔFS", "points/month"),
     ("baseline_fvc", "fvc", "baseline_FVC", "Baseline FVC", "% predicted"),
 )
 #: Upper bound on the number of ids accepted in a patient list (URL, CLI).
@@ -62,6 +61,7 @@ class CohortFilter:
     disease_duration: tuple[float | None, float | None] = (None, None)
     baseline_alsfrs: tuple[float | None, float | None] = (None, None)
     baseline_fvc: tuple[float | None, float | None] = (None, None)
+    delta_fs: tuple[float | None, float | None] = (None, None)
     patients: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -89,7 +89,7 @@ class CohortFilter:
         """The filter in words, e.g. for a report or a presentation caption."""
         parts = [POPULATION_LABELS[self.population]]
         if self.population in ("progressors", "stable", "compare"):
-            parts.append(f"progressor = ALSFRS fall of at least {self.min_decline:g} points before day 0")
+            parts.append(f"progressor = ALSFRS(-R) fall of at least {self.min_decline:g} points before day 0")
         if self.sex:
             parts.append("sex " + " or ".join(self.sex))
         if self.onset:
@@ -230,8 +230,11 @@ def patient_frame(dataset: Dataset) -> pd.DataFrame:
     """One row per patient: attributes, baseline values and the pre-treatment decline.
 
     ``baseline_<MEASURE>`` is the last value at or before day 0.
-    ``decline`` is the progression measure at its earliest pre-treatment visit
-    minus its value at day 0 (NaN where either is missing).
+    ``decline`` is the functional scale (ALSFRS, else ALSFRS-R) at its earliest
+    pre-treatment visit minus its value at day 0 (NaN where either is missing);
+    ``baseline_FS`` its last value at or before day 0; ``delta_fs`` the
+    pre-treatment progression rate (scale maximum - day-0 score) / disease
+    duration in months.
     Memoised per dataset (datasets are immutable).
     """
     p = dataset.patients.set_index("patient_id")
@@ -248,10 +251,16 @@ def patient_frame(dataset: Dataset) -> pd.DataFrame:
     for meas in ("ALSFRS", "FVC"):
         if f"baseline_{meas}" not in out:
             out[f"baseline_{meas}"] = np.nan
-    prog = m[m["measure"] == PROGRESSION_MEASURE]
+    fs = functional_measure(dataset.measures)
+    prog = m[m["measure"] == fs]
     first = prog[prog["month"] < 0].sort_values("month", kind="stable").groupby("patient_id")["value"].first()
     day0 = prog[prog["month"] == 0].groupby("patient_id")["value"].first()
     out["decline"] = (first - day0).reindex(out.index).astype("float64")
+    out["baseline_FS"] = out.get(f"baseline_{fs}", np.nan)
+    # deltaFS = (maximum score - score at day 0) / months since onset (disease duration at day 0)
+    duration = pd.to_numeric(out["disease_duration_months"], errors="coerce").astype("float64")
+    score0 = day0.reindex(out.index).astype("float64")
+    out["delta_fs"] = ((MEASURES[fs].high - score0) / duration).where(duration > 0)
     return out
 
 

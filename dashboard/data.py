@@ -69,6 +69,7 @@ MEASURES: dict[str, MeasureSpec] = {
     m.code: m
     for m in (
         MeasureSpec("ALSFRS", "ALSFRS", "points, 0-40", 0, 40, True),
+        MeasureSpec("ALSFRS_R", "ALSFRS-R", "points, 0-48", 0, 48, True),
         MeasureSpec("FVC", "FVC", "% predicted", 0, 200, False),
         MeasureSpec("WS_UEL", "Weakness score, upper left", "0-5", 0, 5, False),
         MeasureSpec("WS_UER", "Weakness score, upper right", "0-5", 0, 5, False),
@@ -77,6 +78,14 @@ MEASURES: dict[str, MeasureSpec] = {
     )
 }
 WS_MEASURES = ("WS_UEL", "WS_UER", "WS_LEL", "WS_LER")
+#: The functional rating scales, in order of preference when a dataset holds both.
+FUNCTIONAL_MEASURES = ("ALSFRS", "ALSFRS_R")
+
+
+def functional_measure(measures) -> str:
+    """The rating scale a dataset's ALSFRS views, progression groups and deltaFS use: ALSFRS, else ALSFRS-R."""
+    present = set(measures)
+    return next((m for m in FUNCTIONAL_MEASURES if m in present), FUNCTIONAL_MEASURES[0])
 SEXES = ("F", "M")
 ONSETS = ("spinal", "spinal+bulbar")
 SEVERITIES = ("Mild", "Moderate", "Severe", "Death")

@@ -472,7 +472,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     m = meas[meas["patient_id"] == patient_id]
     if m.empty:
         return message_figure(f"Patient {patient_id} has no measurements", f"Patient {patient_id}")
-    panels = [("ALSFRS", ["ALSFRS"]), ("FVC", ["FVC"]), ("Weakness scores", list(WS_MEASURES))]
+    panels = [("ALSFRS", ["ALSFRS"]), ("ALSFRS-R", ["ALSFRS_R"]), ("FVC", ["FVC"]), ("Weakness scores", list(WS_MEASURES))]
     panels = [(t, ms) for t, ms in panels if m["measure"].isin(ms).any()]
     s = _Spec()
     axes, cells = _grid_axes(len(panels), 1, 0.08, 0, share_y=False)

@@ -53,9 +53,15 @@ def characteristics_rows(columns: list[tuple[str, dict]]) -> tuple[list[str], li
         ["Sex: male"] + [pct_of(c["sex"].get("M", 0), c["n"]) for _, c in columns],
         ["Onset: spinal"] + [pct_of(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
         ["Onset: spinal + bulbar"] + [pct_of(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
-        ["ALSFRS at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS")) for _, c in columns],
-        ["FVC at baseline, % predicted: mean ± SEM"] + [mean_sem(c.get("baseline_FVC")) for _, c in columns],
     ]
+    if any("baseline_ALSFRS" in c for _, c in columns):
+        rows.append(["ALSFRS at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS")) for _, c in columns])
+    if any("baseline_ALSFRS_R" in c for _, c in columns):
+        rows.append(["ALSFRS-R at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS_R")) for _, c in columns])
+    rows.append(["FVC at baseline, % predicted: mean ± SEM"] + [mean_sem(c.get("baseline_FVC")) for _, c in columns])
+    if any("delta_fs" in c for _, c in columns):
+        rows.append(["ΔFS, points/month (scale maximum − day-0 score) / disease duration: mean ± SEM"]
+                    + [mean_sem(c.get("delta_fs"), 2) for _, c in columns])
     return header, rows
 
 

@@ -19,6 +19,7 @@ AGE = "range-age"
 DURATION = "range-duration"
 BASELINE_ALSFRS = "range-alsfrs"
 BASELINE_FVC = "range-fvc"
+DELTA_FS = "range-deltafs"
 PATIENT_PICKER = "patient-picker"
 RESET = "reset"
 COHORT_COUNT = "cohort-count"
@@ -30,6 +31,7 @@ RANGE_IDS = {
     "disease_duration": DURATION,
     "baseline_alsfrs": BASELINE_ALSFRS,
     "baseline_fvc": BASELINE_FVC,
+    "delta_fs": DELTA_FS,
 }
 
 # views

@@ -28,7 +28,7 @@ TAB_LABELS = {
     "profile": "Patient profile",
     "paper": "Paper check",
 }
-SLIDER_STEP = {"age": 1, "disease_duration": 1, "baseline_alsfrs": 1, "baseline_fvc": 1}
+SLIDER_STEP = {"age": 1, "disease_duration": 1, "baseline_alsfrs": 1, "baseline_fvc": 1, "delta_fs": 0.05}
 
 
 # ---------------------------------------------------------------- components
@@ -92,9 +92,11 @@ def slider_bounds(ds: Dataset, patient_frame: pd.DataFrame) -> dict[str, tuple[f
     out = {}
     for name, _stem, col, *_ in RANGES:
         v = pd.to_numeric(patient_frame[col], errors="coerce").dropna()
-        out[name] = (float(math.floor(v.min())), float(math.ceil(v.max()))) if len(v) else (0.0, 1.0)
-        if out[name][0] == out[name][1]:
-            out[name] = (out[name][0], out[name][0] + 1)
+        step = SLIDER_STEP[name]
+        lo, hi = (math.floor(v.min() / step) * step, math.ceil(v.max() / step) * step) if len(v) else (0.0, 1.0)
+        if lo == hi:
+            hi = lo + step
+        out[name] = (round(float(lo), 6), round(float(hi), 6))
     return out
 
 

@@ -78,9 +78,11 @@ SLOPE_CSV_COLUMNS = ["group", "measure", "window_months", "n", "pre_slope_mean",
                      "rests_on_simulated_values"]
 
 
-def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str = "ALSFRS") -> str:
+def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = None) -> str:
     from . import views
+    from .data import functional_measure
 
+    measure = measure or functional_measure(ds.measures)
     simulated = measure in ds.simulated_measures
     rows = []
     for _k, label, pids in views.groups(cohort):

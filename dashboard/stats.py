@@ -97,10 +97,12 @@ def characteristics(patient_frame: pd.DataFrame, ids: Sequence[str]) -> dict:
         out["sex"]["missing"] = missing_sex
     if missing_onset:
         out["onset"]["missing"] = missing_onset
-    for meas in ("ALSFRS", "FVC"):
+    for meas in ("ALSFRS", "ALSFRS_R", "FVC"):
         col = f"baseline_{meas}"
-        if col in p:
+        if col in p and (meas != "ALSFRS_R" or p[col].notna().any()):
             out[f"baseline_{meas}"] = describe(p[col].astype("float64")).to_dict()
+    if "delta_fs" in p:
+        out["delta_fs"] = describe(p["delta_fs"].astype("float64")).to_dict()
     return out
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import cohorts, figures, stats
 from .cohorts import Cohort
-from .data import WS_MEASURES, Dataset
+from .data import MEASURES, WS_MEASURES, Dataset, functional_measure
 
 NO_PATIENTS = "No patients match the current filters"
 
@@ -32,14 +32,15 @@ def simulated_text(ds: Dataset, measure: str, patient_ids=None) -> str | None:
 def simulated_notes(ds: Dataset, cohort: Cohort, view: str) -> list[str]:
     """What is simulated among the values a view shows (empty: nothing)."""
     notes = []
-    measures = {"alsfrs": ["ALSFRS"], "fvc": ["FVC"], "weakness": list(WS_MEASURES), "profile": ds.measures,
+    measures = {"alsfrs": [functional_measure(ds.measures)], "fvc": ["FVC"], "weakness": list(WS_MEASURES), "profile": ds.measures,
                 "paper": ds.measures, "report": ds.measures}.get(view, [])
     for measure in measures:
         t = simulated_text(ds, measure, cohort.patient_ids if view != "paper" else None)
         if t:
             notes.append(t)
-    if cohort.filter.population in ("progressors", "stable", "compare") and "ALSFRS" in ds.simulated_measures:
-        notes.append("the progressor/stable grouping rests on simulated pre-treatment ALSFRS")
+    fs = functional_measure(ds.measures)
+    if cohort.filter.population in ("progressors", "stable", "compare") and fs in ds.simulated_measures:
+        notes.append(f"the progressor/stable grouping rests on simulated pre-treatment {MEASURES[fs].label}")
     return notes
 
 
@@ -88,8 +89,9 @@ def overview(ds: Dataset, cohort: Cohort) -> dict:
         "unclassified": int((g == cohorts.UNCLASSIFIED).sum()),
         "threshold": cohort.filter.min_decline,
         "selected": cohort.n,
-        "simulated_note": ("Progressors and stable patients are classified from simulated pre-treatment ALSFRS values."
-                           if "ALSFRS" in ds.simulated_measures else None),
+        "simulated_note": (f"Progressors and stable patients are classified from simulated pre-treatment "
+                           f"{MEASURES[functional_measure(ds.measures)].label} values."
+                           if functional_measure(ds.measures) in ds.simulated_measures else None),
     }
     columns = []
     if cohort.n:
@@ -112,7 +114,9 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
                              reference=reference, reference_label=reference_label)
 
 
-def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=3, measure="ALSFRS") -> dict:
+def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=3, measure: str | None = None) -> dict:
+    """The functional-scale view: ALSFRS, or ALSFRS-R for a dataset that has only the revised scale."""
+    measure = measure or functional_measure(ds.measures)
     window = window if window in stats.WINDOWS else 3
     out = {"measure": measure, "window": window, "message": None, "slope_rows": []}
     if measure not in ds.measures or cohort.n == 0:
@@ -126,7 +130,7 @@ def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
     sim = simulated_text(ds, measure, cohort.patient_ids)
     slopes = stats.patient_slopes(ds.measurements, measure, cohort.patient_ids)
-    out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{measure} over time")
+    out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time")
     out["slope_rows"] = [(label, t.to_dict(with_ids=False))
                          for _k, label, pids in groups(cohort)
                          for t in stats.slope_tests(ds.measurements, measure, pids, slopes=slopes)]
@@ -197,8 +201,10 @@ def profile(ds: Dataset, patient_id: str | None, min_decline: float) -> dict:
         ("Age", val(r["age"], " years")), ("Sex", val(r["sex"])), ("Onset", val(r["onset"])),
         ("Disease duration", val(r["disease_duration_months"], " months")),
         ("Populations", "safety" + (", efficacy" if r["efficacy_population"] else f" only (excluded from efficacy: {val(r['exclusion_reason'])})")),
-        ("Progression group", f"{group} (ALSFRS fall before day 0: {val(r['decline'], ' points')}; threshold {min_decline:g})"),
-        ("ALSFRS at day 0", val(r.get("baseline_ALSFRS"))), ("FVC at baseline", val(r.get("baseline_FVC"), "% predicted")),
+        ("Progression group", f"{group} ({MEASURES[functional_measure(ds.measures)].label} fall before day 0: {val(r['decline'], ' points')}; threshold {min_decline:g})"),
+        (f"{MEASURES[functional_measure(ds.measures)].label} at day 0", val(r.get("baseline_FS"))),
+        ("ΔFS (pre-treatment progression rate)", val(round(r["delta_fs"], 3) if pd.notna(r.get("delta_fs")) else None, " points/month")),
+        ("FVC at baseline", val(r.get("baseline_FVC"), "% predicted")),
         ("MRI at 12 months", "not recorded" if mri is pd.NA or mri is None else ("done" if bool(mri) else "not performed")),
     ]
     events = ds.adverse_events[ds.adverse_events["patient_id"] == patient_id]
@@ -206,11 +212,12 @@ def profile(ds: Dataset, patient_id: str | None, min_decline: float) -> dict:
             "figure": figures.patient_profile(ds.measurements, patient_id, ds.simulated_measures)}
 
 
-def mixed_rows(ds: Dataset, cohort: Cohort, window: float, measure: str = "ALSFRS",
+def mixed_rows(ds: Dataset, cohort: Cohort, window: float, measure: str | None = None,
                max_patients: int | None = None) -> list[tuple[str, dict]]:
     """The mixed model's slope change for one window, per group shown (memoised)."""
     from . import mixed
 
+    measure = measure or functional_measure(ds.measures)
     if measure not in ds.measures:
         return []
     return [(label, mixed.cached_model(ds, measure, tuple(pids), window, max_patients).to_dict())
