@@ -172,7 +172,7 @@ def cmd_report(args) -> int:
     if out.resolve().is_relative_to(ds.directory):
         _usage_error("--out must not be inside the dataset directory")
     out.write_text(html_report(ds, cohort), encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {cohort.count_text()}, {cohort.filter.describe()}")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {cohort.count_text()}, {cohort.describe()}")
     return 0
 
 

@@ -179,7 +179,7 @@ def sync_state(search, population, threshold, sex, onset, *rest):
         slider_values.append(v)
         slider_texts.append(f"{v[0]:g} - {v[1]:g} {unit}" + ("" if (lo, hi) != (None, None) else " (all)"))
     notice = layout.notice(["Some link parameters were ignored: ", "; ".join(notices)], "warn") if notices else None
-    words = filt.describe()
+    words = cohort.describe()
     if cohort.unclassified:
         words += f". {len(cohort.unclassified)} efficacy patient(s) unclassified (missing ALSFRS before or at day 0)."
     return (
@@ -372,7 +372,7 @@ def presentation_mode(present, store):
     if not (present and "on" in present):
         return "app", None
     _ds, filt, cohort = _context(store)
-    return "app present", [html.Strong(cohort.count_text()), " · ", filt.describe()]
+    return "app present", [html.Strong(cohort.count_text()), " · ", cohort.describe()]
 
 
 @callback(

@@ -85,11 +85,11 @@ class CohortFilter:
 
     # ---- words
 
-    def describe(self) -> str:
-        """The filter in words, e.g. for a report or a presentation caption."""
+    def describe(self, scale: str = "ALSFRS") -> str:
+        """The filter in words, e.g. for a report or a presentation caption (``scale``: the rating scale's name)."""
         parts = [POPULATION_LABELS[self.population]]
         if self.population in ("progressors", "stable", "compare"):
-            parts.append(f"progressor = ALSFRS(-R) fall of at least {self.min_decline:g} points before day 0")
+            parts.append(f"progressor = {scale} fall of at least {self.min_decline:g} points before day 0")
         if self.sex:
             parts.append("sex " + " or ".join(self.sex))
         if self.onset:
@@ -294,6 +294,11 @@ class Cohort:
     unknown_ids: tuple[str, ...] = ()
     #: Efficacy patients of the chosen population that could not be classified.
     unclassified: tuple[str, ...] = field(default=())
+    #: The rating scale that defines progression in this dataset ("ALSFRS" or "ALSFRS-R").
+    scale: str = "ALSFRS"
+
+    def describe(self) -> str:
+        return self.filter.describe(self.scale)
 
     @property
     def n(self) -> int:
@@ -312,7 +317,7 @@ class Cohort:
     def to_dict(self) -> dict:
         return {
             "name": self.name,
-            "description": self.filter.describe(),
+            "description": self.describe(),
             "n": self.n,
             "n_enrolled": self.n_enrolled,
             "patient_ids": list(self.patient_ids),
@@ -371,6 +376,7 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
         n_enrolled=len(pf),
         unknown_ids=unknown,
         unclassified=unclassified,
+        scale=MEASURES[functional_measure(dataset.measures)].label,
     )
 
 

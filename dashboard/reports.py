@@ -157,7 +157,7 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
         f"<h1>{_esc(ds.title)}</h1>",
         f"<p class='meta'>Report generated {_esc(generated_at)} · dataset {_esc(ds.directory.name)}/ · hash "
         f"<code>{_esc(ds.short_hash)}</code> · data as of {_esc(ds.data_as_of)}</p>",
-        f"<p><strong>Selection:</strong> {_esc(cohort.filter.describe())} — <strong>{_esc(cohort.count_text())}</strong>"
+        f"<p><strong>Selection:</strong> {_esc(cohort.describe())} — <strong>{_esc(cohort.count_text())}</strong>"
         + (f"; highlighted patient {_esc(highlight)}" if highlight else "") + "</p>",
     ]
     if notes:
