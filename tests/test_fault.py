@@ -49,6 +49,7 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
         stats, elapsed = load.run_load(url, users=12, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick)
         assert killed, "the worker was never killed"
         assert stats.requests > 200, stats.requests
+        print(f"fault test: {stats.requests} requests, {len(stats.failures)} failed after SIGKILL of worker {killed[0]}: {stats.failures}")
         assert len(stats.failures) <= THREADS_PER_WORKER, stats.failures
         # the master replaced the worker by itself, and the server answers normally
         deadline = time.monotonic() + 20
