@@ -75,12 +75,18 @@ def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] |
         return _not(measure, window, n_pat, n_obs, f"not computable: needs at least {MIN_PATIENTS} patients (n = {n_pat})")
     if not (m["month"] < 0).any() or not (m["month"] > 0).any():
         return _not(measure, window, n_pat, n_obs, "not computable: needs values both before and after day 0")
+    if m.loc[m["month"] <= 0, "month"].nunique() < 2:
+        # one pre-treatment time point (e.g. FVC, measured once before day 0) leaves the pre slope unidentified
+        return _not(measure, window, n_pat, n_obs,
+                    "not computable: the pre-treatment slope needs values at 2 or more distinct months at or before day 0")
     if m["value"].std() == 0:
         return _not(measure, window, n_pat, n_obs, "not computable: all values are equal")
     month = m["month"].to_numpy(float)
     y = m["value"].to_numpy(float)
     exog = np.column_stack([np.ones_like(month), month, np.clip(month, 0, None)])
     groups = m["patient_id"].astype(str).to_numpy()
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        return _not(measure, window, n_pat, n_obs, "not computable: the months do not identify a slope and its change")
     fit, why = _fit(y, exog, groups, np.column_stack([np.ones_like(month), month]))
     note = None
     if fit is None:

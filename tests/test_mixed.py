@@ -89,3 +89,10 @@ def test_shipped_data_in_stats_json(shipped):
     for r in mm:
         assert r["converged"] == (r["slope_change"] is not None)
     assert "disagree" in out["mixed_model_note"]
+
+
+def test_a_single_pre_treatment_time_point_is_not_computable(shipped):
+    """FVC is measured once before day 0 (visit III): the pre slope is not identified, so no estimate."""
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    for r in mixed.mixed_models(shipped.measurements, "FVC", c.patient_ids):
+        assert r.slope_change is None and "2 or more distinct months" in r.note
