@@ -163,14 +163,20 @@ def cmd_stats(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
-    from .reports import html_report
-
+def _export_target(args):
+    """The dataset, the selected cohort and the output path of an export; never inside the dataset directory."""
     ds = _load_or_exit(args)
     cohort = _cohort_or_exit(args, ds)
     out = Path(args.out)
     if out.resolve().is_relative_to(ds.directory):
         _usage_error("--out must not be inside the dataset directory")
+    return ds, cohort, out
+
+
+def cmd_report(args) -> int:
+    from .reports import html_report
+
+    ds, cohort, out = _export_target(args)
     out.write_text(html_report(ds, cohort), encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {cohort.count_text()}, {cohort.describe()}")
     return 0
@@ -179,11 +185,7 @@ def cmd_report(args) -> int:
 def cmd_figures(args) -> int:
     from .images import ImageExportError, write_figures
 
-    ds = _load_or_exit(args)
-    cohort = _cohort_or_exit(args, ds)
-    out = Path(args.out)
-    if out.resolve().is_relative_to(ds.directory):
-        _usage_error("--out must not be inside the dataset directory")
+    ds, cohort, out = _export_target(args)
     try:
         written = write_figures(ds, cohort, out)
     except ImageExportError as exc:
