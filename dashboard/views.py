@@ -159,8 +159,12 @@ def weakness(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> dict
         msg = figures.message_figure(NO_PATIENTS)
         return {"grid": msg, "mean": msg, "shares": [], "message": NO_PATIENTS}
     m = _measure_rows(ds, cohort, WS_MEASURES)
-    grid = figures.ws_grid(m, group_map(cohort), group_summaries(ds, cohort, list(WS_MEASURES)), highlight)
-    mean = figures.ws_mean(stats.visit_summaries(ds.measurements, cohort.patient_ids, list(WS_MEASURES)))
+    by_group = group_summaries(ds, cohort, list(WS_MEASURES))
+    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight)
+    # with one group shown, its summaries are the cohort's: no second pass over the data
+    whole = (by_group if cohort.filter.population != "compare" and by_group is not None
+             else stats.visit_summaries(ds.measurements, cohort.patient_ids, list(WS_MEASURES)))
+    mean = figures.ws_mean(whole)
     definition = stats.StabilityDefinition(mode="change_below", threshold=threshold, baseline="first")
     shares = [(f"{label}, {month} months", stats.stability_share(ds.measurements, pids, "WS", month, definition))
               for _k, label, pids in groups(cohort) for month in (3, 12)]
