@@ -172,10 +172,13 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
         s.trace(
             type="scatter", x=arr["month"], y=arr["value"], mode="lines" if large else "lines+markers",
             name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})", showlegend=show_legend,
-            customdata=np.stack([arr["patient_id"], arr["src"]], axis=-1),
+            # large plots carry only the patient id per point (the title names what is simulated): half the payload
+            customdata=arr["patient_id"] if large else np.stack([arr["patient_id"], arr["src"]], axis=-1),
             line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2}, marker={"size": 4, "color": GROUP_COLOURS[g]},
             opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g,
-            hovertemplate=f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>",
+            hovertemplate=(f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<extra>{GROUP_LABELS[g]}</extra>"
+                           if large else
+                           f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>"),
             **axes,
         )
     if fits is not None and len(fits):

@@ -379,7 +379,7 @@ def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[st
     col = f"post_slope_{window:g}"
     both = slopes[slopes["pre_slope"].notna() & slopes[col].notna()] if len(slopes) else slopes
     res = paired_test(both["pre_slope"].to_numpy() if len(both) else [], both[col].to_numpy() if len(both) else [])
-    if measure not in set(meas["measure"].unique()):
+    if len(slopes) == 0 and not (meas["measure"] == measure).any():  # the full scan only when nothing was found
         res["note"] = f"not computable: no {measure} values in this dataset"
     elif res["n"] == 0 and len(slopes):
         if slopes["pre_slope"].notna().sum() == 0:
