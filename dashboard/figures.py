@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .data import MEASURES, SEVERITIES, WS_MEASURES
+from .stats import with_both_slopes
 
 # Okabe-Ito
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK, GREY = (
@@ -269,7 +270,7 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
                 highlight: str | None = None, simulated: str | None = None) -> go.Figure:
     """Each patient's pre- and post-treatment slope, joined by a line (as the paper's Figure 1C/D)."""
     col = f"post_slope_{window:g}"
-    d = slopes[slopes["pre_slope"].notna() & slopes[col].notna()] if len(slopes) else slopes
+    d = with_both_slopes(slopes, window)
     title = f"Pre vs post slope, {MEASURES[measure].label}, 0-{window:g} months"
     if d.empty:
         return message_figure("Not computable: no patient has both a pre- and a post-treatment slope", title)
@@ -303,7 +304,7 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
               highlight: str | None = None, simulated: str | None = None) -> go.Figure:
     """Each patient's slope change (post minus pre), sorted: bars above 0 = slower decline after day 0."""
     col = f"post_slope_{window:g}"
-    d = slopes[slopes["pre_slope"].notna() & slopes[col].notna()] if len(slopes) else slopes
+    d = with_both_slopes(slopes, window)
     title = f"Change in slope per patient, 0-{window:g} months"
     if d.empty:
         return message_figure("Not computable: no patient has both a pre- and a post-treatment slope", title)

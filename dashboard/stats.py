@@ -115,6 +115,12 @@ def _sel(meas: pd.DataFrame, ids: Sequence[str] | None, measure: str | None = No
     return m
 
 
+def baselines(m: pd.DataFrame, pick: str = "last") -> pd.Series:
+    """Per (patient, measure): the last (or ``pick="first"``: the earliest) value at or before day 0."""
+    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
+    return pre.groupby(["patient_id", "measure"], observed=True)["value"].agg(pick)
+
+
 def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measures: Sequence[str] | None = None) -> pd.DataFrame:
     """Per measure and visit: n, mean, SD, SEM of the values, and of the change from baseline.
 
@@ -128,9 +134,7 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measur
     cols = ["measure", "visit", "month", "n", "mean", "sd", "sem", "change_n", "change_mean", "change_sd", "change_sem", "simulated"]
     if m.empty:
         return pd.DataFrame(columns=cols)
-    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
-    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].last().rename("baseline")
-    m = m.join(base, on=["patient_id", "measure"])
+    m = m.join(baselines(m).rename("baseline"), on=["patient_id", "measure"])
     m = m.assign(change=m["value"] - m["baseline"])
     g = m.groupby(["measure", "visit", "month"], observed=True, sort=False)
     agg = g.agg(
@@ -365,6 +369,13 @@ def fit_segments(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, wi
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
+def with_both_slopes(slopes: pd.DataFrame, window: float) -> pd.DataFrame:
+    """The rows of a :func:`patient_slopes` table with a pre slope and a post slope for ``window``."""
+    if slopes.empty:
+        return slopes
+    return slopes[slopes["pre_slope"].notna() & slopes[f"post_slope_{window:g}"].notna()]
+
+
 def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None, slopes: pd.DataFrame | None = None) -> SlopeTest:
     """Paired test of post- vs pre-treatment slopes for one window.
 
@@ -377,7 +388,7 @@ def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[st
     elif ids is not None:
         slopes = slopes[slopes.index.isin(list(ids))]
     col = f"post_slope_{window:g}"
-    both = slopes[slopes["pre_slope"].notna() & slopes[col].notna()] if len(slopes) else slopes
+    both = with_both_slopes(slopes, window)
     res = paired_test(both["pre_slope"].to_numpy() if len(both) else [], both[col].to_numpy() if len(both) else [])
     if len(slopes) == 0 and not (meas["measure"] == measure).any():  # the full scan only when nothing was found
         res["note"] = f"not computable: no {measure} values in this dataset"
@@ -516,9 +527,7 @@ def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month:
     """Share of the patients ``ids`` stable at ``month`` for ``measure`` (``"WS"`` = the four limbs)."""
     limbs = list(WS_MEASURES) if measure == "WS" else [measure]
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
-    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
-    pick = "last" if definition.baseline == "last" else "first"
-    base = pre.groupby(["patient_id", "measure"], observed=True)["value"].agg(pick)
+    base = baselines(m, definition.baseline)
     at = m[np.isclose(m["month"], month)].set_index(["patient_id", "measure"])["value"]
     wide = pd.DataFrame({"value": at, "baseline": base.reindex(at.index)})
     fall = wide["baseline"] - wide["value"]
