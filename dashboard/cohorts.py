@@ -296,6 +296,10 @@ class Cohort:
     unclassified: tuple[str, ...] = field(default=())
     #: The rating scale that defines progression in this dataset ("ALSFRS" or "ALSFRS-R").
     scale: str = "ALSFRS"
+    #: Per enrolled patient, in the dataset's patient order (= the codes of its tables' categorical
+    #: ``patient_id``): selected or not, and progression group.  Used by :func:`rows`.
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+    group_of: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         return self.filter.describe(self.scale)
@@ -313,6 +317,10 @@ class Cohort:
 
     def ids_in_group(self, group: str) -> tuple[str, ...]:
         return tuple(p for p in self.patient_ids if self.groups.get(p) == group)
+
+    def group_mask(self, group: str | None = None) -> np.ndarray:
+        """The selected patients (of one progression group) as a boolean per enrolled patient."""
+        return self.mask if group is None else self.mask & (self.group_of == group)
 
     def to_dict(self) -> dict:
         return {
@@ -368,16 +376,31 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     unclassified = ()
     if pop in ("progressors", "stable", "compare"):
         unclassified = tuple(pf.index[(groups.eq(UNCLASSIFIED) & sub).to_numpy()])
-    ids = tuple(pf.index[keep.to_numpy()])  # patients are kept in natural order by data.load_dataset
+    mask = keep.to_numpy(dtype=bool)
+    group_of = groups.to_numpy(dtype=object)
+    ids = tuple(pf.index[mask])  # patients are kept in natural order by data.load_dataset
     return Cohort(
         filter=filt,
         patient_ids=ids,
-        groups={pid: groups[pid] for pid in ids},
+        groups=dict(zip(ids, group_of[mask])),
+        mask=mask,
+        group_of=group_of,
         n_enrolled=len(pf),
         unknown_ids=unknown,
         unclassified=unclassified,
         scale=MEASURES[functional_measure(dataset.measures)].label,
     )
+
+
+def rows(frame: pd.DataFrame, cohort: Cohort, group: str | None = None) -> pd.DataFrame:
+    """The rows of a dataset table (measurements, adverse events) that belong to the cohort's
+    patients, or to those of one progression group: one integer lookup per row, no string matching."""
+    mask = cohort.group_mask(group)
+    pid = frame["patient_id"]
+    if isinstance(pid.dtype, pd.CategoricalDtype) and len(pid.cat.categories) == len(mask):
+        return frame[mask[pid.cat.codes.to_numpy()]]
+    ids = cohort.patient_ids if group is None else cohort.ids_in_group(group)
+    return frame[pid.isin(list(ids))]
 
 
 def filter_fields() -> list[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import functools
 import hashlib
 import io
 import json
@@ -204,16 +205,49 @@ class Dataset:
     #: "native" (our four CSV files), "adam" or "proact" (imported in memory).
     format: str = "native"
 
-    @property
+    # derived values below are computed once per dataset (cached_property writes the instance's
+    # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
+
+    @functools.cached_property
     def measures(self) -> list[str]:
         """Measures present in the data, in the canonical order."""
         present = set(self.measurements["measure"].unique())
         return [m for m in MEASURES if m in present]
 
-    @property
+    @functools.cached_property
     def simulated_measures(self) -> list[str]:
         sim = self.measurements.loc[self.measurements["simulated"], "measure"].unique()
         return [m for m in MEASURES if m in set(sim)]
+
+    @functools.cached_property
+    def _rows_cache(self) -> dict:
+        return {}
+
+    def rows_of(self, measures) -> pd.DataFrame:
+        """The measurements of one measure (or several), sorted by patient and month (memoised)."""
+        key = (measures,) if isinstance(measures, str) else tuple(measures)
+        cache = self._rows_cache
+        if key not in cache:
+            m = self.measurements
+            cache[key] = m[m["measure"].isin(list(key))].reset_index(drop=True)
+        return cache[key]
+
+    @functools.cached_property
+    def simulated_visits(self) -> dict[str, list[tuple[str, np.ndarray]]]:
+        """Per measure with simulated values: (visit, positions of the patients simulated there) in month order.
+
+        Positions index ``patients`` (and the codes of the tables' categorical
+        ``patient_id``), so a cohort's boolean mask says at once whether its
+        patients have simulated values at a visit.
+        """
+        m = self.measurements
+        sim = m[m["simulated"]].sort_values("month", kind="stable")
+        out: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for measure in self.simulated_measures:
+            sm = sim[sim["measure"] == measure]
+            codes = sm["patient_id"].cat.codes.to_numpy()
+            out[measure] = [(str(v), codes[(sm["visit"] == v).to_numpy()]) for v in dict.fromkeys(sm["visit"])]
+        return out
 
     def summary(self) -> str:
         """One paragraph describing the dataset (used by ``validate``)."""
@@ -631,10 +665,18 @@ def _build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict,
         newest = max((directory / f).stat().st_mtime for f in files)
         as_of = _dt.datetime.fromtimestamp(newest, _dt.timezone.utc).date().isoformat()
         as_of_source = "file modification date"
+    # patient ids as one categorical type whose categories are the patients in natural order: selecting,
+    # grouping and sorting rows by patient then work on integer codes (see cohorts.Cohort.mask)
+    pid_type = pd.CategoricalDtype(patients["patient_id"].astype(str).tolist())
+    meas = canonical_measurement_order(meas, visits).reset_index(drop=True)
+    meas["patient_id"] = meas["patient_id"].astype(str).astype(pid_type)
+    meas["measure"] = meas["measure"].astype(str).astype(pd.CategoricalDtype(list(MEASURES)))
+    meas["visit"] = meas["visit"].astype(str).astype(pd.CategoricalDtype(visits["visit"].astype(str).tolist()))
+    ae["patient_id"] = ae["patient_id"].astype(str).astype(pid_type)
     return Dataset(
         directory=directory,
         patients=patients,
-        measurements=canonical_measurement_order(meas, visits).reset_index(drop=True),
+        measurements=meas,
         adverse_events=ae,
         visits=visits,
         short_hash=_hash_files(directory, files),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -220,10 +220,10 @@ class SlopeTest:
     patient_ids: tuple[str, ...] = field(default=())
 
     def to_dict(self, with_ids: bool = True) -> dict:
-        d = asdict(self)
-        d["patient_ids"] = list(self.patient_ids)
-        if not with_ids:
-            d.pop("patient_ids")
+        # field by field, not asdict (which deep-copies the patient ids, thousands in a large trial)
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "patient_ids"}
+        if with_ids:
+            d["patient_ids"] = list(self.patient_ids)
         return clean(d)
 
 

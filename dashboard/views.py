@@ -17,15 +17,13 @@ from .data import MEASURES, WS_MEASURES, Dataset, functional_measure
 NO_PATIENTS = "No patients match the current filters"
 
 
-def simulated_text(ds: Dataset, measure: str, patient_ids=None) -> str | None:
-    """'ALSFRS at visits I, II, ... is simulated, not trial data', or None."""
-    m = ds.measurements
-    sel = m[(m["measure"] == measure) & m["simulated"]]
-    if patient_ids is not None:
-        sel = sel[sel["patient_id"].isin(list(patient_ids))]
-    if sel.empty:
+def simulated_text(ds: Dataset, measure: str, cohort: Cohort | None = None) -> str | None:
+    """'ALSFRS at visits I, II, ... is simulated, not trial data' (for the cohort's patients; None: the
+    whole dataset), or None when none of those values is simulated."""
+    visits = [v for v, where in ds.simulated_visits.get(measure, ())
+              if cohort is None or cohort.mask[where].any()]
+    if not visits:
         return None
-    visits = sel.drop_duplicates("visit").sort_values("month")["visit"].tolist()
     return f"{measure} at visit{'s' if len(visits) > 1 else ''} {', '.join(visits)} is simulated, not trial data"
 
 
@@ -35,7 +33,7 @@ def simulated_notes(ds: Dataset, cohort: Cohort, view: str) -> list[str]:
     measures = {"alsfrs": [functional_measure(ds.measures)], "fvc": ["FVC"], "weakness": list(WS_MEASURES), "profile": ds.measures,
                 "paper": ds.measures, "report": ds.measures}.get(view, [])
     for measure in measures:
-        t = simulated_text(ds, measure, cohort.patient_ids if view != "paper" else None)
+        t = simulated_text(ds, measure, cohort if view != "paper" else None)
         if t:
             notes.append(t)
     fs = functional_measure(ds.measures)
@@ -48,7 +46,11 @@ def group_map(cohort: Cohort) -> dict[str, str]:
     """Patient -> colour group: progressors/stable in compare mode, else one group."""
     if cohort.filter.population == "compare":
         return dict(cohort.groups)
-    return {p: "all" for p in cohort.patient_ids}
+    return dict.fromkeys(cohort.patient_ids, "all")
+
+
+#: Colour-group key -> the progression group it selects (None: the whole cohort).
+GROUP_SELECTS = {"progressor": cohorts.PROGRESSOR, "stable": cohorts.STABLE, "all": None}
 
 
 def groups(cohort: Cohort) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -59,18 +61,18 @@ def groups(cohort: Cohort) -> list[tuple[str, str, tuple[str, ...]]]:
     return [("all", cohorts.POPULATION_LABELS[cohort.filter.population], cohort.patient_ids)]
 
 
+def _measure_rows(ds: Dataset, cohort: Cohort, measures, group_key: str = "all") -> pd.DataFrame:
+    """The cohort's (or one colour group's) rows of the measures, sorted by patient and month."""
+    return cohorts.rows(ds.rows_of(measures), cohort, GROUP_SELECTS[group_key])
+
+
 def group_summaries(ds: Dataset, cohort: Cohort, measures) -> pd.DataFrame | None:
     parts = []
-    for key, _label, pids in groups(cohort):
-        s = stats.visit_summaries(ds.measurements, pids, measures)
+    for key, _label, _pids in groups(cohort):
+        s = stats.visit_summaries(_measure_rows(ds, cohort, measures, key))
         if len(s):
             parts.append(s.assign(group=key))
     return pd.concat(parts, ignore_index=True) if parts else None
-
-
-def _measure_rows(ds: Dataset, cohort: Cohort, measures) -> pd.DataFrame:
-    m = ds.measurements
-    return m[m["measure"].isin(list(measures)) & m["patient_id"].isin(cohort.patient_ids)]
 
 
 # ---------------------------------------------------------------- views
@@ -110,7 +112,7 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
         return figures.message_figure(NO_PATIENTS)
     return figures.spaghetti(_measure_rows(ds, cohort, [measure]), measure, group_map(cohort),
                              group_summaries(ds, cohort, [measure]), highlight, fits, title=title,
-                             simulated=simulated_text(ds, measure, cohort.patient_ids),
+                             simulated=simulated_text(ds, measure, cohort),
                              reference=reference, reference_label=reference_label)
 
 
@@ -124,16 +126,17 @@ def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=
         fig = figures.message_figure(msg)
         return {**out, "figure": fig, "pairs": fig, "waterfall": fig, "message": msg}
     gm = group_map(cohort)
+    rows = _measure_rows(ds, cohort, [measure])
     fits = None
     if show_fits:
-        fits = stats.fit_segments(ds.measurements, measure, cohort.patient_ids, window)
+        fits = stats.fit_segments(rows, measure, None, window)
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
-    sim = simulated_text(ds, measure, cohort.patient_ids)
-    slopes = stats.patient_slopes(ds.measurements, measure, cohort.patient_ids)
+    sim = simulated_text(ds, measure, cohort)
+    slopes = stats.patient_slopes(rows, measure)
     out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time")
     out["slope_rows"] = [(label, t.to_dict(with_ids=False))
                          for _k, label, pids in groups(cohort)
-                         for t in stats.slope_tests(ds.measurements, measure, pids, slopes=slopes)]
+                         for t in stats.slope_tests(rows, measure, pids, slopes=slopes)]
     out["pairs"] = figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim)
     out["waterfall"] = figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim)
     if cohort.n < 2:
@@ -146,7 +149,8 @@ def fvc(ds: Dataset, cohort: Cohort, highlight=None, threshold=70.0) -> dict:
                             reference_label=f"{threshold:g}% predicted")
     shares = []
     if "FVC" in ds.measures and cohort.n:
-        shares = [(label, stats.share_at_or_above(ds.measurements, pids, "FVC", threshold)) for _k, label, pids in groups(cohort)]
+        shares = [(label, stats.share_at_or_above(_measure_rows(ds, cohort, ["FVC"], key), pids, "FVC", threshold))
+                  for key, label, pids in groups(cohort)]
     return {"figure": fig, "threshold": threshold, "shares": shares,
             "message": None if cohort.n else NO_PATIENTS}
 
@@ -163,11 +167,11 @@ def weakness(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> dict
     grid = figures.ws_grid(m, group_map(cohort), by_group, highlight)
     # with one group shown, its summaries are the cohort's: no second pass over the data
     whole = (by_group if cohort.filter.population != "compare" and by_group is not None
-             else stats.visit_summaries(ds.measurements, cohort.patient_ids, list(WS_MEASURES)))
+             else stats.visit_summaries(m))
     mean = figures.ws_mean(whole)
     definition = stats.StabilityDefinition(mode="change_below", threshold=threshold, baseline="first")
-    shares = [(f"{label}, {month} months", stats.stability_share(ds.measurements, pids, "WS", month, definition))
-              for _k, label, pids in groups(cohort) for month in (3, 12)]
+    shares = [(f"{label}, {month} months", stats.stability_share(_measure_rows(ds, cohort, WS_MEASURES, key), pids, "WS", month, definition))
+              for key, label, pids in groups(cohort) for month in (3, 12)]
     return {"grid": grid, "mean": mean, "shares": shares, "message": None}
 
 
