@@ -43,6 +43,9 @@ SEVERITY_LEVELS = ("none",) + tuple(s.lower() for s in SEVERITIES)
 #: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
 #: fast to draw without WebGL, which remote desktops in hospitals often lack.
 LARGE_THRESHOLD = 5000
+#: The adverse-event heatmap labels its rows up to this many patients; above, its rows are thin and
+#: unlabelled, all of them within HEATMAP_MAX_HEIGHT pixels (a row may be under a pixel: hover names it).
+HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIMULATED_TAG = "SIMULATED"
 MONTHS_TITLE = "Months from application (day 0)"
@@ -73,6 +76,9 @@ class _Spec:
         self.layout: dict = {"shapes": [], "annotations": [], "xaxis": {}, "yaxis": {}}
 
     def trace(self, **t) -> None:
+        for key in ("customdata", "text"):
+            if isinstance(t.get(key), np.ndarray) and t[key].dtype == object:
+                t[key] = text_array(t[key])
         self.data.append(t)
 
     def vline(self, x=0, xref="x", yref="y domain", width=1.5):
@@ -127,12 +133,33 @@ def message_figure(message: str, title: str = "", height: int = 320) -> go.Figur
                     xaxis={"visible": False}, yaxis={"visible": False})
 
 
+def text_array(values) -> np.ndarray:
+    """Strings as a fixed-width numpy array, missing values as "".
+
+    plotly deep-copies every array of a figure: an object array costs a Python
+    call per element, a fixed-width one a single memory copy.
+    """
+    a = np.asarray(values, dtype=object)
+    if a.size == 0:
+        return a.astype(str)
+    return np.where(pd.isna(a), "", a).astype(str)
+
+
+def _str_values(col: pd.Series) -> np.ndarray:
+    """A column's values as a fixed-width string array (a categorical one through its categories)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = text_array(col.cat.categories.to_numpy(dtype=object))
+        return cats[col.cat.codes.to_numpy()] if len(cats) else np.array([""] * len(col), dtype=str)
+    return text_array(col.to_numpy(dtype=object))
+
+
 def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.ndarray]:
     """Concatenate patients' series with a NaN row between patients (df sorted by patient, x)."""
     n = len(df)
     if n == 0:
-        return {x: np.array([]), y: np.array([]), **{e: np.array([], dtype=object) for e in extra}}
-    pid = df["patient_id"].to_numpy()
+        return {x: np.array([]), y: np.array([]), **{e: np.array([], dtype=str) for e in extra}}
+    pid = df["patient_id"]
+    pid = pid.cat.codes.to_numpy() if isinstance(pid.dtype, pd.CategoricalDtype) else pid.to_numpy()
     breaks = np.flatnonzero(pid[1:] != pid[:-1]) + 1
     pos = np.arange(n) + np.searchsorted(breaks, np.arange(n), side="right")
     size = n + len(breaks)
@@ -142,8 +169,9 @@ def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.
         arr[pos] = df[col].to_numpy(dtype=float)
         out[col] = arr
     for col in extra:
-        arr = np.full(size, None, dtype=object)
-        arr[pos] = df[col].astype(object).to_numpy()
+        vals = _str_values(df[col])
+        arr = np.full(size, "", dtype=vals.dtype)
+        arr[pos] = vals
         out[col] = arr
     return out
 
@@ -280,19 +308,21 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     for g in [g for g in ("progressor", "stable", "all") if g in set(d["group"])]:
         dg = d[d["group"] == g]
         k = len(dg)
-        xs = np.array([xl[0], xl[1], None] * k, dtype=object)
+        # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
+        xs = np.tile([0.0, 1.0, np.nan], k)
         ys = np.full(3 * k, np.nan)
         ys[0::3], ys[1::3] = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
-        cd = np.repeat(dg.index.to_numpy(dtype=object), 3)
+        cd = np.stack([np.repeat(text_array(dg.index.to_numpy(dtype=object)), 3), np.tile(np.array(xl + [""]), k)], axis=-1)
         s.trace(type="scatter", x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers", name=f"{GROUP_LABELS[g]} (n = {k})",
                 customdata=cd, connectgaps=False, line={"color": GROUP_COLOURS[g], "width": 1.5},
                 marker={"size": 8, "color": GROUP_COLOURS[g]}, opacity=0.75,
-                hovertemplate="Patient %{customdata}<br>%{x}: %{y:+.3f} points/month<extra></extra>")
+                hovertemplate="Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
-        s.trace(type="scatter", x=xl, y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers", name=f"Patient {highlight}",
-                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11}, customdata=[highlight, highlight],
-                hovertemplate="Patient %{customdata} (highlighted)<br>%{x}: %{y:+.3f} points/month<extra></extra>")
+        s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers", name=f"Patient {highlight}",
+                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11}, customdata=[[highlight, xl[0]], [highlight, xl[1]]],
+                hovertemplate="Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
+    s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25], "zeroline": False}
     s.hline(0)
     summary = (f"Each of {len(d)} patients' OLS slope before day 0 and 0-{window:g} months after, joined by a line; "
                f"mean before {d['pre_slope'].mean():+.2f}, after {d[col].mean():+.2f} points/month.")
@@ -311,7 +341,7 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     d = d.assign(change=d[col] - d["pre_slope"], group=[groups.get(p, "all") for p in d.index]).sort_values("change", ascending=False)
     s = _Spec()
     colours = [HIGHLIGHT_COLOUR if p == highlight else GROUP_COLOURS[g] for p, g in zip(d.index, d["group"])]
-    s.trace(type="bar", x=[f"P{p}" for p in d.index], y=d["change"].to_numpy(float),
+    s.trace(type="bar", x=text_array(("P" + d.index.astype(str)).to_numpy(dtype=object)), y=d["change"].to_numpy(float),
             marker={"color": colours, "line": {"color": ["#000" if p == highlight else "rgba(0,0,0,0)" for p in d.index], "width": 2}},
             customdata=np.stack([d.index.to_numpy(dtype=object), d["group"].map(GROUP_LABELS).to_numpy(dtype=object)], axis=-1),
             hovertemplate="Patient %{customdata[0]} (%{customdata[1]})<br>slope change %{y:+.3f} points/month<extra></extra>",
@@ -414,18 +444,19 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
              "related": "Adverse events by patient and term: relationship to the cell product"}[colour_by]
     if patients.empty:
         return message_figure("No patients match the current filters", title)
-    sel = set(patients["patient_id"])
+    sel = patients["patient_id"].astype(str).tolist()
     a = ae[ae["patient_id"].isin(sel)]
     if a.empty:
         return message_figure(f"No adverse events in the {len(sel)} selected patients", title)
     sev_rank = {sv: i + 1 for i, sv in enumerate(SEVERITIES)}
-    a = a.assign(sev=a["severity"].map(sev_rank).astype(int))
+    a = a.assign(patient_id=a["patient_id"].astype(str).astype(object), sev=a["severity"].map(sev_rank).astype(int))
     terms = a.groupby("term")["patient_id"].nunique().sort_values(ascending=False, kind="stable")
     term_list = list(terms.index)
+    # rows: worst severity first, then most events, then the patients' own order
     per_patient = a.groupby("patient_id").agg(worst=("sev", "max"), events=("sev", "size"))
-    order = [p for p in patients["patient_id"] if p in per_patient.index]
-    rank = {p: i for i, p in enumerate(order)}
-    order.sort(key=lambda p: (-per_patient.at[p, "worst"], -per_patient.at[p, "events"], rank[p]))
+    rank = pd.Series(np.arange(len(sel)), index=pd.Index(sel, dtype=object), name="rank")
+    per_patient = per_patient.join(rank, how="inner").sort_values(["worst", "events", "rank"], ascending=[False, False, True])
+    order = per_patient.index.tolist()
     if colour_by == "severity":
         cell = a.groupby(["patient_id", "term"])["sev"].max()
         levels, colours = list(SEVERITY_LEVELS), SEVERITY_COLOURS
@@ -437,24 +468,32 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
         levels, colours = ["none", "not related", "related"], ["#F2F2F2", SKY, ORANGE]
     z = cell.unstack("term").reindex(index=order, columns=term_list).fillna(0).to_numpy()
 
-    def describe_event(r):
-        dur = "ongoing (persistent)" if r.ongoing else (f"{int(r.duration_days)} days" if pd.notna(r.duration_days) else "duration not given")
-        return (f"{r.severity}, {'serious' if r.serious else 'not serious'}, "
-                f"{'related' if r.related else 'not related'}; action: {r.action if pd.notna(r.action) else 'not given'}; {dur}")
+    def yes(col, word):
+        return np.where(a[col].to_numpy(dtype=bool), word, "not " + word).astype(object)
 
-    text_map = a.assign(desc=[describe_event(r) for r in a.itertuples()]).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
-    text = np.full(z.shape, "no event", dtype=object)
+    duration = np.where(a["ongoing"].to_numpy(dtype=bool), "ongoing (persistent)",
+                        np.where(a["duration_days"].isna(), "duration not given",
+                                 a["duration_days"].astype("Float64").map("{:.0f} days".format, na_action="ignore").astype(object)))
+    desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", " + yes("related", "related")
+            + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given").to_numpy(dtype=object)
+            + "; " + duration.astype(object))
+    text_map = a.assign(desc=desc).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
+    text = np.full(z.shape, "no event", dtype=object)  # made a fixed-width array by _Spec.trace
+    rows_at = pd.Index(order).get_indexer(text_map.index.get_level_values(0))
+    cols_at = pd.Index(term_list).get_indexer(text_map.index.get_level_values(1))
+    text[rows_at, cols_at] = text_map.to_numpy(dtype=object)
     pos_p = {p: i for i, p in enumerate(order)}
-    pos_t = {t: j for j, t in enumerate(term_list)}
-    for (p, t), desc in text_map.items():
-        text[pos_p[p], pos_t[t]] = desc
     k = len(levels)
     scale = []
     for i, c in enumerate(colours):
         scale += [[i / k, c], [(i + 1) / k, c]]
     s = _Spec()
-    s.trace(type="heatmap", z=z, x=term_list, y=[f"Patient {p}" for p in order], zmin=-0.5, zmax=k - 0.5, colorscale=scale,
-            xgap=2, ygap=2, customdata=np.array([[p] * len(term_list) for p in order], dtype=object), text=text,
+    row_ids = text_array(np.asarray(order, dtype=object))
+    # many rows (a large trial): thin rows without labels or gaps, in a figure of bounded height
+    many = len(order) > HEATMAP_LABELLED_ROWS
+    row_px = min(26.0, HEATMAP_MAX_HEIGHT / len(order)) if many else 26
+    s.trace(type="heatmap", z=z, x=term_list, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5, colorscale=scale,
+            xgap=1 if many else 2, ygap=0 if many else 2, customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>",
             colorbar={"tickvals": list(range(k)), "ticktext": levels, "title": {"text": colour_by}, "thickness": 14, "len": 0.8})
     if highlight in pos_p:
@@ -463,11 +502,13 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
                                    "xref": "x", "yref": "y", "line": {"color": HIGHLIGHT_COLOUR, "width": 3}})
     n_without = len(sel) - len(order)
     sub = f"{len(order)} patients with events shown; {n_without} selected patients without any event not shown"
+    if many:
+        sub += f"; {len(order)} rows are too many to label: hover a row to name its patient"
     s.note(sub, 0, -0.02, size=11, colour="#444")
-    return s.figure(title, n=len(sel), height=max(320, 120 + 26 * len(order)),
+    return s.figure(title, n=len(sel), height=max(320, 120 + round(row_px * len(order))),
                     summary=f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms (columns), coloured by {colour_by}; {sub}.",
                     xaxis={"type": "category", "tickangle": -30, "side": "top"},
-                    yaxis={"autorange": "reversed", "type": "category"},
+                    yaxis={"autorange": "reversed", "type": "category", "showticklabels": not many},
                     clickmode="event", margin={"t": 150, "b": 48})
 
 

@@ -21,7 +21,7 @@ def test_spaghetti_one_trace_per_group_with_gaps(shipped):
     n_pat = m["patient_id"].nunique()
     assert np.isnan(y).sum() == n_pat - 1  # one gap between consecutive patients
     assert (~np.isnan(y)).sum() == len(m)
-    ids_in_plot = {c[0] for c in tr.customdata if c[0] is not None}
+    ids_in_plot = {c[0] for c in tr.customdata if c[0]}
     assert len(ids_in_plot) == n_pat
     assert f"n = {n_pat}" in fig.layout.title.text
 

@@ -145,7 +145,7 @@ for (const t of gd._fullData) {
   const cd = t.customdata; if (!cd) continue;
   for (let i = 0; i < cd.length; i++) {
     const row = cd[i];
-    if (row && typeof row === 'object' && typeof row[0] === 'string') {
+    if (row && typeof row === 'object' && typeof row[0] === 'string' && row[0]) {  // gaps between patients: ''
       const g = t.legendgroup || '';
       (ids[g] = ids[g] || new Set()).add(row[0]);
     }
