@@ -378,25 +378,28 @@ def presentation_mode(present, store):
 @callback(
     Output(ids.DOWNLOAD, "data"),
     Input(ids.DOWNLOAD_DATA, "n_clicks"), Input(ids.DOWNLOAD_SLOPES, "n_clicks"),
-    Input(ids.DOWNLOAD_INCIDENCE, "n_clicks"), Input(ids.DOWNLOAD_REPORT, "n_clicks"),
+    Input(ids.DOWNLOAD_INCIDENCE, "n_clicks"), Input(ids.DOWNLOAD_REPORT, "n_clicks"), Input(ids.DOWNLOAD_EVENTS, "n_clicks"),
     State(ids.FILTER_STORE, "data"), State(ids.TABS, "value"), State(ids.HIGHLIGHT, "value"),
     State(ids.ALSFRS_WINDOW, "value"), State(ids.FVC_THRESHOLD, "value"), State(ids.WS_THRESHOLD, "value"),
     prevent_initial_call=True,
 )
-def download(_d, _s, _i, _r, store, tab, highlight, window, fvc_threshold, ws_threshold):
-    """CSV of the selection, of the slope tests and of the incidence table; the HTML report."""
+def download(_d, _s, _i, _r, _e, store, tab, highlight, window, fvc_threshold, ws_threshold):
+    """CSV of the selection, of the slope tests, of the incidence table and of the adverse events; the HTML report."""
     trig = ctx.triggered_id
-    if trig not in (ids.DOWNLOAD_DATA, ids.DOWNLOAD_SLOPES, ids.DOWNLOAD_INCIDENCE, ids.DOWNLOAD_REPORT):
+    if trig not in (ids.DOWNLOAD_DATA, ids.DOWNLOAD_SLOPES, ids.DOWNLOAD_INCIDENCE, ids.DOWNLOAD_REPORT, ids.DOWNLOAD_EVENTS):
         raise PreventUpdate
     ds, _filt, cohort = _context(store)
     today = _dt.date.today().isoformat()
     view = tab if tab in ids.TAB_VALUES else "overview"
     if trig == ids.DOWNLOAD_DATA:
-        sim = bool(ds.measurements.loc[ds.measurements["patient_id"].isin(cohort.patient_ids), "simulated"].any())
+        sim = bool(cohorts.rows(ds.measurements, cohort)["simulated"].any())
         return dict(content=reports.selection_csv(ds, cohort), filename=reports.export_filename(view, "data", today, sim), type="text/csv")
     if trig == ids.DOWNLOAD_SLOPES:
         return dict(content=reports.slope_tests_csv(ds, cohort),
                     filename=reports.export_filename(view, "slope-tests", today, functional_measure(ds.measures) in ds.simulated_measures), type="text/csv")
+    if trig == ids.DOWNLOAD_EVENTS:
+        return dict(content=reports.adverse_events_csv(ds, cohort), filename=reports.export_filename(view, "adverse-events", today),
+                    type="text/csv")
     if trig == ids.DOWNLOAD_INCIDENCE:
         return dict(content=reports.incidence_csv(ds, cohort), filename=reports.export_filename(view, "incidence", today), type="text/csv")
     html_text = reports.html_report(ds, cohort, highlight=highlight if isinstance(highlight, str) else None,

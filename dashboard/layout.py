@@ -164,6 +164,8 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
                         title="The selection's measurements in long format with patient attributes"),
             html.Button("Slope tests (CSV)", id=ids.DOWNLOAD_SLOPES, n_clicks=0, className="button button-secondary"),
             html.Button("Incidence (CSV)", id=ids.DOWNLOAD_INCIDENCE, n_clicks=0, className="button button-secondary"),
+            html.Button("Adverse events (CSV)", id=ids.DOWNLOAD_EVENTS, n_clicks=0, className="button button-secondary",
+                        title="Every adverse event of the selected patients, one row per event"),
             html.Button("Report (HTML)", id=ids.DOWNLOAD_REPORT, n_clicks=0, className="button button-secondary",
                         title="A self-contained HTML report of the selection: every figure and table, opens without a network"),
             dcc.Download(id=ids.DOWNLOAD),
@@ -328,10 +330,18 @@ def incidence_table(inc: pd.DataFrame, n: int) -> html.Table:
                  caption="A patient with several events of one term counts once in patients, each time in events.")
 
 
-def serious_listing(ae: pd.DataFrame) -> html.Div:
+#: The serious-event listing shows at most this many rows (the adverse-events CSV has them all).
+SERIOUS_LISTING_ROWS = 200
+
+
+def serious_listing(ae: pd.DataFrame, limit: int = SERIOUS_LISTING_ROWS) -> html.Div:
     if ae.empty:
         return html.P("No serious adverse events in the selection.")
-    return table(["Patient"] + EVENT_HEADER, event_rows(ae))
+    listing = table(["Patient"] + EVENT_HEADER, event_rows(ae.head(limit)))
+    if len(ae) <= limit:
+        return listing
+    return html.Div([notice(f"The first {limit} of {len(ae)} serious events are listed; "
+                            "'Adverse events (CSV)' above downloads every event of the selection.", "info"), listing])
 
 
 def events_table(ae: pd.DataFrame):

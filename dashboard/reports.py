@@ -50,7 +50,7 @@ def selection_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     patient attributes, the progression group and a ``simulated`` flag on every row."""
     import io
 
-    m = ds.measurements[ds.measurements["patient_id"].isin(cohort.patient_ids)]
+    m = cohorts.rows(ds.measurements, cohort)
     pf = cohorts.patient_frame(ds)[PATIENT_COLUMNS]
     groups = cohorts.progression_groups(ds, cohort.filter.min_decline).rename("progression_group")
     out = m[["patient_id", "visit", "month", "measure", "value", "source", "simulated"]].join(pf, on="patient_id").join(groups, on="patient_id")
@@ -96,6 +96,23 @@ def incidence_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     inc = stats.ae_incidence(ds.adverse_events, cohort.patient_ids)
     rows = [[r.term, r.patients, r.events, None if r.percent is None else round(float(r.percent), 4), cohort.n] for r in inc.itertuples()]
     return table_csv(["term", "patients", "events", "percent", "cohort_n"], rows)
+
+
+AE_CSV_COLUMNS = ["patient_id", "progression_group", "term", "serious", "related", "severity", "action", "duration_days", "ongoing"]
+
+
+def adverse_events_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
+    """Every adverse event of the selected patients (patients in their natural order), with their progression group."""
+    import io
+
+    ae = cohorts.rows(ds.adverse_events, cohort)
+    ae = ae.assign(progression_group=ae["patient_id"].map(cohort.groups).astype(object))
+    ae = ae.sort_values("patient_id", kind="stable")[AE_CSV_COLUMNS].astype(object)
+    for col in ("serious", "related", "ongoing"):
+        ae[col] = ae[col].map({True: "true", False: "false"})
+    buf = io.StringIO()
+    ae.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
 
 
 def export_filename(view: str, kind: str, today: str, simulated: bool = False) -> str:

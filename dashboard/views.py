@@ -182,7 +182,8 @@ def safety(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", on
     if "related" in only:
         ae = ae[ae["related"]]
     pats = pd.DataFrame({"patient_id": list(cohort.patient_ids)})
-    serious = ds.adverse_events[ds.adverse_events["serious"] & ds.adverse_events["patient_id"].isin(cohort.patient_ids)]
+    mine = cohorts.rows(ds.adverse_events, cohort)
+    serious = mine[mine["serious"]]
     return {
         "heatmap": figures.ae_heatmap(ae, pats, colour_by, highlight),
         "incidence": stats.ae_incidence(ae, cohort.patient_ids),

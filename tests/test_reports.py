@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dashboard import cohorts, reports
+from dashboard import cohorts, data, reports
 from tests.conftest import REPO
 
 
@@ -38,6 +38,25 @@ def test_slope_and_incidence_csv(shipped):
     head = inc[0]
     assert head["term"] == "Headache" and head["patients"] == "7" and head["cohort_n"] == "26"
     assert float(head["percent"]) == pytest.approx(100 * 7 / 26, abs=1e-3)
+
+
+def test_adverse_events_csv_lists_every_event_of_the_selection(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="compare"))
+    rows = _rows(reports.adverse_events_csv(shipped, c))
+    ae = shipped.adverse_events
+    mine = ae[ae["patient_id"].isin(c.patient_ids)]
+    assert len(rows) == len(mine) > 0
+    assert list(rows[0]) == reports.AE_CSV_COLUMNS
+    assert {r["patient_id"] for r in rows} == set(mine["patient_id"].astype(str))
+    for r in rows:
+        assert r["progression_group"] == c.groups[r["patient_id"]]
+        assert r["serious"] in ("true", "false") and r["related"] in ("true", "false")
+    order = [data.natural_key(r["patient_id"]) for r in rows]
+    assert order == sorted(order)
+    # patient 2's death (Table 3) is there with its severity
+    assert any(r["patient_id"] == "2" and r["severity"] == "Death" for r in _rows(reports.adverse_events_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter()))))
+    empty = cohorts.select(shipped, cohorts.CohortFilter(patients=("999",)))
+    assert _rows(reports.adverse_events_csv(shipped, empty)) == []
 
 
 def test_html_report_is_self_contained(shipped):

@@ -226,6 +226,14 @@ def test_csv_downloads_are_the_selection(page, server_url, ds, tmp_path):
         assert close(r["percent"], inc.loc[r["term"], "percent"], 1e-3)
         assert int(r["cohort_n"]) == prog.n
 
+    # -- every adverse event of the selection
+    name, path = download(page, "download-events", tmp_path)
+    assert re.fullmatch(r"als-trial_alsfrs_adverse-events_(\d{4}-\d{2}-\d{2})\.csv", name), name
+    header, rows = read_csv(path)
+    assert header[:3] == ["patient_id", "progression_group", "term"]
+    mine = ds.adverse_events[ds.adverse_events["patient_id"].isin(prog.patient_ids)]
+    assert len(rows) == len(mine) and {r["progression_group"] for r in rows} == {"progressor"}
+
 
 # ---------------------------------------------------------------- 2. the HTML report, opened with the network off
 
@@ -508,7 +516,7 @@ def test_keyboard_reaches_controls_tabs_and_buttons_with_a_visible_focus_ring(pa
     tabs = [s["text"] for s in stops if s["role"] == "tab"]
     assert tabs == list(TAB_LABELS.values()), f"tabs in the tab order: {tabs}\n{where}"
     buttons = {s["id"] for s in stops if s["tag"] == "button"}
-    for bid in ("reset", "download-data", "download-slopes", "download-incidence", "download-report", "open-profile",
+    for bid in ("reset", "download-data", "download-slopes", "download-incidence", "download-events", "download-report", "open-profile",
                 "patient-picker", "highlight"):
         assert bid in buttons, f"#{bid} not reached by Tab:\n{where}"
     assert [s for s in stops if s["id"] == "threshold"], where

@@ -1,0 +1,56 @@
+"""Component builders: tables and listings."""
+
+import pandas as pd
+
+from dashboard import layout
+
+
+def _events(n):
+    return pd.DataFrame({
+        "patient_id": [str(i) for i in range(1, n + 1)], "term": "Headache", "serious": True, "related": False,
+        "severity": "Severe", "action": None, "duration_days": pd.array([3] * n, dtype="Int64"), "ongoing": False,
+    })
+
+
+def _texts(component):
+    out = []
+
+    def walk(c):
+        if isinstance(c, str):
+            out.append(c)
+        kids = getattr(c, "children", None)
+        for k in kids if isinstance(kids, (list, tuple)) else [kids] if kids is not None else []:
+            walk(k)
+    walk(component)
+    return out
+
+
+def _body_rows(component):
+    found = []
+
+    def walk(c):
+        if type(c).__name__ == "Tbody":
+            found.extend(c.children)
+        kids = getattr(c, "children", None)
+        for k in kids if isinstance(kids, (list, tuple)) else [kids] if kids is not None else []:
+            walk(k)
+    walk(component)
+    return found
+
+
+def test_serious_listing_lists_every_event_up_to_the_limit():
+    listing = layout.serious_listing(_events(3), limit=5)
+    assert len(_body_rows(listing)) == 3
+    assert not any("are listed" in t for t in _texts(listing))
+
+
+def test_serious_listing_above_the_limit_says_how_many_are_left_out():
+    listing = layout.serious_listing(_events(12), limit=5)
+    rows = _body_rows(listing)
+    assert len(rows) == 5
+    assert rows[0].children[0].children == "Patient 1"
+    assert any("The first 5 of 12 serious events are listed" in t for t in _texts(listing))
+
+
+def test_serious_listing_empty():
+    assert "No serious adverse events" in layout.serious_listing(_events(0)).children
