@@ -121,12 +121,53 @@ def baselines(m: pd.DataFrame, pick: str = "last") -> pd.Series:
     return pre.groupby(["patient_id", "measure"], observed=True)["value"].agg(pick)
 
 
+def _key_codes(*columns: pd.Series) -> np.ndarray:
+    """One integer per row, equal for rows whose values agree in every column (missing values form one group)."""
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        k, uniq = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes = codes * (len(uniq) + 1) + (k + 1)
+    return codes
+
+
+def _group_moments(codes: np.ndarray, k: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group code 0..k-1: count, mean and SD (n - 1) of the non-missing ``x``; NaN where not computable."""
+    ok = ~np.isnan(x)
+    c, v = codes[ok], x[ok]
+    n = np.bincount(c, minlength=k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(c, v, minlength=k) / n
+        ss = np.bincount(c, (v - mean[c]) ** 2, minlength=k)  # two passes: no cancellation
+        sd = np.where(n >= 2, np.sqrt(ss / (n - 1)), np.nan)
+    return n, mean, sd
+
+
+def _baseline_per_row(m: pd.DataFrame, pick: str = "last") -> np.ndarray:
+    """Each row's patient-and-measure baseline (see :func:`baselines`), NaN where there is none."""
+    key = _key_codes(m["patient_id"], m["measure"])
+    _u, inv = np.unique(key, return_inverse=True)
+    month = m["month"].to_numpy(dtype=float)
+    value = m["value"].to_numpy(dtype=float)
+    cand = np.flatnonzero((month <= 0) & ~np.isnan(value))
+    out = np.full(len(m), np.nan)
+    if len(cand) == 0:
+        return out
+    # per key, the candidate with the largest (pick="last") or smallest month; ties: the later row / the earlier row
+    order = cand[np.lexsort((cand, month[cand], inv[cand]))]
+    g = inv[order]
+    edge = np.flatnonzero(np.r_[g[1:] != g[:-1], True]) if pick == "last" else np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    base = np.full(len(_u), np.nan)
+    base[g[edge]] = value[order[edge]]
+    return base[inv]
+
+
 def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measures: Sequence[str] | None = None) -> pd.DataFrame:
     """Per measure and visit: n, mean, SD, SEM of the values, and of the change from baseline.
 
     Baseline is each patient's last value at or before day 0; the change is
     value minus baseline, for patients who have both.  Columns that cannot be
-    computed hold None.
+    computed hold None.  (Computed with numpy group sums: this runs on every
+    filter change of three views.)
     """
     m = _sel(meas, ids)
     if measures is not None:
@@ -134,23 +175,24 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measur
     cols = ["measure", "visit", "month", "n", "mean", "sd", "sem", "change_n", "change_mean", "change_sd", "change_sem", "simulated"]
     if m.empty:
         return pd.DataFrame(columns=cols)
-    m = m.join(baselines(m).rename("baseline"), on=["patient_id", "measure"])
-    m = m.assign(change=m["value"] - m["baseline"])
-    g = m.groupby(["measure", "visit", "month"], observed=True, sort=False)
-    agg = g.agg(
-        n=("value", "count"),
-        mean=("value", "mean"),
-        sd=("value", "std"),
-        change_n=("change", "count"),
-        change_mean=("change", "mean"),
-        change_sd=("change", "std"),
-        simulated=("simulated", "any"),
-    ).reset_index()
-    agg["sem"] = agg["sd"] / np.sqrt(agg["n"])
-    agg["change_sem"] = agg["change_sd"] / np.sqrt(agg["change_n"])
-    order = {k: i for i, k in enumerate(MEASURES)}
-    agg = agg.assign(_o=agg["measure"].map(order)).sort_values(["_o", "month"]).drop(columns="_o")
-    agg = agg[cols].reset_index(drop=True).astype(object)
+    key = _key_codes(m["measure"], m["visit"], m["month"])
+    _u, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    k = len(_u)
+    value = m["value"].to_numpy(dtype=float)
+    n, mean, sd = _group_moments(inv, k, value)
+    cn, cmean, csd = _group_moments(inv, k, value - _baseline_per_row(m))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sem, csem = sd / np.sqrt(n), csd / np.sqrt(cn)
+    sim = np.bincount(inv, m["simulated"].to_numpy(dtype=bool), minlength=k) > 0
+    head = m.iloc[first]
+    order = {name: i for i, name in enumerate(MEASURES)}
+    agg = pd.DataFrame({
+        "measure": head["measure"].astype(object).to_numpy(), "visit": head["visit"].astype(object).to_numpy(),
+        "month": head["month"].to_numpy(dtype=float), "n": n.astype(int), "mean": mean, "sd": sd, "sem": sem,
+        "change_n": cn.astype(int), "change_mean": cmean, "change_sd": csd, "change_sem": csem, "simulated": sim,
+        "_o": [order.get(x, len(order)) for x in head["measure"].astype(object)], "_first": first,
+    })
+    agg = agg.sort_values(["_o", "month", "_first"], kind="stable")[cols].reset_index(drop=True).astype(object)
     return agg.where(pd.notna(agg), None)
 
 
@@ -527,28 +569,31 @@ def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month:
     """Share of the patients ``ids`` stable at ``month`` for ``measure`` (``"WS"`` = the four limbs)."""
     limbs = list(WS_MEASURES) if measure == "WS" else [measure]
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
-    base = baselines(m, definition.baseline)
-    at = m[np.isclose(m["month"], month)].set_index(["patient_id", "measure"])["value"]
-    wide = pd.DataFrame({"value": at, "baseline": base.reindex(at.index)})
-    fall = wide["baseline"] - wide["value"]
-    if definition.mode == "at_or_above":
-        ok = wide["value"] >= definition.threshold
-    elif definition.mode == "change_below":
-        ok = (fall < definition.threshold).where(fall.notna())
-    else:
-        ok = (wide["value"] >= definition.threshold) | (fall < definition.change_threshold)
-    ok = ok.astype("boolean")
+    base = _baseline_per_row(m, definition.baseline)
+    at = np.isclose(m["month"].to_numpy(dtype=float), month)
+    value, fall = m["value"].to_numpy(dtype=float)[at], base[at] - m["value"].to_numpy(dtype=float)[at]
+    with np.errstate(invalid="ignore"):
+        if definition.mode == "at_or_above":
+            ok, defined = value >= definition.threshold, np.ones(len(value), dtype=bool)
+        elif definition.mode == "change_below":
+            ok, defined = fall < definition.threshold, ~np.isnan(fall)
+        else:
+            ok = (value >= definition.threshold) | (fall < definition.change_threshold)
+            defined = np.ones(len(value), dtype=bool)
+    ok &= defined
     n_ids = len(set(ids))
     text = definition.describe("WS" if measure == "WS" else measure)
     if measure == "WS" and definition.per_limb == "limbs":
-        stable = int(ok.fillna(False).sum())
-        have = int(ok.notna().sum())
+        stable = int(ok.sum())
+        have = int(defined.sum())
         denom = have if definition.missing == "exclude" else n_ids * len(limbs)
         missing = denom - have if definition.missing != "exclude" else n_ids * len(limbs) - have
     else:
-        level = ok.index.get_level_values("patient_id")
-        complete = ok.notna().groupby(level).sum() == len(limbs)
-        all_ok = ok.fillna(False).astype(bool).groupby(level).all()
+        # per patient with a value at the visit: stable if every limb is, complete if every limb has a verdict
+        codes, _u = pd.factorize(m["patient_id"][at], sort=False)
+        k = len(_u)
+        complete = np.bincount(codes, defined, minlength=k) == len(limbs)
+        all_ok = np.bincount(codes, ok, minlength=k) == np.bincount(codes, minlength=k)
         have = int(complete.sum())
         stable = int((all_ok & complete).sum())
         denom = have if definition.missing == "exclude" else n_ids

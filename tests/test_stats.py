@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from dashboard import stats
+from dashboard import data, stats
 from dashboard.stats import StabilityDefinition
 
 
@@ -522,6 +522,42 @@ def test_visit_summaries_ids_and_measures_filters_and_empty():
     assert "IX" not in r.index
     empty = stats.visit_summaries(meas(visit_rows()), ids=["nobody"])
     assert empty.empty and "change_mean" in empty.columns
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_visit_summaries_equal_a_plain_pandas_computation(seed):
+    """The numpy group sums against pandas' own groupby on random data (ties in month, missing baselines)."""
+    rng = np.random.default_rng(seed)
+    visits = [("I", -6.0), ("III", -1.15), ("V", 0.0), ("VIII", 3.0), ("IX", 6.0)]
+    rows = []
+    for p in range(int(rng.integers(1, 15))):
+        for measure in ("ALSFRS", "FVC", "WS_UEL"):
+            for visit, month in visits:
+                if rng.random() < 0.7:
+                    rows.append((str(p + 1), visit, month, measure, float(rng.integers(0, 40)), "simulated" if rng.random() < 0.2 else "Table 2"))
+    m = meas(rows)
+    got = stats.visit_summaries(m).set_index(["measure", "visit"])
+    base = m[m["month"] <= 0].sort_values("month", kind="stable").groupby(["patient_id", "measure"])["value"].last()
+    ref_rows = m.join(base.rename("baseline"), on=["patient_id", "measure"])
+    ref_rows = ref_rows.assign(change=ref_rows["value"] - ref_rows["baseline"])
+    ref = ref_rows.groupby(["measure", "visit"]).agg(n=("value", "count"), mean=("value", "mean"), sd=("value", "std"),
+                                                      change_n=("change", "count"), change_mean=("change", "mean"),
+                                                      change_sd=("change", "std"), simulated=("simulated", "any"))
+    assert set(got.index) == set(ref.index)
+    for key, r in ref.iterrows():
+        g = got.loc[key]
+        for col in ("n", "change_n"):
+            assert g[col] == r[col], (key, col)
+        for col in ("mean", "sd", "change_mean", "change_sd"):
+            if pd.isna(r[col]):
+                assert g[col] is None, (key, col)
+            else:
+                assert g[col] == pytest.approx(r[col], rel=1e-9, abs=1e-9), (key, col)
+        assert bool(g["simulated"]) == bool(r["simulated"])
+    flat = got.reset_index()
+    rank = {name: i for i, name in enumerate(data.MEASURES)}
+    keys = [(rank[a], b) for a, b in zip(flat["measure"], flat["month"])]
+    assert keys == sorted(keys)  # canonical measure order, then month
 
 
 def test_visit_summaries_shipped_fvc_matches_table4(shipped):
