@@ -176,6 +176,12 @@ def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.
     return out
 
 
+def _group_order(groups: pd.Series) -> list[str]:
+    """The colour groups present, in drawing order."""
+    present = set(groups.unique())
+    return [g for g in ("progressor", "stable", "all") if g in present]
+
+
 def _padded_range(values: pd.Series, spec) -> list[float]:
     if len(values) == 0:
         return [spec.low, spec.high]
@@ -193,7 +199,7 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
     m = m.assign(group=m["patient_id"].map(groups).astype(object).where(lambda g: g.notna(), "all"))
     m = m.sort_values(["patient_id", "month"], kind="stable")
     m = m.assign(src=np.where(m["simulated"], "simulated", "observed"))
-    group_order = [g for g in ("progressor", "stable", "all") if g in set(m["group"])]
+    group_order = _group_order(m["group"])
     large = len(m) > LARGE_THRESHOLD
     for g in group_order:
         d = m[m["group"] == g]
@@ -305,7 +311,7 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     s = _Spec()
     xl = ["Before (month ≤ 0)", f"After (0-{window:g} months)"]
     d = d.assign(group=[groups.get(p, "all") for p in d.index])
-    for g in [g for g in ("progressor", "stable", "all") if g in set(d["group"])]:
+    for g in _group_order(d["group"]):
         dg = d[d["group"] == g]
         k = len(dg)
         # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
@@ -346,7 +352,7 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
             customdata=np.stack([d.index.to_numpy(dtype=object), d["group"].map(GROUP_LABELS).to_numpy(dtype=object)], axis=-1),
             hovertemplate="Patient %{customdata[0]} (%{customdata[1]})<br>slope change %{y:+.3f} points/month<extra></extra>",
             showlegend=False)
-    for g in [g for g in ("progressor", "stable", "all") if g in set(d["group"])]:
+    for g in _group_order(d["group"]):
         s.trace(type="bar", x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g], hoverinfo="skip")
     s.hline(0, colour="#444")
     summary = (f"Bars: each of {len(d)} patients' post minus pre slope, sorted; {int((d['change'] > 0).sum())} above zero "
