@@ -871,3 +871,51 @@ def test_validate_cli_bad_command_line():
     r = run_cli("validate", "--no-such-option")
     assert r.returncode == 2
     assert "Traceback" not in r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- the two readers agree
+
+
+READER_CASES = {
+    "plain": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80,Table 4\n2,V,0,FVC,81,Table 4\n",
+    "crlf and no final newline": "patient_id,visit,month,measure,value,source\r\n1,V,0,FVC,80,Table 4\r\n2,V,0,FVC,81,Table 4",
+    "spaces around cells": "patient_id, visit ,month,measure,value,source\n 1,V, 0,FVC,80 ,Table 4\n2,V,0,FVC,81,Table 4 \n",
+    "a tab and a no-break space": "patient_id,visit,month,measure,value,source\n1\t,V,0,FVC,\u00a080,Table 4\n",
+    "typographic minus": "patient_id,visit,month,measure,value,source\n1,III,\u22121.15,FVC,80,Table 4\n",
+    "quoted cells": 'patient_id,visit,month,measure,value,source\n"1",V,0,FVC,80,"Table 4, row 1"\n',
+    "a short row": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80\n2,V,0,FVC,81,Table 4\n",
+    "a long row": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80,Table 4,x\n2,V,0,FVC,81,Table 4\n",
+    "short and long rows": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80,Table 4,x\n2,V,0,FVC,81\n",
+    "a blank line": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80,Table 4\n\n2,V,0,FVC,81,Table 4\n",
+    "bad cells": "patient_id,visit,month,measure,value,source\n1 x,V,zero,FVC,,Table 4\n2,??,0,FEV,81,Table 4\n",
+    "header only": "patient_id,visit,month,measure,value,source\n",
+}
+
+
+@pytest.mark.parametrize("case", list(READER_CASES))
+def test_the_fast_reader_gives_what_the_row_reader_gives(tmp_path, case):
+    """load_dataset reads simple files at once (pandas' C parser): same typed table, same problems, same rows."""
+    path = tmp_path / "measurements.csv"
+    path.write_bytes(READER_CASES[case].encode("utf-8"))
+    results = []
+    for at_once in (False, True):
+        problems: list = []
+        col = data._Collector(problems)
+        header, body = data._read_rows(path, problems, at_once=at_once)
+        frame = data._typed_frame("measurements.csv", header, body, col)
+        col.finish()
+        results.append((header, frame, [str(p) for p in problems]))
+    (h1, f1, p1), (h2, f2, p2) = results
+    assert h1 == h2
+    assert p1 == p2
+    assert f1.columns.tolist() == f2.columns.tolist()
+    assert f1.astype(object).where(f1.notna(), None).values.tolist() == f2.astype(object).where(f2.notna(), None).values.tolist()
+
+
+def test_the_fast_reader_takes_only_the_simplest_files(tmp_path):
+    path = tmp_path / "x.csv"
+    for text, simple in (("a,b\n1,2\n", True), ("a,b\n1,2", True), ('a,b\n"1",2\n', False), ("a,b\n1,2\n\n3,4\n", False),
+                         ("a,b\n1\n3,4,5\n", False), ("a,b\r1,2\r", False), ("a,b\n", False)):
+        path.write_text(text, encoding="utf-8", newline="")
+        read = data._read_rows(path, [], at_once=True)
+        assert isinstance(read[1], data._Block) is simple, text
