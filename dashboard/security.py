@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
@@ -35,8 +36,15 @@ PROTECTED_ENV = "DASHBOARD_PROTECTED_ELSEWHERE"
 USER_RE = r"^[A-Za-z0-9._@-]{1,64}$"
 #: Request bodies larger than this are refused (Dash's own requests here are a few kB).
 MAX_CONTENT_LENGTH = 2 * 1024 * 1024
-#: A hash compared when the user is unknown, so that failing costs the same either way.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash compared when the user is unknown, so that failing costs the same either way (made only when
+    login is on: scrypt takes 70 ms, which a start-up without login need not pay)."""
+    return generate_password_hash("not a password", method="scrypt")
+
+
 PUBLIC_PATHS = ("/login", "/logout", "/healthz")
 
 
@@ -145,7 +153,7 @@ class _Throttle:
 
 def check_password(users: dict[str, str], name: str, password: str) -> bool:
     hashed = users.get(name)
-    ok = check_password_hash(hashed or _DUMMY_HASH, password)
+    ok = check_password_hash(hashed or _dummy_hash(), password)
     return bool(hashed) and ok
 
 
@@ -189,6 +197,8 @@ def install(app, users_file: str | None = None) -> None:
     if users is not None and not users:
         raise UsersFileError(f"{users_file}: no users (add one with 'python -m dashboard add-user NAME')")
     server.config["DASHBOARD_AUTH"] = users is not None
+    if users is not None:
+        _dummy_hash()  # made before any login attempt, so an unknown user's first one costs the same too
     throttle = _Throttle()
     script_hashes = " ".join(app.csp_hashes())
     csp = "; ".join([
