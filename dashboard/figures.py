@@ -46,6 +46,8 @@ LARGE_THRESHOLD = 5000
 #: The adverse-event heatmap labels its rows up to this many patients; above, its rows are thin and
 #: unlabelled, all of them within HEATMAP_MAX_HEIGHT pixels (a row may be under a pixel: hover names it).
 HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
+#: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
+WATERFALL_BARS = 300
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIMULATED_TAG = "SIMULATED"
 MONTHS_TITLE = "Months from application (day 0)"
@@ -176,6 +178,32 @@ def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.
     return out
 
 
+def _distinct_segments(df: pd.DataFrame, x: str, y: str) -> dict[str, np.ndarray]:
+    """The segments joining each patient's consecutive values (df sorted by patient, x), each distinct one once,
+    as x and y arrays with a NaN gap after every segment; ``label`` names a patient on the segment and how many
+    others share it ("17", "17 and 412 others"), in the order the segments first occur."""
+    n = len(df)
+    pid = df["patient_id"]
+    codes = pid.cat.codes.to_numpy() if isinstance(pid.dtype, pd.CategoricalDtype) else pd.factorize(pid, sort=False)[0]
+    xv, yv = df[x].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
+    joined = np.flatnonzero(codes[1:] == codes[:-1]) if n > 1 else np.array([], dtype=int)
+    seg = np.stack([xv[joined], yv[joined], xv[joined + 1], yv[joined + 1]], axis=1)
+    if len(seg) == 0:
+        return {x: np.array([]), y: np.array([]), "label": np.array([], dtype=str)}
+    _u, first, inverse, counts = np.unique(seg, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    first, counts = first[order], counts[order]
+    k = len(first)
+    xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
+    xs[0::3], ys[0::3], xs[1::3], ys[1::3] = seg[first, 0], seg[first, 1], seg[first, 2], seg[first, 3]
+    ids = _str_values(pid)[joined[first]]
+    others = np.char.add(np.char.add(" and ", (counts - 1).astype(str)), np.where(counts == 2, " other", " others"))
+    label = np.where(counts > 1, np.char.add(ids, others), ids)
+    labels = np.full(3 * k, "", dtype=label.dtype)
+    labels[0::3], labels[1::3] = label, label
+    return {x: xs, y: ys, "label": labels}
+
+
 def _group_order(groups: pd.Series) -> list[str]:
     """The colour groups present, in drawing order."""
     present = set(groups.unique())
@@ -203,18 +231,22 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
     large = len(m) > LARGE_THRESHOLD
     for g in group_order:
         d = m[m["group"] == g]
-        arr = _gapped(d, "month", "value", ["patient_id", "src"])
+        if large:
+            # the distinct segments, each once: one trace is one SVG path drawn at one opacity, so a segment
+            # drawn again on itself changes no pixel, and the browser draws 10,000 patients in well under a second
+            arr = _distinct_segments(d, "month", "value")
+            customdata = arr["label"]
+            hover = f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<extra>{GROUP_LABELS[g]}</extra>"
+        else:
+            arr = _gapped(d, "month", "value", ["patient_id", "src"])
+            customdata = np.stack([arr["patient_id"], arr["src"]], axis=-1)
+            hover = (f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}"
+                     f"<extra>{GROUP_LABELS[g]}</extra>")
         s.trace(
             type="scatter", x=arr["month"], y=arr["value"], mode="lines" if large else "lines+markers",
-            name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})", showlegend=show_legend,
-            # large plots carry only the patient id per point (the title names what is simulated): half the payload
-            customdata=arr["patient_id"] if large else np.stack([arr["patient_id"], arr["src"]], axis=-1),
+            name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})", showlegend=show_legend, customdata=customdata,
             line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2}, marker={"size": 4, "color": GROUP_COLOURS[g]},
-            opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g,
-            hovertemplate=(f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<extra>{GROUP_LABELS[g]}</extra>"
-                           if large else
-                           f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>"),
-            **axes,
+            opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g, hovertemplate=hover, **axes,
         )
     if fits is not None and len(fits):
         for g in group_order:
@@ -345,6 +377,12 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     if d.empty:
         return message_figure("Not computable: no patient has both a pre- and a post-treatment slope", title)
     d = d.assign(change=d[col] - d["pre_slope"], group=[groups.get(p, "all") for p in d.index]).sort_values("change", ascending=False)
+    summary = (f"Bars: each of {len(d)} patients' post minus pre slope, sorted; {int((d['change'] > 0).sum())} above zero "
+               f"(slower decline after day 0), {int((d['change'] < 0).sum())} below.")
+    y_title = f"Post minus pre slope ({MEASURES[measure].label} points/month)"
+    if len(d) > WATERFALL_BARS:
+        return _needles(d, highlight, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
+                        summary=summary.replace("Bars:", "Lines from zero:"), y_title=y_title)
     s = _Spec()
     colours = [HIGHLIGHT_COLOUR if p == highlight else GROUP_COLOURS[g] for p, g in zip(d.index, d["group"])]
     s.trace(type="bar", x=text_array(("P" + d.index.astype(str)).to_numpy(dtype=object)), y=d["change"].to_numpy(float),
@@ -355,10 +393,8 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     for g in _group_order(d["group"]):
         s.trace(type="bar", x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g], hoverinfo="skip")
     s.hline(0, colour="#444")
-    summary = (f"Bars: each of {len(d)} patients' post minus pre slope, sorted; {int((d['change'] > 0).sum())} above zero "
-               f"(slower decline after day 0), {int((d['change'] < 0).sum())} below.")
     return s.figure(title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)", summary=summary,
-                    y_title=f"Post minus pre slope ({MEASURES[measure].label} points/month)",
+                    y_title=y_title,
                     xaxis={"type": "category", "tickangle": -90 if len(d) > 10 else 0, "showticklabels": len(d) <= 80,
                            "tickfont": {"size": 11}},
                     clickmode="event", bargap=0.15)
@@ -385,6 +421,34 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
         if ax["matches"] is None:
             del ax["matches"]
     return lay, cells
+
+
+def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go.Figure:
+    """A waterfall of many patients: per group one line trace of vertical needles from 0 to each change
+    (x = rank), which the browser draws far faster than thousands of bars."""
+    s = _Spec()
+    rank = np.arange(len(d), dtype=float)
+    for g in _group_order(d["group"]):
+        at = (d["group"] == g).to_numpy()
+        k = int(at.sum())
+        xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
+        xs[0::3] = xs[1::3] = rank[at]
+        ys[0::3], ys[1::3] = 0.0, d["change"].to_numpy(float)[at]
+        label = np.char.add(text_array(d.index.to_numpy(dtype=object)[at]),
+                            np.char.add(": slope change ", np.array([f"{c:+.3f}" for c in d["change"].to_numpy(float)[at]])))
+        cd = np.full(3 * k, "", dtype=label.dtype)
+        cd[0::3], cd[1::3] = label, label
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {k})", customdata=cd, connectgaps=False,
+                line={"color": GROUP_COLOURS[g], "width": 1}, hovertemplate="Patient %{customdata} points/month<extra></extra>")
+    if highlight is not None and highlight in d.index:
+        i = float(d.index.get_loc(highlight))
+        c = float(d.at[highlight, "change"])
+        s.trace(type="scatter", x=[i, i], y=[0.0, c], mode="lines+markers", name=f"Patient {highlight}",
+                line={"color": HIGHLIGHT_COLOUR, "width": 3}, marker={"size": 8, "color": HIGHLIGHT_COLOUR},
+                customdata=[f"{highlight}: slope change {c:+.3f}"] * 2,
+                hovertemplate="Patient %{customdata} points/month (highlighted)<extra></extra>")
+    s.hline(0, colour="#444")
+    return s.figure(title, xaxis={"showticklabels": False, "zeroline": False}, clickmode="event", **figure)
 
 
 def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame | None, highlight: str | None = None) -> go.Figure:
@@ -514,7 +578,9 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     return s.figure(title, n=len(sel), height=max(320, 120 + round(row_px * len(order))),
                     summary=f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms (columns), coloured by {colour_by}; {sub}.",
                     xaxis={"type": "category", "tickangle": -30, "side": "top"},
-                    yaxis={"autorange": "reversed", "type": "category", "showticklabels": not many},
+                    # many rows: no tick, label or grid line per row (thousands of them would be a grey smear)
+                    yaxis={"autorange": "reversed", "type": "category",
+                           **({"showticklabels": False, "showgrid": False, "ticks": "", "tickmode": "array", "tickvals": []} if many else {})},
                     clickmode="event", margin={"t": 150, "b": 48})
 
 

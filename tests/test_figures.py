@@ -1,7 +1,10 @@
 """Figures: one trace per group with gaps, patient ids in customdata, n and simulated notes in titles."""
 
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard import cohorts, figures, stats
 
@@ -47,6 +50,40 @@ def test_spaghetti_draws_lines_only_for_large_inputs():
     fig = figures.spaghetti(rows, "FVC", {})
     assert len(fig.data) == 1
     assert fig.data[0].type == "scatter" and fig.data[0].mode == "lines"
+    # every patient has the same three segments: each is drawn once, and says who shares it
+    tr = fig.data[0]
+    assert len(tr.x) == 3 * 3
+    assert list(tr.customdata[:2]) == ["0 and 1999 others"] * 2
+    assert "Patient %{customdata}" in tr.hovertemplate
+
+
+def test_large_spaghetti_draws_each_distinct_segment_once_and_every_one():
+    """Drawing a segment again on itself, in one trace, changes no pixel: the large plot draws the set of segments."""
+    rng = np.random.default_rng(3)
+    n, months = 3000, [-6.0, -3.0, 0.0, 3.0, 6.0]
+    ids = [str(i) for i in range(n)]
+    rows = pd.DataFrame({  # patient ids categorical in natural order, as the loaded dataset has them
+        "patient_id": pd.Categorical(np.repeat(ids, len(months)), categories=ids),
+        "month": np.tile(months, n), "measure": "WS_UEL", "value": rng.integers(3, 6, n * len(months)).astype(float),
+        "simulated": False,
+    })
+    rows = rows.drop(index=rng.choice(len(rows), 2000, replace=False))  # missing visits: gaps stay gaps
+    fig = figures.spaghetti(rows, "WS_UEL", {})
+    tr = fig.data[0]
+    x, y, cd = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float), list(tr.customdata)
+    drawn = {(x[i], y[i], x[i + 1], y[i + 1]): cd[i] for i in range(0, len(x), 3)}
+    assert np.isnan(x[2::3]).all() and len(drawn) == len(x) // 3  # one gap after each, no segment twice
+    want: dict = {}
+    for pid, p in rows.groupby("patient_id", sort=True, observed=True):
+        xs, ys = p["month"].to_numpy(), p["value"].to_numpy()
+        for i in range(len(xs) - 1):
+            want.setdefault((xs[i], ys[i], xs[i + 1], ys[i + 1]), []).append(pid)
+    assert set(drawn) == set(want)
+    for seg, pids in want.items():
+        label = drawn[seg]
+        assert label.split(" ")[0] == pids[0]
+        assert label == pids[0] if len(pids) == 1 else label == f"{pids[0]} and {len(pids) - 1} other{'s' if len(pids) > 2 else ''}"
+    assert int(re.search(r"n = (\d+)", fig.data[0].name).group(1)) == n
 
 
 def test_fit_segments_drawn_as_one_trace_per_group(shipped):
@@ -92,3 +129,30 @@ def test_every_view_figure_passes_plotly_validation(shipped):
         figs.append(figures.message_figure("No patients match"))
         for f in figs:
             figures.validate(f)
+
+
+def test_large_waterfall_draws_needles_one_trace_per_group():
+    rng = np.random.default_rng(5)
+    n = figures.WATERFALL_BARS + 200
+    ids = [str(i) for i in range(1, n + 1)]
+    slopes = pd.DataFrame({"pre_slope": rng.normal(-1, 0.3, n), "post_slope_3": rng.normal(-0.5, 0.3, n)},
+                          index=pd.Index(ids, name="patient_id"))
+    groups = {p: "progressor" if int(p) % 3 else "stable" for p in ids}
+    fig = figures.waterfall(slopes, 3, groups, highlight="7")
+    figures.validate(fig)
+    needles = [t for t in fig.data if t.name.split(" (")[0] in ("Progressors", "Stable")]
+    assert [t.mode for t in needles] == ["lines", "lines"]
+    change = (slopes["post_slope_3"] - slopes["pre_slope"]).sort_values(ascending=False)
+    seen = {}
+    for t in needles:
+        x, y, cd = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float), list(t.customdata)
+        assert (y[0::3] == 0).all() and np.isnan(y[2::3]).all() and (x[0::3] == x[1::3]).all()
+        for i in range(0, len(x), 3):
+            pid = cd[i].split(":")[0]
+            seen[pid] = (x[i], y[i + 1])
+            assert groups[pid] == ("progressor" if t.name.startswith("Progressors") else "stable")
+    assert set(seen) == set(ids)
+    for rank, (pid, c) in enumerate(change.items()):  # x = rank of the change, y = the change
+        assert seen[pid] == (rank, pytest.approx(c))
+    assert [t for t in fig.data if t.name == "Patient 7"]
+    assert f"n = {n}" in fig.layout.title.text
