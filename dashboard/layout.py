@@ -330,8 +330,9 @@ def incidence_table(inc: pd.DataFrame, n: int) -> html.Table:
                  caption="A patient with several events of one term counts once in patients, each time in events.")
 
 
-#: The serious-event listing shows at most this many rows (the adverse-events CSV has them all).
-SERIOUS_LISTING_ROWS = 200
+#: The serious-event listing shows at most this many rows (the adverse-events CSV has them all): every
+#: cell of a table is a component that Dash's renderer revisits on each update (200 rows cost 2 s).
+SERIOUS_LISTING_ROWS = 50
 
 
 def serious_listing(ae: pd.DataFrame, limit: int = SERIOUS_LISTING_ROWS) -> html.Div:
@@ -340,7 +341,7 @@ def serious_listing(ae: pd.DataFrame, limit: int = SERIOUS_LISTING_ROWS) -> html
     listing = table(["Patient"] + EVENT_HEADER, event_rows(ae.head(limit)))
     if len(ae) <= limit:
         return listing
-    return html.Div([notice(f"The first {limit} of {len(ae)} serious events are listed; "
+    return html.Div([notice(f"The first {limit} of {len(ae)} serious events (the most severe first) are listed; "
                             "'Adverse events (CSV)' above downloads every event of the selection.", "info"), listing])
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import cohorts, figures, stats
 from .cohorts import Cohort
-from .data import MEASURES, WS_MEASURES, Dataset, functional_measure
+from .data import MEASURES, SEVERITIES, WS_MEASURES, Dataset, functional_measure
 
 NO_PATIENTS = "No patients match the current filters"
 
@@ -184,6 +184,9 @@ def safety(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", on
     pats = pd.DataFrame({"patient_id": list(cohort.patient_ids)})
     mine = cohorts.rows(ds.adverse_events, cohort)
     serious = mine[mine["serious"]]
+    # the most severe first (deaths on top), then by patient in their natural order
+    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).astype(int)
+    serious = serious.assign(_w=worst_first).sort_values(["_w", "patient_id"], kind="stable").drop(columns="_w")
     return {
         "heatmap": figures.ae_heatmap(ae, pats, colour_by, highlight),
         "incidence": stats.ae_incidence(ae, cohort.patient_ids),

@@ -49,7 +49,7 @@ def test_serious_listing_above_the_limit_says_how_many_are_left_out():
     rows = _body_rows(listing)
     assert len(rows) == 5
     assert rows[0].children[0].children == "Patient 1"
-    assert any("The first 5 of 12 serious events are listed" in t for t in _texts(listing))
+    assert any("The first 5 of 12 serious events (the most severe first) are listed" in t for t in _texts(listing))
 
 
 def test_serious_listing_empty():
