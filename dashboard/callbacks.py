@@ -18,6 +18,7 @@ from flask import current_app
 from . import cohorts, figures, ids, layout, reports, views
 from .cohorts import RANGES, CohortFilter
 from .data import Dataset, functional_measure
+from .mixed import AUTO_FIT_PATIENTS, MAX_INTERACTIVE_PATIENTS
 from .reproduce import reproduce
 
 DATASET_KEY = "TRIAL_DATASET"
@@ -275,19 +276,27 @@ def alsfrs_view(store, tab, highlight, show_fits, window, present=None):
 
 
 def _mixed_callback(window: int):
-    @callback(Output(ids.ALSFRS_MIXED[window], "children"), Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"))
-    def mixed_view(store, tab):
-        """The mixed model for one window: its own request, so the slope table never waits for it."""
+    @callback(Output(ids.ALSFRS_MIXED[window], "children"), Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"),
+              Input(ids.ALSFRS_FIT_MIXED, "value"))
+    def mixed_view(store, tab, fit=None):
+        """The mixed model for one window: its own request, so the slope table never waits for it.
+
+        Fitted at once for up to AUTO_FIT_PATIENTS patients; above, only when asked (a fit then takes
+        seconds, and every filter change would start four of them)."""
         _active(tab, "alsfrs")
         ds, _filt, cohort = _context(store)
-        rows = views.mixed_rows(ds, cohort, window, max_patients=MIXED_MAX_PATIENTS)
+        if cohort.n > AUTO_FIT_PATIENTS and not (fit and "fit" in fit):
+            if window != min(ids.ALSFRS_MIXED):
+                return None
+            return layout.notice(f"The mixed models are fitted at once for up to {AUTO_FIT_PATIENTS} patients; this selection has "
+                                 f"{cohort.n:,}, where each fit takes seconds. Tick 'Fit the mixed models' above to fit them.", "info")
+        rows = views.mixed_rows(ds, cohort, window, max_patients=MAX_INTERACTIVE_PATIENTS)
         return layout.mixed_table(rows) if rows else None
 
     mixed_view.__name__ = f"mixed_view_{window}"
     return mixed_view
 
 
-MIXED_MAX_PATIENTS = 2000
 mixed_views = {w: _mixed_callback(w) for w in ids.ALSFRS_MIXED}
 
 

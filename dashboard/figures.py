@@ -219,8 +219,11 @@ def _padded_range(values: pd.Series, spec) -> list[float]:
 
 
 def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[str, str], summaries, highlight, fits,
-                      axes: dict | None = None, show_legend: bool = True) -> tuple[int, pd.DataFrame]:
-    """Add the spaghetti traces of one measure to ``s``; return (patients drawn, the rows drawn)."""
+                      axes: dict | None = None, show_legend: bool = True, large: bool | None = None) -> tuple[int, pd.DataFrame]:
+    """Add the spaghetti traces of one measure to ``s``; return (patients drawn, the rows drawn).
+
+    ``large`` (default: more than LARGE_THRESHOLD rows of the measure): lines only, each distinct segment once.
+    """
     spec = MEASURES[measure]
     axes = axes or {}
     m = meas[meas["measure"] == measure]
@@ -228,7 +231,7 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
     m = m.sort_values(["patient_id", "month"], kind="stable")
     m = m.assign(src=np.where(m["simulated"], "simulated", "observed"))
     group_order = _group_order(m["group"])
-    large = len(m) > LARGE_THRESHOLD
+    large = len(m) > LARGE_THRESHOLD if large is None else large
     for g in group_order:
         d = m[m["group"] == g]
         if large:
@@ -463,8 +466,9 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
         if measure not in present:
             continue
         sm = summaries[summaries["measure"] == measure] if summaries is not None else None
+        # large or not by the points of the whole figure: the browser draws the four panels together
         _spaghetti_traces(s, meas, measure, groups, sm, highlight, None, axes={"xaxis": cell["xaxis"], "yaxis": cell["yaxis"]},
-                          show_legend=i == 0)
+                          show_legend=i == 0, large=len(meas) > LARGE_THRESHOLD)
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
     for key, ax in axes.items():
         if key.startswith("yaxis"):

@@ -53,6 +53,7 @@ ALSFRS_WATERFALL = "alsfrs-waterfall"
 ALSFRS_MESSAGE = "alsfrs-message"
 #: one cell per window, filled by its own callback (each fit is its own short request)
 ALSFRS_MIXED = {w: f"alsfrs-mixed-{w}" for w in (3, 6, 9, 12)}
+ALSFRS_FIT_MIXED = "alsfrs-fit-mixed"
 
 FVC_SPAGHETTI = "fvc-spaghetti"
 FVC_THRESHOLD = "fvc-threshold"

@@ -16,6 +16,7 @@ from .cohorts import POPULATION_LABELS, RANGES, CohortFilter
 from .data import MEASURES, ONSETS, SEXES, Dataset
 from .formatting import (EVENT_HEADER, METHODS, MIXED_HEADER, mixed_row, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
                          slope_row)
+from .mixed import AUTO_FIT_PATIENTS as MIXED_AUTO_FIT
 from .mixed import DISAGREEMENT_NOTE as MIXED_NOTE
 from .stats import WINDOWS
 
@@ -219,6 +220,9 @@ def _alsfrs(ds):
         graph(ids.ALSFRS_SPAGHETTI),
         _section("Slope tests: post- vs pre-treatment slope", html.Div(id=ids.ALSFRS_SLOPE_TABLE)),
         _section("Mixed model: change in slope after day 0",
+                 dcc.Checklist(id=ids.ALSFRS_FIT_MIXED, value=[], options=[
+                     {"label": f"Fit the mixed models for selections of more than {MIXED_AUTO_FIT} patients (seconds per window)",
+                      "value": "fit"}]),
                  html.Div([dcc.Loading(html.Div(id=ids.ALSFRS_MIXED[w]), type="dot", delay_show=300) for w in WINDOWS],
                           className="mixed-grid"),
                  html.P(METHODS["mixed"], className="method"),

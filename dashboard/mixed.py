@@ -23,8 +23,11 @@ import pandas as pd
 
 from .stats import WINDOWS, clean
 
-#: The dashboard fits the model interactively only up to this many patients (the CLI has no limit).
+#: The dashboard fits the model interactively only up to this many patients (the CLI has no limit) ...
 MAX_INTERACTIVE_PATIENTS = 2000
+#: ... and on every filter change only up to this many (a fit takes about a second with 100 patients and up
+#: to 8 s with 1,000; above, the user asks for it).
+AUTO_FIT_PATIENTS = 150
 MIN_PATIENTS = 3
 
 DISAGREEMENT_NOTE = (

@@ -139,3 +139,16 @@ def test_presentation_mode_enlarges_figures(req):
     cls, caption = callbacks.presentation_mode(["on"], {"cohort": "stable"})
     assert "present" in cls and "11 of 26 patients" in _texts(caption)
     assert callbacks.presentation_mode([], {}) == ("app", None)
+
+
+def test_mixed_models_fitted_at_once_for_small_selections_and_on_request_above(req, monkeypatch):
+    fit3 = callbacks.mixed_views[3]
+    small = _texts(fit3({"cohort": "progressors"}, "alsfrs", []))
+    assert "Tick 'Fit the mixed models'" not in small and "Progressors" in small
+    monkeypatch.setattr(callbacks, "AUTO_FIT_PATIENTS", 10)
+    asked_not = fit3({"cohort": "progressors"}, "alsfrs", [])
+    assert "up to 10 patients; this selection has 12" in _texts(asked_not)
+    assert callbacks.mixed_views[6]({"cohort": "progressors"}, "alsfrs", []) is None  # the notice once, not per window
+    assert _texts(fit3({"cohort": "progressors"}, "alsfrs", ["fit"])) == small
+    with pytest.raises(PreventUpdate):
+        fit3({"cohort": "progressors"}, "overview", ["fit"])
