@@ -9,8 +9,6 @@ export back and compares the statistics of every population.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -26,36 +24,15 @@ from dashboard import cohorts, data, importers, reports
 from dashboard.data import DatasetError, load_dataset
 
 from .conftest import REPO, SHIPPED
+from .test_data import assert_problem, find_line, only_problem, problems, read_csv, set_cell, write_csv
 
-# ---------------------------------------------------------------- helpers
-
-
-def read_csv(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.reader(f))
-
-
-def write_csv(path: Path, rows) -> None:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
-
-
-def find_line(path: Path, **match: str) -> int:
-    """Line number (header = 1) of the first row whose cells equal ``match``."""
-    rows = read_csv(path)
-    for i, row in enumerate(rows[1:], start=2):
-        if all(row[rows[0].index(k)] == v for k, v in match.items()):
-            return i
-    raise AssertionError(f"no row {match} in {path}")
+# ---------------------------------------------------------------- helpers (the CSV and problem helpers are test_data's)
 
 
 def break_cell(path: Path, column: str, value: str, **match: str) -> int:
     """Set ``column`` to ``value`` in the first row matching ``match``; return its line number."""
-    rows = read_csv(path)
     line = find_line(path, **match)
-    rows[line - 1][rows[0].index(column)] = value
-    write_csv(path, rows)
+    set_cell(path, line, column, value)
     return line
 
 
@@ -63,28 +40,6 @@ def drop_column(path: Path, column: str) -> None:
     rows = read_csv(path)
     i = rows[0].index(column)
     write_csv(path, [r[:i] + r[i + 1:] for r in rows])
-
-
-def problems(directory) -> list[str]:
-    with pytest.raises(DatasetError) as info:
-        load_dataset(directory)
-    found = [str(p) for p in info.value.problems]
-    assert found and "Traceback" not in str(info.value)
-    return found
-
-
-def assert_problem(found: list[str], file: str, row: int | None, column: str | None, fragment: str) -> str:
-    where = file if row is None else f"{file}:{row}"
-    prefix = f"{where}: {column}: " if column else f"{where}: "
-    hits = [p for p in found if p.startswith(prefix) and fragment in p]
-    assert hits, f"no problem {prefix!r}...{fragment!r} among:\n" + "\n".join(found)
-    return hits[0]
-
-
-def only_problem(directory, file, row, column, fragment) -> str:
-    found = problems(directory)
-    assert len(found) == 1, "expected exactly one problem, got:\n" + "\n".join(found)
-    return assert_problem(found, file, row, column, fragment)
 
 
 def read_xpt(path: Path) -> pd.DataFrame:
