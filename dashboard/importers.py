@@ -627,6 +627,20 @@ def _unknown_measure(measure: str) -> str:
     return f"measure {measure} is not one of the dashboard's measures ({known}); not supported yet"
 
 
+def _read_sources(b: _Builder, found: dict[str, list[Path]], read) -> dict[str, _Source]:
+    """Read the one file of each dataset found (``read(path, key)``); two files for one dataset are a problem."""
+    sources: dict[str, _Source] = {}
+    for key, paths in found.items():
+        if len(paths) > 1:
+            b.file_problem(paths[-1].name, f"{' and '.join(p.name for p in paths)} are both present: keep one")
+            continue
+        b.imp.files.append(paths[0].name)
+        src = read(paths[0], key)
+        if src is not None:
+            sources[key] = src
+    return sources
+
+
 # ---------------------------------------------------------------- ADaM
 
 
@@ -635,18 +649,9 @@ def read_adam(directory) -> Imported:
     directory = Path(directory)
     b = _Builder(directory, ADAM)
     imp = b.imp
-    sources: dict[str, _Source] = {}
     found = _adam_files(directory)
-    for key, paths in found.items():
-        if len(paths) > 1:
-            b.file_problem(paths[-1].name, f"{' and '.join(p.name for p in paths)} are both present: keep one")
-            continue
-        p = paths[0]
-        imp.files.append(p.name)
-        src = _read_xpt_source(p, key, imp.problems) if p.suffix.lower() == ".xpt" else \
-            _read_csv_source(p, key, imp.problems, b.col)
-        if src is not None:
-            sources[key] = src
+    sources = _read_sources(b, found, lambda p, key: _read_xpt_source(p, key, imp.problems) if p.suffix.lower() == ".xpt"
+                            else _read_csv_source(p, key, imp.problems, b.col))
     ext = ".xpt" if any(p.suffix.lower() == ".xpt" for ps in found.values() for p in ps) else ".csv"
 
     # ADSL -> patients.csv
@@ -845,16 +850,8 @@ def read_proact(directory) -> Imported:
     directory = Path(directory)
     b = _Builder(directory, PROACT)
     imp = b.imp
-    sources: dict[str, _Source] = {}
     found = _proact_files(directory)
-    for key, paths in found.items():
-        if len(paths) > 1:
-            b.file_problem(paths[-1].name, f"{' and '.join(p.name for p in paths)} are both present: keep one")
-            continue
-        imp.files.append(paths[0].name)
-        src = _read_csv_source(paths[0], key, imp.problems, b.col)
-        if src is not None:
-            sources[key] = src
+    sources = _read_sources(b, found, lambda p, key: _read_csv_source(p, key, imp.problems, b.col))
     for key in PROACT_REQUIRED:
         if key not in found:
             b.file_problem(f"{key}.csv", f"file is missing from {directory} (the PRO-ACT-style "
