@@ -360,14 +360,18 @@ class _Block:
 _EDGE_SPACE = re.compile(r"[^\S\n],|,[^\S\n]|^[^\S\n]|[^\S\n]$", re.M)
 
 
+#: ASCII characters that str.strip() removes besides space, tab and the line ends (rare: left to the regular expression).
+_RARE_ASCII_SPACE = "\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
 def _edge_space(body: str) -> bool:
     """Whether some cell of a text without quotes starts or ends with white space (which is stripped)."""
-    if body.isascii():  # substring tests: much faster than the regular expression over megabytes
-        if " " not in body and "\t" not in body and "\x0b" not in body and "\x0c" not in body:
+    if body.isascii() and not any(c in body for c in _RARE_ASCII_SPACE):
+        # only spaces and tabs can border a cell: substring tests, much faster than the expression over megabytes
+        if " " not in body and "\t" not in body:
             return False
-        if "\x0b" not in body and "\x0c" not in body:
-            edges = [a + b for a in " \t" for b in ",\n"] + [a + b for a in ",\n" for b in " \t"]
-            return body[:1] in " \t" or body[-1:] in " \t" or any(e in body for e in edges)
+        edges = [a + b for a in " \t" for b in ",\n"] + [a + b for a in ",\n" for b in " \t"]
+        return body[:1] in " \t" or body[-1:] in " \t" or any(e in body for e in edges)
     return bool(_EDGE_SPACE.search(body))
 
 

@@ -881,6 +881,7 @@ READER_CASES = {
     "crlf and no final newline": "patient_id,visit,month,measure,value,source\r\n1,V,0,FVC,80,Table 4\r\n2,V,0,FVC,81,Table 4",
     "spaces around cells": "patient_id, visit ,month,measure,value,source\n 1,V, 0,FVC,80 ,Table 4\n2,V,0,FVC,81,Table 4 \n",
     "a tab and a no-break space": "patient_id,visit,month,measure,value,source\n1\t,V,0,FVC,\u00a080,Table 4\n",
+    "ASCII control white space": "patient_id,visit,month,measure,value,source\n1,V\x1c,0,FVC,80,Table 4\n",
     "typographic minus": "patient_id,visit,month,measure,value,source\n1,III,\u22121.15,FVC,80,Table 4\n",
     "quoted cells": 'patient_id,visit,month,measure,value,source\n"1",V,0,FVC,80,"Table 4, row 1"\n',
     "a short row": "patient_id,visit,month,measure,value,source\n1,V,0,FVC,80\n2,V,0,FVC,81,Table 4\n",
