@@ -155,13 +155,30 @@ def _str_values(col: pd.Series) -> np.ndarray:
     return text_array(col.to_numpy(dtype=object))
 
 
+def _patient_codes(df: pd.DataFrame) -> np.ndarray:
+    """One integer per row, equal for the rows of one patient (a categorical id's codes as they are)."""
+    pid = df["patient_id"]
+    return pid.cat.codes.to_numpy() if isinstance(pid.dtype, pd.CategoricalDtype) else pd.factorize(pid, sort=False)[0]
+
+
+def _segments(x0, y0, x1, y1, label) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line segments (x0, y0)-(x1, y1) as one trace's x, y and customdata: a NaN gap after each segment,
+    its label on both ends."""
+    k = len(x0)
+    xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
+    xs[0::3], ys[0::3], xs[1::3], ys[1::3] = x0, y0, x1, y1
+    label = text_array(label)
+    cd = np.full(3 * k, "", dtype=label.dtype)
+    cd[0::3], cd[1::3] = label, label
+    return xs, ys, cd
+
+
 def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.ndarray]:
     """Concatenate patients' series with a NaN row between patients (df sorted by patient, x)."""
     n = len(df)
     if n == 0:
         return {x: np.array([]), y: np.array([]), **{e: np.array([], dtype=str) for e in extra}}
-    pid = df["patient_id"]
-    pid = pid.cat.codes.to_numpy() if isinstance(pid.dtype, pd.CategoricalDtype) else pid.to_numpy()
+    pid = _patient_codes(df)
     breaks = np.flatnonzero(pid[1:] != pid[:-1]) + 1
     pos = np.arange(n) + np.searchsorted(breaks, np.arange(n), side="right")
     size = n + len(breaks)
@@ -182,25 +199,18 @@ def _distinct_segments(df: pd.DataFrame, x: str, y: str) -> dict[str, np.ndarray
     """The segments joining each patient's consecutive values (df sorted by patient, x), each distinct one once,
     as x and y arrays with a NaN gap after every segment; ``label`` names a patient on the segment and how many
     others share it ("17", "17 and 412 others"), in the order the segments first occur."""
-    n = len(df)
-    pid = df["patient_id"]
-    codes = pid.cat.codes.to_numpy() if isinstance(pid.dtype, pd.CategoricalDtype) else pd.factorize(pid, sort=False)[0]
+    codes = _patient_codes(df)
     xv, yv = df[x].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
-    joined = np.flatnonzero(codes[1:] == codes[:-1]) if n > 1 else np.array([], dtype=int)
+    joined = np.flatnonzero(codes[1:] == codes[:-1]) if len(df) > 1 else np.array([], dtype=int)
     seg = np.stack([xv[joined], yv[joined], xv[joined + 1], yv[joined + 1]], axis=1)
     if len(seg) == 0:
         return {x: np.array([]), y: np.array([]), "label": np.array([], dtype=str)}
-    _u, first, inverse, counts = np.unique(seg, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    _u, first, counts = np.unique(seg, axis=0, return_index=True, return_counts=True)
     order = np.argsort(first, kind="stable")
     first, counts = first[order], counts[order]
-    k = len(first)
-    xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
-    xs[0::3], ys[0::3], xs[1::3], ys[1::3] = seg[first, 0], seg[first, 1], seg[first, 2], seg[first, 3]
-    ids = _str_values(pid)[joined[first]]
+    ids = _str_values(df["patient_id"])[joined[first]]
     others = np.char.add(np.char.add(" and ", (counts - 1).astype(str)), np.where(counts == 2, " other", " others"))
-    label = np.where(counts > 1, np.char.add(ids, others), ids)
-    labels = np.full(3 * k, "", dtype=label.dtype)
-    labels[0::3], labels[1::3] = label, label
+    xs, ys, labels = _segments(*seg[first].T, np.where(counts > 1, np.char.add(ids, others), ids))
     return {x: xs, y: ys, "label": labels}
 
 
@@ -256,13 +266,8 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             f = fits[fits["group"] == g]
             if f.empty:
                 continue
-            k = len(f)
-            xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
-            cd = np.full(3 * k, None, dtype=object)
-            xs[0::3], xs[1::3] = f["x0"].to_numpy(float), f["x1"].to_numpy(float)
-            ys[0::3], ys[1::3] = f["y0"].to_numpy(float), f["y1"].to_numpy(float)
             labels = (f["patient_id"].astype(str) + " (" + f["period"] + " slope " + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
-            cd[0::3], cd[1::3] = labels, labels
+            xs, ys, cd = _segments(f["x0"].to_numpy(float), f["y0"].to_numpy(float), f["x1"].to_numpy(float), f["y1"].to_numpy(float), labels)
             s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {GROUP_LABELS[g].lower()}", legendgroup=g,
                     line={"color": GROUP_COLOURS[g], "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
                     hovertemplate="Patient %{customdata}<extra>OLS fit</extra>", showlegend=show_legend, **axes)
@@ -380,12 +385,13 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     if d.empty:
         return message_figure("Not computable: no patient has both a pre- and a post-treatment slope", title)
     d = d.assign(change=d[col] - d["pre_slope"], group=[groups.get(p, "all") for p in d.index]).sort_values("change", ascending=False)
-    summary = (f"Bars: each of {len(d)} patients' post minus pre slope, sorted; {int((d['change'] > 0).sum())} above zero "
-               f"(slower decline after day 0), {int((d['change'] < 0).sum())} below.")
+    needles = len(d) > WATERFALL_BARS
+    summary = (f"{'Lines from zero' if needles else 'Bars'}: each of {len(d)} patients' post minus pre slope, sorted; "
+               f"{int((d['change'] > 0).sum())} above zero (slower decline after day 0), {int((d['change'] < 0).sum())} below.")
     y_title = f"Post minus pre slope ({MEASURES[measure].label} points/month)"
-    if len(d) > WATERFALL_BARS:
+    if needles:
         return _needles(d, highlight, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
-                        summary=summary.replace("Bars:", "Lines from zero:"), y_title=y_title)
+                        summary=summary, y_title=y_title)
     s = _Spec()
     colours = [HIGHLIGHT_COLOUR if p == highlight else GROUP_COLOURS[g] for p, g in zip(d.index, d["group"])]
     s.trace(type="bar", x=text_array(("P" + d.index.astype(str)).to_numpy(dtype=object)), y=d["change"].to_numpy(float),
@@ -433,15 +439,10 @@ def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go
     rank = np.arange(len(d), dtype=float)
     for g in _group_order(d["group"]):
         at = (d["group"] == g).to_numpy()
-        k = int(at.sum())
-        xs, ys = np.full(3 * k, np.nan), np.full(3 * k, np.nan)
-        xs[0::3] = xs[1::3] = rank[at]
-        ys[0::3], ys[1::3] = 0.0, d["change"].to_numpy(float)[at]
-        label = np.char.add(text_array(d.index.to_numpy(dtype=object)[at]),
-                            np.char.add(": slope change ", np.array([f"{c:+.3f}" for c in d["change"].to_numpy(float)[at]])))
-        cd = np.full(3 * k, "", dtype=label.dtype)
-        cd[0::3], cd[1::3] = label, label
-        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {k})", customdata=cd, connectgaps=False,
+        change = d["change"].to_numpy(float)[at]
+        label = [f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)]
+        xs, ys, cd = _segments(rank[at], np.zeros(len(change)), rank[at], change, label)
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {int(at.sum())})", customdata=cd, connectgaps=False,
                 line={"color": GROUP_COLOURS[g], "width": 1}, hovertemplate="Patient %{customdata} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         i = float(d.index.get_loc(highlight))
