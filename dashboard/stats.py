@@ -115,12 +115,6 @@ def _sel(meas: pd.DataFrame, ids: Sequence[str] | None, measure: str | None = No
     return m
 
 
-def baselines(m: pd.DataFrame, pick: str = "last") -> pd.Series:
-    """Per (patient, measure): the last (or ``pick="first"``: the earliest) value at or before day 0."""
-    pre = m[m["month"] <= 0].sort_values("month", kind="stable")
-    return pre.groupby(["patient_id", "measure"], observed=True)["value"].agg(pick)
-
-
 def _key_codes(*columns: pd.Series) -> np.ndarray:
     """One integer per row, equal for rows whose values agree in every column (missing values form one group)."""
     codes = np.zeros(len(columns[0]), dtype=np.int64)
@@ -143,7 +137,8 @@ def _group_moments(codes: np.ndarray, k: int, x: np.ndarray) -> tuple[np.ndarray
 
 
 def _baseline_per_row(m: pd.DataFrame, pick: str = "last") -> np.ndarray:
-    """Each row's patient-and-measure baseline (see :func:`baselines`), NaN where there is none."""
+    """Each row's baseline: its patient's last value of its measure at or before day 0 (``pick="first"``: the
+    earliest pre-treatment value); NaN where there is none."""
     key = _key_codes(m["patient_id"], m["measure"])
     _u, inv = np.unique(key, return_inverse=True)
     month = m["month"].to_numpy(dtype=float)
@@ -571,7 +566,8 @@ def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month:
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
     base = _baseline_per_row(m, definition.baseline)
     at = np.isclose(m["month"].to_numpy(dtype=float), month)
-    value, fall = m["value"].to_numpy(dtype=float)[at], base[at] - m["value"].to_numpy(dtype=float)[at]
+    value = m["value"].to_numpy(dtype=float)[at]
+    fall = base[at] - value
     with np.errstate(invalid="ignore"):
         if definition.mode == "at_or_above":
             ok, defined = value >= definition.threshold, np.ones(len(value), dtype=bool)
