@@ -66,10 +66,21 @@ def _measure_rows(ds: Dataset, cohort: Cohort, measures, group_key: str = "all")
     return cohorts.rows(ds.rows_of(measures), cohort, GROUP_SELECTS[group_key])
 
 
-def group_summaries(ds: Dataset, cohort: Cohort, measures) -> pd.DataFrame | None:
+def _cohort_rows(ds: Dataset, cohort: Cohort, measures) -> dict[str, pd.DataFrame]:
+    """The cohort's rows of the measures ("all") and each colour group's, selected once per view."""
+    rows = {"all": _measure_rows(ds, cohort, measures)}
+    for key, _label, _pids in groups(cohort):
+        if key not in rows:
+            rows[key] = _measure_rows(ds, cohort, measures, key)
+    return rows
+
+
+def group_summaries(ds: Dataset, cohort: Cohort, measures, rows: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
+    """Visit summaries per colour group (``rows``: the view's :func:`_cohort_rows` of these measures)."""
+    rows = rows if rows is not None else _cohort_rows(ds, cohort, measures)
     parts = []
     for key, _label, _pids in groups(cohort):
-        s = stats.visit_summaries(_measure_rows(ds, cohort, measures, key))
+        s = stats.visit_summaries(rows[key])
         if len(s):
             parts.append(s.assign(group=key))
     return pd.concat(parts, ignore_index=True) if parts else None
@@ -104,14 +115,15 @@ def overview(ds: Dataset, cohort: Cohort) -> dict:
 
 
 def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None, fits=None, title=None,
-                      reference=None, reference_label="") -> object:
-    """The spaghetti plot of one measure for the cohort, or a message figure."""
+                      reference=None, reference_label="", rows: dict[str, pd.DataFrame] | None = None) -> object:
+    """The spaghetti plot of one measure for the cohort, or a message figure (``rows``: see :func:`group_summaries`)."""
     if measure not in ds.measures:
         return figures.message_figure(f"This dataset has no {measure} values")
     if cohort.n == 0:
         return figures.message_figure(NO_PATIENTS)
-    return figures.spaghetti(_measure_rows(ds, cohort, [measure]), measure, group_map(cohort),
-                             group_summaries(ds, cohort, [measure]), highlight, fits, title=title,
+    rows = rows if rows is not None else _cohort_rows(ds, cohort, [measure])
+    return figures.spaghetti(rows["all"], measure, group_map(cohort),
+                             group_summaries(ds, cohort, [measure], rows), highlight, fits, title=title,
                              simulated=simulated_text(ds, measure, cohort),
                              reference=reference, reference_label=reference_label)
 
@@ -126,14 +138,16 @@ def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=
         fig = figures.message_figure(msg)
         return {**out, "figure": fig, "pairs": fig, "waterfall": fig, "message": msg}
     gm = group_map(cohort)
-    rows = _measure_rows(ds, cohort, [measure])
+    by_group = _cohort_rows(ds, cohort, [measure])
+    rows = by_group["all"]
     fits = None
     if show_fits:
         fits = stats.fit_segments(rows, measure, None, window)
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
     sim = simulated_text(ds, measure, cohort)
     slopes = stats.patient_slopes(rows, measure)
-    out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time")
+    out["figure"] = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time",
+                                      rows=by_group)
     out["slope_rows"] = [(label, t.to_dict(with_ids=False))
                          for _k, label, pids in groups(cohort)
                          for t in stats.slope_tests(rows, measure, pids, slopes=slopes)]
@@ -145,11 +159,12 @@ def alsfrs(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=
 
 
 def fvc(ds: Dataset, cohort: Cohort, highlight=None, threshold=70.0) -> dict:
+    rows = _cohort_rows(ds, cohort, ["FVC"])
     fig = outcome_over_time(ds, cohort, "FVC", highlight, title="FVC over time", reference=threshold,
-                            reference_label=f"{threshold:g}% predicted")
+                            reference_label=f"{threshold:g}% predicted", rows=rows)
     shares = []
     if "FVC" in ds.measures and cohort.n:
-        shares = [(label, stats.share_at_or_above(_measure_rows(ds, cohort, ["FVC"], key), pids, "FVC", threshold))
+        shares = [(label, stats.share_at_or_above(rows[key], pids, "FVC", threshold))
                   for key, label, pids in groups(cohort)]
     return {"figure": fig, "threshold": threshold, "shares": shares,
             "message": None if cohort.n else NO_PATIENTS}
@@ -162,15 +177,16 @@ def weakness(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> dict
     if cohort.n == 0:
         msg = figures.message_figure(NO_PATIENTS)
         return {"grid": msg, "mean": msg, "shares": [], "message": NO_PATIENTS}
-    m = _measure_rows(ds, cohort, WS_MEASURES)
-    by_group = group_summaries(ds, cohort, list(WS_MEASURES))
+    rows = _cohort_rows(ds, cohort, WS_MEASURES)
+    m = rows["all"]
+    by_group = group_summaries(ds, cohort, list(WS_MEASURES), rows)
     grid = figures.ws_grid(m, group_map(cohort), by_group, highlight)
     # with one group shown, its summaries are the cohort's: no second pass over the data
     whole = (by_group if cohort.filter.population != "compare" and by_group is not None
              else stats.visit_summaries(m))
     mean = figures.ws_mean(whole)
     definition = stats.StabilityDefinition(mode="change_below", threshold=threshold, baseline="first")
-    shares = [(f"{label}, {month} months", stats.stability_share(_measure_rows(ds, cohort, WS_MEASURES, key), pids, "WS", month, definition))
+    shares = [(f"{label}, {month} months", stats.stability_share(rows[key], pids, "WS", month, definition))
               for key, label, pids in groups(cohort) for month in (3, 12)]
     return {"grid": grid, "mean": mean, "shares": shares, "message": None}
 
