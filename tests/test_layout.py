@@ -4,25 +4,14 @@ import pandas as pd
 
 from dashboard import layout
 
+from .test_callbacks import _texts
+
 
 def _events(n):
     return pd.DataFrame({
         "patient_id": [str(i) for i in range(1, n + 1)], "term": "Headache", "serious": True, "related": False,
         "severity": "Severe", "action": None, "duration_days": pd.array([3] * n, dtype="Int64"), "ongoing": False,
     })
-
-
-def _texts(component):
-    out = []
-
-    def walk(c):
-        if isinstance(c, str):
-            out.append(c)
-        kids = getattr(c, "children", None)
-        for k in kids if isinstance(kids, (list, tuple)) else [kids] if kids is not None else []:
-            walk(k)
-    walk(component)
-    return out
 
 
 def _body_rows(component):
@@ -41,7 +30,7 @@ def _body_rows(component):
 def test_serious_listing_lists_every_event_up_to_the_limit():
     listing = layout.serious_listing(_events(3), limit=5)
     assert len(_body_rows(listing)) == 3
-    assert not any("are listed" in t for t in _texts(listing))
+    assert "are listed" not in _texts(listing)
 
 
 def test_serious_listing_above_the_limit_says_how_many_are_left_out():
@@ -49,7 +38,7 @@ def test_serious_listing_above_the_limit_says_how_many_are_left_out():
     rows = _body_rows(listing)
     assert len(rows) == 5
     assert rows[0].children[0].children == "Patient 1"
-    assert any("The first 5 of 12 serious events (the most severe first) are listed" in t for t in _texts(listing))
+    assert "The first 5 of 12 serious events (the most severe first) are listed" in _texts(listing)
 
 
 def test_serious_listing_empty():
