@@ -58,27 +58,21 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 import dash._callback as _dash_callback  # noqa: E402
+import numpy as np  # noqa: E402
 from dash._callback_context import context_value  # noqa: E402
 from dash._utils import AttributeDict, to_json  # noqa: E402
 from dash.exceptions import PreventUpdate  # noqa: E402
 
-from dashboard import callbacks, data, ids, server, simulate  # noqa: E402
+from dashboard import callbacks, data, ids, server, simulate, views  # noqa: E402
 
 #: Targets to compare with (p95 per filter change of the visible view, start-up).
 TARGET_P95_MS = {"shipped": 50.0, 10_000: 500.0}
 TARGET_STARTUP_S = 2.0
 
-#: The view callbacks and the tab that shows each.
-VIEWS = {
-    "overview": "overview",
-    "alsfrs_view": "alsfrs",
-    "fvc_view": "fvc",
-    "weakness_view": "weakness",
-    "safety_view": "safety",
-    "profile_view": "profile",
-}
+#: The view callbacks (named "<view>_view" by dashboard.callbacks) and the tab that shows each: every view of
+#: the registry but the paper check, which does not depend on the selection.
+VIEWS = {f"{v.key}_view": v.key for v in views.REGISTRY if v.uses_cohort}
 STATE_CALLBACKS = ("sync_state", "simulated_notice")
 
 
@@ -114,6 +108,9 @@ def callback_specs() -> dict[str, dict]:
             "inputs": [(i["id"], i["property"]) for i in entry["inputs"]],
             "state": [(s["id"], s["property"]) for s in entry["state"]],
             "func": func,
+            # flexible signatures (keyword inputs, dict outputs): name -> position in the flat lists
+            "in_names": entry.get("inputs_state_indices"),
+            "out_names": entry.get("outputs_indices"),
         }
     missing = [n for n in (*STATE_CALLBACKS, *VIEWS) if n not in specs]
     if missing:
@@ -147,13 +144,28 @@ def _args(spec, state) -> list:
     return [state.get(f"{c}.{p}") for c, p in spec["inputs"] + spec["state"]]
 
 
+def call(spec, state):
+    """Run a callback as Dash would with the page state: positional, or by keyword for dict signatures."""
+    values = _args(spec, state)
+    names = spec.get("in_names")
+    if isinstance(names, dict):
+        return spec["func"](**{k: values[i] for k, i in names.items() if isinstance(i, int)})
+    return spec["func"](*values)
+
+
 def _is_no_update(v) -> bool:
     return type(v).__name__ == "NoUpdate"
 
 
 def response_of(spec, result) -> dict:
     """The body dash sends back for a callback's return value (no_update outputs left out)."""
-    values = list(result) if spec["multi"] else [result]
+    names = spec.get("out_names")
+    if isinstance(result, dict) and isinstance(names, dict):
+        values = [None] * len(spec["outputs"])
+        for k, i in names.items():
+            values[i] = result[k]
+    else:
+        values = list(result) if spec["multi"] else [result]
     resp: dict = {}
     for (cid, prop), v in zip(spec["outputs"], values):
         if _is_no_update(v):
@@ -217,8 +229,7 @@ def view_controls(name: str, pid_other: str) -> dict:
         "weakness_view": {f"{ids.WS_THRESHOLD}.value": 0.5},
         "safety_view": {f"{ids.AE_COLOUR_BY}.value": "serious", f"{ids.AE_ONLY}.value": ["serious"]},
         "profile_view": {f"{ids.HIGHLIGHT}.value": pid_other},
-        "overview": {},
-    }[name]
+    }.get(name, {})
 
 
 # ---------------------------------------------------------------- timing helpers
@@ -268,7 +279,7 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
     with app.server.test_request_context():
         # the page load: sync_state with nothing triggered, then the state the page starts in
         with triggered([], base):
-            res = sync["func"](*_args(sync, base))
+            res = call(sync, base)
         apply_response(base, response_of(sync, res))
         scens, pid = scenarios(ds, base)
         pats = ds.patients["patient_id"]
@@ -278,7 +289,7 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
             state.update(sc["changes"])
             trig = sc.get("trigger") or list(sc["changes"])
             with triggered(trig, state):
-                samples, res = time_call(lambda: sync["func"](*_args(sync, state)), repeat)
+                samples, res = time_call(lambda state=state: call(sync, state), repeat)
             enc, size, gz = encode(sync, res, encode_repeat)
             apply_response(state, response_of(sync, res))
             results["sync_state"].append({"scenario": sc["name"], "callback": "sync_state", **_ms(samples),
@@ -291,15 +302,18 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
                 vstate[f"{ids.TABS}.value"] = tab
                 if name == "profile_view" and not vstate.get(f"{ids.HIGHLIGHT}.value"):
                     vstate[f"{ids.HIGHLIGHT}.value"] = pid  # the profile tab shows a chosen patient
-                samples, res = time_call(lambda: spec["func"](*_args(spec, vstate)), repeat)
+                samples, res = time_call(lambda spec=spec, vstate=vstate: call(spec, vstate), repeat)
                 enc, size, gz = encode(spec, res, encode_repeat)
                 row = {"scenario": sc["name"], "callback": name, **_ms(samples), "encode_median": _ms(enc)["median"],
-                       "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate), "_samples": samples}
+                       "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate),
+                       "_samples": samples}
                 results["views"].append(row)
-                log(f"  {name:<21s} {sc['name']:<26s} {row['median']:9.1f} ms  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
+                log(f"  {name:<21s} {sc['name']:<26s} {row['median']:9.1f} ms"
+                    f"  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
                 if sc["name"] in ("safety (default)", "compare"):
                     nspec = specs["simulated_notice"]
-                    ns, nres = time_call(lambda: nspec["func"](*_args(nspec, vstate)), repeat)
+                    ns, nres = time_call(lambda nspec=nspec, vstate=vstate: call(nspec, vstate),
+                                         repeat)
                     nenc, nsize, _ = encode(nspec, nres, encode_repeat)
                     results["notice"].append({"scenario": sc["name"], "callback": "simulated_notice", "tab": tab,
                                               **_ms(ns), "encode_median": _ms(nenc)["median"], "bytes": nsize})
@@ -315,13 +329,14 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
                 vstate[f"{ids.HIGHLIGHT}.value"] = pid
             vstate.update(changes)
             label = "view control: " + ", ".join(f"{k.split('.')[0]}={v}" for k, v in changes.items())
-            samples, res = time_call(lambda: spec["func"](*_args(spec, vstate)), repeat)
+            samples, res = time_call(lambda spec=spec, vstate=vstate: call(spec, vstate), repeat)
             enc, size, gz = encode(spec, res, encode_repeat)
             row = {"scenario": label, "callback": name, **_ms(samples), "encode_median": _ms(enc)["median"],
                    "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate), "_samples": samples,
                    "view_control": True}
             results["views"].append(row)
-            log(f"  {name:<21s} {label[:26]:<26s} {row['median']:9.1f} ms  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
+            log(f"  {name:<21s} {label[:26]:<26s} {row['median']:9.1f} ms"
+                f"  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
     # a filter change of the visible view = sync_state + the view callback + encoding both, run by run
     sync_by = {r["scenario"]: r for r in results["sync_state"]}
     for name in VIEWS:
@@ -331,7 +346,8 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
             if r["callback"] != name or r.get("view_control"):
                 continue
             s = sync_by[r["scenario"]]
-            chain = [a + b + (s["encode_median"] + r["encode_median"]) / 1000 for a, b in zip(s["_samples"], r["_samples"])]
+            encoding = (s["encode_median"] + r["encode_median"]) / 1000
+            chain = [a + b + encoding for a, b in zip(s["_samples"], r["_samples"])]
             pooled += chain
             st = _ms(chain)
             if worst is None or st["p95"] > worst[1]["p95"]:
@@ -425,7 +441,8 @@ class Server:
 
 
 def first_page(srv: Server, specs, state: dict) -> dict:
-    """The initial callbacks the page fires on load: sync_state (nothing triggered), then the overview and the notice."""
+    """The initial callbacks the page fires on load: sync_state (nothing triggered), then the overview and the
+    notice."""
     url = srv.base + "/_dash-update-component"
     status, deps = _get(srv.base + "/_dash-dependencies")
     sync = specs["sync_state"]
@@ -444,7 +461,8 @@ def first_page(srv: Server, specs, state: dict) -> dict:
 
 
 def bench_http(srv: Server, specs, state0: dict, scens: list[dict], pid: str, repeat: int, log) -> list[dict]:
-    """Filter changes through the server: POST sync_state, then the view and the notice concurrently (as the browser does)."""
+    """Filter changes through the server: POST sync_state, then the view and the notice concurrently (as the browser
+    does)."""
     url = srv.base + "/_dash-update-component"
     sync, notice = specs["sync_state"], specs["simulated_notice"]
     rows = []
@@ -510,18 +528,18 @@ def profile_callback(ds, specs, name: str, scenario: dict, pid: str, calls: int,
     with app.server.test_request_context():
         state = initial_state(app, specs)
         with triggered([], state):
-            apply_response(state, response_of(sync, sync["func"](*_args(sync, state))))
+            apply_response(state, response_of(sync, call(sync, state)))
         state.update(scenario["changes"])
         with triggered(scenario.get("trigger") or list(scenario["changes"]), state):
-            apply_response(state, response_of(sync, sync["func"](*_args(sync, state))))
+            apply_response(state, response_of(sync, call(sync, state)))
         state[f"{ids.TABS}.value"] = VIEWS[name]
         if name == "profile_view" and not state.get(f"{ids.HIGHLIGHT}.value"):
             state[f"{ids.HIGHLIGHT}.value"] = pid
-        spec["func"](*_args(spec, state))  # warm
+        call(spec, state)  # warm
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(calls):
-            res = spec["func"](*_args(spec, state))
+            res = call(spec, state)
             to_json(response_of(spec, res))
         prof.disable()
     path = out_dir / f"profile-{len(ds.patients)}-{name}.prof"
@@ -547,7 +565,8 @@ def profile_callback(ds, specs, name: str, scenario: dict, pid: str, calls: int,
     (out_dir / f"profile-{len(ds.patients)}-{name}.txt").write_text(buf.getvalue())
     return {
         "callback": name, "scenario": scenario["name"], "calls": calls, "total_ms_per_call": 1000 * total / calls,
-        "by_package_ms_per_call": {k: 1000 * v / calls for k, v in sorted(by_where.items(), key=lambda kv: -kv[1])[:15]},
+        "by_package_ms_per_call": {
+            k: 1000 * v / calls for k, v in sorted(by_where.items(), key=lambda kv: -kv[1])[:15]},
         "dashboard_functions": dash_funcs[:25], "hottest_functions": hot, "prof_file": str(path),
     }
 
@@ -562,7 +581,8 @@ def fmt(x, spec="9.1f"):
 def print_size(size_label: str, r: dict, target: float | None):
     print()
     print("=" * 118)
-    print(f"DATASET {size_label}: {r['patients']} patients, {r['measurements']} measurements, {r['adverse_events']} adverse events")
+    print(f"DATASET {size_label}: {r['patients']} patients, {r['measurements']} measurements,"
+          f" {r['adverse_events']} adverse events")
     print("=" * 118)
     g = r.get("generate")
     if g:
@@ -582,7 +602,8 @@ def print_size(size_label: str, r: dict, target: float | None):
     cb = r["callbacks"]
     print(f"\nCALLBACKS IN-PROCESS (ms; {cb['repeat']} runs each; encode = Dash's JSON encoding of the output;"
           " ratio = callback / encode)")
-    head = f"  {'callback':<16s} {'change':<40s} {'median':>9s} {'p95':>9s} {'encode':>8s} {'ratio':>7s} {'JSON bytes':>12s} {'gzip':>10s}"
+    head = (f"  {'callback':<16s} {'change':<40s} {'median':>9s} {'p95':>9s} {'encode':>8s} {'ratio':>7s}"
+            f" {'JSON bytes':>12s} {'gzip':>10s}")
     print(head)
     print("  " + "-" * (len(head) - 2))
     for row in cb["sync_state"] + cb["views"]:
@@ -592,17 +613,20 @@ def print_size(size_label: str, r: dict, target: float | None):
         print(f"  {row['callback']:<16s} {row['scenario'][:40]:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
               f" {enc:8.1f} {ratio:7.1f} {row['bytes']:>12,d} {row['gzip_bytes']:>10,d}{flag}")
     for row in cb["notice"]:
-        print(f"  {'simulated_notice':<16s} {(row['scenario'] + ', tab ' + row['tab'])[:40]:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
+        change = (row["scenario"] + ", tab " + row["tab"])[:40]
+        print(f"  {'simulated_notice':<16s} {change:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
               f" {row['encode_median']:8.1f} {'':>7s} {row['bytes']:>12,d}")
-    print(f"\nFILTER CHANGE OF THE VISIBLE VIEW = sync_state + view callback + JSON encoding of both (ms, pooled over the"
-          f" {len(cb['sync_state'])} filter changes)" + (f"; target p95 < {target:g} ms" if target else ""))
+    print("\nFILTER CHANGE OF THE VISIBLE VIEW = sync_state + view callback + JSON encoding of both (ms, pooled over"
+          f" the {len(cb['sync_state'])} filter changes)" + (f"; target p95 < {target:g} ms" if target else ""))
     print(f"  {'view':<16s} {'median':>9s} {'p95':>9s} {'max':>9s}   worst change (its p95)")
     for name, c in cb["chains"].items():
         verdict = "" if not target else ("  OK" if c["p95"] < target else "  OVER TARGET")
-        print(f"  {name:<16s} {fmt(c['median'])} {fmt(c['p95'])} {fmt(c['max'])}   {c['worst_scenario']} ({c['worst_p95']:.1f}){verdict}")
+        print(f"  {name:<16s} {fmt(c['median'])} {fmt(c['p95'])} {fmt(c['max'])}"
+              f"   {c['worst_scenario']} ({c['worst_p95']:.1f}){verdict}")
     h = r.get("http")
     if h:
-        print("\nTHROUGH THE SERVER (gunicorn, urllib; POST sync_state, then the view and simulated_notice concurrently; ms)")
+        print("\nTHROUGH THE SERVER (gunicorn, urllib; POST sync_state, then the view and simulated_notice"
+              " concurrently; ms)")
         print(f"  {'view':<16s} {'change':<26s} {'median':>9s} {'p95':>9s}   response bytes (sync, view, notice)")
         for row in h:
             b = row["response_bytes"]
@@ -620,10 +644,12 @@ def print_profiles(profiles: list[dict]):
             print(f"    {v:9.1f}  {k}")
         print("  dashboard functions by cumulative time (ms per call):")
         for f in p["dashboard_functions"][:15]:
-            print(f"    {f['cum_ms_per_call']:9.1f} cum {f['own_ms_per_call']:8.1f} own  {f['calls']:>6d} calls  {f['function']}")
+            print(f"    {f['cum_ms_per_call']:9.1f} cum {f['own_ms_per_call']:8.1f} own"
+                  f"  {f['calls']:>6d} calls  {f['function']}")
         print("  hottest functions by own time (ms per call):")
         for f in p["hottest_functions"][:12]:
-            print(f"    {f['own_ms_per_call']:9.1f} own {f['cum_ms_per_call']:8.1f} cum  {f['calls']:>8d} calls  {f['function']}")
+            print(f"    {f['own_ms_per_call']:9.1f} own {f['cum_ms_per_call']:8.1f} cum"
+                  f"  {f['calls']:>8d} calls  {f['function']}")
 
 
 # ---------------------------------------------------------------- main
@@ -640,15 +666,18 @@ def _strip(o):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="26,1000,10000",
-                    help="comma-separated patient counts; 26 (or 'shipped') = the shipped data/ (default 26,1000,10000)")
+                    help="comma-separated patient counts; 26 (or 'shipped') = the shipped data/"
+                         " (default 26,1000,10000)")
     ap.add_argument("--repeat", type=int, default=30, help="runs per (callback, filter change) (default 30)")
     ap.add_argument("--encode-repeat", type=int, default=5, help="runs of the JSON encoding per output (default 5)")
     ap.add_argument("--startup-repeat", type=int, default=3, help="server launches per dataset (default 3)")
-    ap.add_argument("--http-repeat", type=int, default=5, help="runs per filter change through the server (default 5; 0 = skip)")
+    ap.add_argument("--http-repeat", type=int, default=5,
+                    help="runs per filter change through the server (default 5; 0 = skip)")
     ap.add_argument("--http-changes", default="safety (default),compare,sex F",
                     help="filter changes sent through the server (names as printed; 'all' = every one)")
     ap.add_argument("--no-server", action="store_true", help="skip start-up and the HTTP measurements")
-    ap.add_argument("--profile", type=int, default=3, metavar="K", help="profile the K slowest view callbacks at the largest size (0 = no)")
+    ap.add_argument("--profile", type=int, default=3, metavar="K",
+                    help="profile the K slowest view callbacks at the largest size (0 = no)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic trials (default 0)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args(argv)
@@ -664,8 +693,8 @@ def main(argv=None) -> int:
     specs = callback_specs()
     report = {
         "started": stamp, "argv": sys.argv[1:], "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": os.cpu_count(), "git": _git_state(), "targets": {"p95_ms": {str(k): v for k, v in TARGET_P95_MS.items()},
-                                                                "startup_s": TARGET_STARTUP_S},
+        "cpus": os.cpu_count(), "git": _git_state(),
+        "targets": {"p95_ms": {str(k): v for k, v in TARGET_P95_MS.items()}, "startup_s": TARGET_STARTUP_S},
         "sizes": {},
     }
     shipped_n = len(data.load_dataset(data.DEFAULT_DATA_DIR).patients)
@@ -688,15 +717,15 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 tables = simulate.synthetic_trial(size, seed=args.seed)
                 t1 = time.perf_counter()
-                directory = simulate.write_trial(tables, Path(tmp.name) / f"trial-{size}",
-                                                 metadata={"title": f"Synthetic trial: {size} simulated patients (seed {args.seed})"})
+                title = f"Synthetic trial: {size} simulated patients (seed {args.seed})"
+                directory = simulate.write_trial(tables, Path(tmp.name) / f"trial-{size}", metadata={"title": title})
                 r["generate"] = {"generate_s": t1 - t, "write_s": time.perf_counter() - t1}
                 del tables
             t = time.perf_counter()
             ds = data.load_dataset(directory)
             r["load_s"] = time.perf_counter() - t
-            r.update(patients=len(ds.patients), measurements=len(ds.measurements), adverse_events=len(ds.adverse_events),
-                     directory=str(directory))
+            r.update(patients=len(ds.patients), measurements=len(ds.measurements),
+                     adverse_events=len(ds.adverse_events), directory=str(directory))
             datasets[size] = ds
             if not args.no_server:
                 runs = []
@@ -709,11 +738,13 @@ def main(argv=None) -> int:
                         fp = first_page(srv, specs, app_state)
                         run["first_page_s"] = time.perf_counter() - srv.t0
                         run.update(fp)
-                        log(f"  start-up {i + 1}: ready {run['/_dash-layout']['s']:.2f} s, first page {run['first_page_s']:.2f} s")
+                        log(f"  start-up {i + 1}: ready {run['/_dash-layout']['s']:.2f} s,"
+                            f" first page {run['first_page_s']:.2f} s")
                         runs.append(run)
                         if i == max(1, args.startup_repeat) - 1 and args.http_repeat > 0:
                             scens, pid = scenarios(ds, app_state)
-                            wanted = None if args.http_changes == "all" else set(x.strip() for x in args.http_changes.split(","))
+                            wanted = (None if args.http_changes == "all"
+                                      else {x.strip() for x in args.http_changes.split(",")})
                             chosen = [sc for sc in scens if wanted is None or sc["name"] in wanted]
                             http_rows = bench_http(srv, specs, app_state, chosen, pid, args.http_repeat, log)
                     finally:
@@ -748,7 +779,8 @@ def main(argv=None) -> int:
             report["profiles"] = profiles
             print()
             print("=" * 118)
-            print(f"PROFILES of the {len(profiles)} slowest view callbacks at {r['label']} (cProfile; profiling overhead inflates times)")
+            print(f"PROFILES of the {len(profiles)} slowest view callbacks at {r['label']}"
+                  " (cProfile; profiling overhead inflates times)")
             print("=" * 118)
             print_profiles(profiles)
         _print_targets(report)
@@ -766,8 +798,8 @@ def _state_for_http(ds, specs) -> dict:
 
 def _print_targets(report):
     print()
-    print("TARGETS: p95 per filter change of the visible view < 50 ms on the shipped data and < 500 ms on 10,000 patients;"
-          " start-up to first page < 2 s.")
+    print("TARGETS: p95 per filter change of the visible view < 50 ms on the shipped data and < 500 ms on 10,000"
+          " patients; start-up to first page < 2 s.")
     for key, r in report["sizes"].items():
         size = "shipped" if key == "shipped" else int(key)
         target = TARGET_P95_MS.get(size)
@@ -784,9 +816,12 @@ def _print_targets(report):
 
 def _git_state() -> dict:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.splitlines()
-        return {"head": head, "modified": [l[3:] for l in dirty]}
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout
+
+        head = git("rev-parse", "--short", "HEAD").strip()
+        dirty = git("status", "--porcelain").splitlines()
+        return {"head": head, "modified": [line[3:] for line in dirty]}
     except OSError:
         return {}
 

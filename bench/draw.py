@@ -71,7 +71,8 @@ _DRAWN = """
 _REDRAW = """
 async ([id, repeat]) => {
   const gd = document.querySelector('#' + id + ' .js-plotly-plot');
-  const points = gd._fullData.reduce((s, t) => s + (t.z ? t.z.length * (t.z[0] || []).length : (t.y ? t.y.length : 0)), 0);
+  const points = gd._fullData.reduce(
+    (s, t) => s + (t.z ? t.z.length * (t.z[0] || []).length : (t.y ? t.y.length : 0)), 0);
   const host = document.createElement('div');
   host.style.width = gd.clientWidth + 'px';
   document.body.appendChild(host);
@@ -114,8 +115,10 @@ def measure(base: str, repeat: int, log) -> list[dict]:
             row = {"view": name, "query": query, "shown_ms": _stats(shown), "figures": []}
             for fid in figs:
                 r = page.evaluate(_REDRAW, [fid, repeat])
-                row["figures"].append({"id": fid, "points": r["points"], "traces": r["traces"], "draw_ms": _stats(r["times"])})
-                log(f"  {'':16s} {fid:20s} {r['points']:>9,} points in {r['traces']:>2} traces: draw median {np.median(r['times']):6.0f} ms")
+                row["figures"].append({"id": fid, "points": r["points"], "traces": r["traces"],
+                                       "draw_ms": _stats(r["times"])})
+                log(f"  {'':16s} {fid:20s} {r['points']:>9,} points in {r['traces']:>2} traces:"
+                    f" draw median {np.median(r['times']):6.0f} ms")
             rows.append(row)
         browser.close()
     if errors:
@@ -141,7 +144,8 @@ def main(argv=None) -> int:
             if size == 26:
                 directory, label = data.DEFAULT_DATA_DIR, "shipped data/"
             else:
-                directory = simulate.write_trial(simulate.synthetic_trial(size, seed=args.seed), Path(tmp) / f"trial-{size}")
+                directory = simulate.write_trial(simulate.synthetic_trial(size, seed=args.seed),
+                                                 Path(tmp) / f"trial-{size}")
                 label = f"synthetic {size:,}"
             log(f"== {label}")
             srv = Server(directory, OUT / f"draw-server-{stamp}.log")
@@ -155,7 +159,8 @@ def main(argv=None) -> int:
     print(f"  {'dataset':16s} {'view':16s} {'shown med':>10s} {'p95':>7s}   figure: points, draw median / max")
     for label, r in results["sizes"].items():
         for v in r["views"]:
-            figs = "; ".join(f"{f['id']}: {f['points']:,}, {f['draw_ms']['median']:.0f} / {f['draw_ms']['max']:.0f}" for f in v["figures"])
+            figs = "; ".join(f"{f['id']}: {f['points']:,}, {f['draw_ms']['median']:.0f} / {f['draw_ms']['max']:.0f}"
+                             for f in v["figures"])
             print(f"  {label:16s} {v['view']:16s} {v['shown_ms']['median']:10.0f} {v['shown_ms']['p95']:7.0f}   {figs}")
     path = OUT / f"draw-{stamp}.json"
     path.write_text(json.dumps(results, indent=1))

@@ -1,6 +1,7 @@
 """Command line: ``python -m dashboard COMMAND [options]``.
 
-Commands: ``validate``, ``convert``, ``simulate-alsfrs``, ``generate``, ``stats``, ``reproduce``, ``serve``.
+Commands: ``validate``, ``convert``, ``simulate-alsfrs``, ``generate``, ``stats``, ``serve``, ``report``,
+``figures``, ``add-user``, ``reproduce`` (``python -m dashboard COMMAND --help`` for each one's options).
 Errors are one line on standard error; exit code 1 for an invalid dataset,
 2 for a bad command line.
 """
@@ -11,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import data
+from . import data, importers
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +36,7 @@ def _invalid_dataset_exit(exc: data.DatasetError):
 
 def _load_or_exit(args):
     try:
-        return data.load_dataset(args.data)
+        return importers.load(args.data)
     except data.DatasetError as exc:
         _invalid_dataset_exit(exc)
 
@@ -48,8 +49,6 @@ def cmd_validate(args) -> int:
 
 def cmd_convert(args) -> int:
     """Import ADaM or PRO-ACT-style files and write them as a dataset in our format."""
-    from . import importers
-
     src = Path(args.in_dir).expanduser().resolve()
     out = Path(args.out).expanduser().resolve()
     shipped = data.DEFAULT_DATA_DIR.resolve()
@@ -119,24 +118,31 @@ def cmd_generate(args) -> int:
 
 def _add_filters(p):
     """The cohort filter options: the same names as the URL parameters (``--age-min`` = ``age_min``)."""
-    from .cohorts import POPULATIONS, RANGES
+    from .cohorts import CATEGORIES, COMPARE, DEFAULT_POPULATION, POPULATIONS, RANGES
 
-    p.add_argument("--cohort", default=None, metavar="NAME", help=f"population: {', '.join(POPULATIONS)} (default safety; compare = progressors and stable)")
-    p.add_argument("--patients", default=None, metavar="IDS", help="comma-separated patient ids narrowing the population")
+    p.add_argument("--cohort", default=None, metavar="NAME",
+                   help=f"population: {', '.join(POPULATIONS)} (default {DEFAULT_POPULATION}; "
+                        f"{COMPARE} = progressors and stable)")
+    p.add_argument("--patients", default=None, metavar="IDS",
+                   help="comma-separated patient ids narrowing the population")
     p.add_argument("--min-decline", "--threshold", dest="threshold", default=None, metavar="POINTS",
-                   help="ALSFRS fall before day 0 that makes a progressor (default 2)")
-    p.add_argument("--sex", default=None, metavar="F|M", help="F, M or F,M")
-    p.add_argument("--onset", default=None, metavar="ONSET", help="spinal, spinal+bulbar, or both comma-separated")
+                   help="ALSFRS (or ALSFRS-R) fall before day 0 that makes a progressor (default 2)")
+    for cat in CATEGORIES:
+        p.add_argument(f"--{cat.param}", dest=cat.param, default=None, metavar="|".join(cat.choices),
+                       help=f"{cat.label}: {', '.join(cat.choices)}; several comma-separated")
     for _name, stem, _col, label, unit in RANGES:
-        p.add_argument(f"--{stem}-min", dest=f"{stem}_min", default=None, metavar="X", help=f"{label} at least X {unit}")
-        p.add_argument(f"--{stem}-max", dest=f"{stem}_max", default=None, metavar="X", help=f"{label} at most X {unit}")
+        unit = unit.replace("%", "%%")  # argparse formats help with %
+        for end, words in (("min", "at least"), ("max", "at most")):
+            p.add_argument(f"--{stem}-{end}", dest=f"{stem}_{end}", default=None, metavar="X",
+                           help=f"{label} {words} X {unit}")
 
 
 def _cohort_or_exit(args, ds):
     """Parse the filter options through the same model as the URL; any problem is a usage error (exit 2)."""
-    from .cohorts import RANGES, CohortFilter, select
+    from .cohorts import CATEGORIES, RANGES, CohortFilter, select
 
-    keys = ["cohort", "patients", "threshold", "sex", "onset"] + [f"{stem}_{e}" for _n, stem, *_ in RANGES for e in ("min", "max")]
+    keys = (["cohort", "patients", "threshold"] + [cat.param for cat in CATEGORIES]
+            + [f"{stem}_{e}" for _n, stem, *_ in RANGES for e in ("min", "max")])
     params = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     filt, notices = CohortFilter.from_params(params)
     if notices:

@@ -13,29 +13,44 @@ if it is at least ``min_decline`` and stable otherwise; an efficacy patient
 lacking either value is *unclassified* (counted, never silently dropped).
 
 The filter converts to and from URL query parameters and CLI options with
-the same names (``age_min`` in a URL is ``--age-min`` on the command line).
+the same names (``age_min`` in a URL is ``--age-min`` on the command line), and
+from the dashboard's filter controls (:meth:`CohortFilter.from_controls`).
+Category filters (:data:`CATEGORIES`) and range filters (:data:`RANGES`) are
+declared once here: the URL parameters, the CLI options, the dashboard's
+checklists and sliders and their callback are all generated from them.  A new
+category filter is a :class:`Category` in ``CATEGORIES`` plus a field of the
+same name in :class:`CohortFilter` (and its column in ``data.SCHEMA["patients.csv"]``).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .data import MEASURES, ONSETS, SEXES, Dataset, functional_measure, sort_patient_ids
 
-POPULATIONS = ("safety", "efficacy", "progressors", "stable", "compare")
+#: The populations a filter chooses from (URL ``cohort=``, CLI ``--cohort``), in the order the dashboard lists them.
+POPULATIONS = SAFETY_POPULATION, EFFICACY_POPULATION, PROGRESSORS, STABLE_PATIENTS, COMPARE = (
+    "safety", "efficacy", "progressors", "stable", "compare")
+DEFAULT_POPULATION = SAFETY_POPULATION
+#: Populations that rest on the progressor/stable classification (and so on the threshold).
+PROGRESSION_POPULATIONS = (PROGRESSORS, STABLE_PATIENTS, COMPARE)
 POPULATION_LABELS = {
-    "safety": "Safety population (all enrolled)",
-    "efficacy": "Efficacy population",
-    "progressors": "Progressors",
-    "stable": "Stable",
-    "compare": "Progressors vs stable",
+    SAFETY_POPULATION: "Safety population (all enrolled)",
+    EFFICACY_POPULATION: "Efficacy population",
+    PROGRESSORS: "Progressors",
+    STABLE_PATIENTS: "Stable",
+    COMPARE: "Progressors vs stable",
 }
 DEFAULT_MIN_DECLINE = 2.0
+#: Accepted progressor thresholds (points): above 0, at most this.
+MAX_MIN_DECLINE = 1000
 
 PROGRESSOR, STABLE, UNCLASSIFIED, NOT_EFFICACY = "progressor", "stable", "unclassified", "not in efficacy population"
 
@@ -51,9 +66,31 @@ RANGES = (
 MAX_PATIENT_IDS = 100_000
 
 
+class Category(NamedTuple):
+    """A category filter: the patients whose ``column`` holds one of the chosen values."""
+
+    #: CohortFilter field (a tuple of chosen values; empty = no filter).
+    field: str
+    #: URL parameter and CLI option stem (``sex`` -> ``?sex=F,M`` and ``--sex F,M``).
+    param: str
+    #: Column of the patient table.
+    column: str
+    #: Label of the dashboard's checklist; lower-cased in descriptions and messages.
+    label: str
+    #: The values one can choose, in the order the checklist shows them.
+    choices: tuple[str, ...]
+
+
+#: Category filters, in the order of the dashboard's checklists, the URL parameters and the descriptions.
+CATEGORIES = (
+    Category("sex", "sex", "sex", "Sex", SEXES),
+    Category("onset", "onset", "onset", "Onset", ONSETS),
+)
+
+
 @dataclass(frozen=True)
 class CohortFilter:
-    population: str = "safety"
+    population: str = DEFAULT_POPULATION
     min_decline: float = DEFAULT_MIN_DECLINE
     sex: tuple[str, ...] = ()
     onset: tuple[str, ...] = ()
@@ -69,12 +106,10 @@ class CohortFilter:
             raise ValueError(f"unknown population {self.population!r} (choose from {', '.join(POPULATIONS)})")
         if not (isinstance(self.min_decline, (int, float)) and math.isfinite(self.min_decline)):
             raise ValueError(f"threshold must be a finite number, not {self.min_decline!r}")
-        for s in self.sex:
-            if s not in SEXES:
-                raise ValueError(f"unknown sex {s!r} (choose from {', '.join(SEXES)})")
-        for o in self.onset:
-            if o not in ONSETS:
-                raise ValueError(f"unknown onset {o!r} (choose from {', '.join(ONSETS)})")
+        for cat in CATEGORIES:
+            for value in getattr(self, cat.field):
+                if value not in cat.choices:
+                    raise ValueError(f"unknown {cat.label.lower()} {value!r} (choose from {', '.join(cat.choices)})")
         for name, *_ in RANGES:
             lo, hi = getattr(self, name)
             for v in (lo, hi):
@@ -88,12 +123,12 @@ class CohortFilter:
     def describe(self, scale: str = "ALSFRS") -> str:
         """The filter in words, e.g. for a report or a presentation caption (``scale``: the rating scale's name)."""
         parts = [POPULATION_LABELS[self.population]]
-        if self.population in ("progressors", "stable", "compare"):
+        if self.uses_progression:
             parts.append(f"progressor = {scale} fall of at least {self.min_decline:g} points before day 0")
-        if self.sex:
-            parts.append("sex " + " or ".join(self.sex))
-        if self.onset:
-            parts.append("onset " + " or ".join(self.onset))
+        for cat in CATEGORIES:
+            chosen = getattr(self, cat.field)
+            if chosen:
+                parts.append(f"{cat.label.lower()} " + " or ".join(chosen))
         for name, _stem, _col, label, unit in RANGES:
             lo, hi = getattr(self, name)
             if lo is not None and hi is not None:
@@ -111,19 +146,29 @@ class CohortFilter:
     def is_default(self) -> bool:
         return self == CohortFilter()
 
+    @property
+    def is_comparison(self) -> bool:
+        """Progressors and stable patients shown side by side, as two groups."""
+        return self.population == COMPARE
+
+    @property
+    def uses_progression(self) -> bool:
+        """The population rests on the progressor/stable classification (and so on ``min_decline``)."""
+        return self.population in PROGRESSION_POPULATIONS
+
     # ---- URL
 
     def to_params(self) -> dict[str, str]:
         """Query parameters for this filter (defaults omitted)."""
         out: dict[str, str] = {}
-        if self.population != "safety":
+        if self.population != DEFAULT_POPULATION:
             out["cohort"] = self.population
         if self.min_decline != DEFAULT_MIN_DECLINE:
             out["threshold"] = _num(self.min_decline)
-        if self.sex:
-            out["sex"] = ",".join(self.sex)
-        if self.onset:
-            out["onset"] = ",".join(self.onset)
+        for cat in CATEGORIES:
+            chosen = getattr(self, cat.field)
+            if chosen:
+                out[cat.param] = ",".join(chosen)
         for name, stem, *_ in RANGES:
             lo, hi = getattr(self, name)
             if lo is not None:
@@ -135,7 +180,7 @@ class CohortFilter:
         return out
 
     @classmethod
-    def from_params(cls, params: dict[str, str]) -> tuple["CohortFilter", list[str]]:
+    def from_params(cls, params: dict[str, str]) -> tuple[CohortFilter, list[str]]:
         """Parse query parameters; invalid ones are ignored and named in the returned notices."""
         notices: list[str] = []
         kw: dict = {}
@@ -155,22 +200,22 @@ class CohortFilter:
         v = get("threshold")
         if v is not None:
             num = _number(v)
-            if num is None or not 0 < num <= 1000:
+            if num is None or not 0 < num <= MAX_MIN_DECLINE:
                 notices.append(f"threshold={v!r} ignored: not a positive number")
             else:
                 kw["min_decline"] = num
-        for key, allowed in (("sex", SEXES), ("onset", ONSETS)):
-            v = get(key)
+        for cat in CATEGORIES:
+            v = get(cat.param)
             if v is None:
                 continue
             # an unencoded '+' arrives as a space: 'spinal bulbar' means 'spinal+bulbar'
             items = [i.strip().replace(" ", "+") for i in v.split(",") if i.strip()]
-            good = tuple(dict.fromkeys(i for i in items if i in allowed))
-            bad = [i for i in items if i not in allowed]
+            good = tuple(dict.fromkeys(i for i in items if i in cat.choices))
+            bad = [i for i in items if i not in cat.choices]
             if bad:
-                notices.append(f"{key}={','.join(bad)!r} ignored: choose from {', '.join(allowed)}")
+                notices.append(f"{cat.param}={','.join(bad)!r} ignored: choose from {', '.join(cat.choices)}")
             if good:
-                kw[key] = good
+                kw[cat.field] = good
         for name, stem, *_ in RANGES:
             lo_s, hi_s = get(f"{stem}_min"), get(f"{stem}_max")
             lo, hi = (_number(lo_s) if lo_s is not None else None), (_number(hi_s) if hi_s is not None else None)
@@ -191,8 +236,55 @@ class CohortFilter:
                 kw["patients"] = ids
         return cls(**kw), notices
 
-    def with_(self, **changes) -> "CohortFilter":
+    @classmethod
+    def from_controls(
+        cls,
+        population,
+        threshold,
+        categories: Mapping[str, object],
+        ranges: Mapping[str, object],
+        patients,
+        bounds: Mapping[str, tuple[float, float]],
+        known_patients: Iterable[str],
+    ) -> tuple[CohortFilter, list[str]]:
+        """The filter the dashboard's controls show, from their raw values as the browser sends them.
+
+        ``categories``: field name -> the checklist's values; ``ranges``: field name -> the range slider's
+        ``[low, high]``; ``bounds``: field name -> the slider's full extent: a value at (or beyond) a bound is
+        no limit on that side, and a low above the high is none on either.  Values out of bounds are dropped
+        (an unknown population or value, a threshold not in (0, 1000], patients not in ``known_patients``);
+        a filter that still does not validate is the default filter with a "Filters reset" notice.
+        """
+        kw: dict = {}
+        if population in POPULATIONS:
+            kw["population"] = population
+        if isinstance(threshold, (int, float)) and 0 < threshold <= MAX_MIN_DECLINE:
+            kw["min_decline"] = float(threshold)
+        for cat in CATEGORIES:
+            kw[cat.field] = tuple(v for v in (categories.get(cat.field) or []) if v in cat.choices)
+        for name, *_ in RANGES:
+            kw[name] = _clamped(ranges.get(name), *bounds[name])
+        known = known_patients if isinstance(known_patients, (set, frozenset, dict)) else set(known_patients)
+        kw["patients"] = tuple(p for p in (patients or []) if isinstance(p, str) and p in known)
+        try:
+            return cls(**kw), []
+        except ValueError as exc:
+            return cls(), [f"Filters reset: {exc}"]
+
+    def with_(self, **changes) -> CohortFilter:
         return replace(self, **changes)
+
+
+def _clamped(value, lo_bound: float, hi_bound: float) -> tuple[float | None, float | None]:
+    """A range slider's ``[low, high]`` as a filter range: None at (or beyond) a bound; (None, None) if low > high."""
+    try:
+        lo, hi = (float(value[0]), float(value[1])) if value else (lo_bound, hi_bound)
+    except (TypeError, ValueError, IndexError, KeyError):
+        lo, hi = lo_bound, hi_bound
+    out = (lo if lo > lo_bound else None, hi if hi < hi_bound else None)
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        return None, None
+    return out
 
 
 def _num(v: float) -> str:
@@ -248,7 +340,7 @@ def patient_frame(dataset: Dataset) -> pd.DataFrame:
     out = p.copy()
     for meas in dataset.measures:
         out[f"baseline_{meas}"] = base[meas].reindex(out.index).astype("float64") if meas in base else np.nan
-    for meas in ("ALSFRS", "FVC"):
+    for meas in (code for code, spec in MEASURES.items() if spec.baseline_always):
         if f"baseline_{meas}" not in out:
             out[f"baseline_{meas}"] = np.nan
     fs = functional_measure(dataset.measures)
@@ -340,22 +432,22 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     groups = progression_groups(dataset, filt.min_decline)
     keep = pd.Series(True, index=pf.index)
     pop = filt.population
-    if pop == "efficacy":
+    if pop == EFFICACY_POPULATION:
         keep &= pf["efficacy_population"].astype(bool)
-    elif pop == "progressors":
+    elif pop == PROGRESSORS:
         keep &= groups.eq(PROGRESSOR)
-    elif pop == "stable":
+    elif pop == STABLE_PATIENTS:
         keep &= groups.eq(STABLE)
-    elif pop == "compare":
+    elif pop == COMPARE:
         keep &= groups.isin([PROGRESSOR, STABLE])
     else:
         keep &= pf["safety_population"].astype(bool)
     # subgroup filters: they narrow the population and its unclassified patients alike
     sub = pd.Series(True, index=pf.index)
-    if filt.sex:
-        sub &= pf["sex"].isin(filt.sex).fillna(False).astype(bool)
-    if filt.onset:
-        sub &= pf["onset"].isin(filt.onset).fillna(False).astype(bool)
+    for cat in CATEGORIES:
+        chosen = getattr(filt, cat.field)
+        if chosen:
+            sub &= pf[cat.column].isin(chosen).fillna(False).astype(bool)
     for name, _stem, column, *_ in RANGES:
         lo, hi = getattr(filt, name)
         if lo is None and hi is None:
@@ -374,7 +466,7 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
         unknown = tuple(sort_patient_ids(wanted - set(pf.index)))
     keep &= sub
     unclassified = ()
-    if pop in ("progressors", "stable", "compare"):
+    if filt.uses_progression:
         unclassified = tuple(pf.index[(groups.eq(UNCLASSIFIED) & sub).to_numpy()])
     mask = keep.to_numpy(dtype=bool)
     group_of = groups.to_numpy(dtype=object)
@@ -382,7 +474,7 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     return Cohort(
         filter=filt,
         patient_ids=ids,
-        groups=dict(zip(ids, group_of[mask])),
+        groups=dict(zip(ids, group_of[mask], strict=True)),
         mask=mask,
         group_of=group_of,
         n_enrolled=len(pf),
@@ -405,3 +497,13 @@ def rows(frame: pd.DataFrame, cohort: Cohort, group: str | None = None) -> pd.Da
 
 def filter_fields() -> list[str]:
     return [f.name for f in fields(CohortFilter)]
+
+
+def _check_declarations():
+    """Every declared category and range filter is a field of CohortFilter (caught on import, not on first use)."""
+    missing = [name for name in [c.field for c in CATEGORIES] + [r[0] for r in RANGES] if name not in filter_fields()]
+    if missing:
+        raise TypeError(f"CohortFilter lacks a field for the declared filter(s) {', '.join(missing)}")
+
+
+_check_declarations()

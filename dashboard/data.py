@@ -10,10 +10,13 @@ first problem: every problem found is collected as a :class:`Problem`
 
 Row numbers are line numbers in the file, the header being line 1.
 
-A directory of ADaM datasets or of PRO-ACT-style files is accepted too
-(:mod:`dashboard.importers` maps it to the same four tables in memory); the
-same validation then runs on those tables, and every problem names the
-source's own file, row and variable.
+A directory of ADaM datasets or of PRO-ACT-style files is loaded by
+:func:`dashboard.importers.load`, which maps it to the same four tables in
+memory and runs the same validation on them through the public loading API
+below (:func:`read_rows`, :class:`ProblemCollector`, :func:`validate_tables`,
+:func:`read_metadata`, :func:`build_dataset`); every problem then names the
+source's own file, row and variable.  This module knows only our own format
+and never imports :mod:`dashboard.importers`.
 
 This module has no Dash import and does no I/O at import time.
 """
@@ -50,7 +53,13 @@ MAX_PROBLEMS_PER_KIND = 20
 
 @dataclass(frozen=True)
 class MeasureSpec:
-    """What one outcome measure is and the values it may take."""
+    """What one outcome measure is and the values it may take: the one measure registry.
+
+    Every place that lists measures reads :data:`MEASURES` (validation, the
+    views, the characteristics table, the patient profile, the importers'
+    mapping), so a new measure is one entry here (and, to import it, one
+    mapping row).
+    """
 
     code: str
     label: str
@@ -60,6 +69,12 @@ class MeasureSpec:
     integer: bool
     #: True where a larger value is better (all shipped measures).
     higher_is_better: bool = True
+    #: The patient profile's panel that draws this measure (measures of one panel share its axis).
+    panel: str = ""
+    #: The characteristics table's row for the baseline value ("" = no row); ``baseline_always``: the row
+    #: is there even when nobody has the value (it then reads "—"), else only when someone has one.
+    baseline_label: str = ""
+    baseline_always: bool = False
 
     @property
     def axis_title(self) -> str:
@@ -69,18 +84,32 @@ class MeasureSpec:
 MEASURES: dict[str, MeasureSpec] = {
     m.code: m
     for m in (
-        MeasureSpec("ALSFRS", "ALSFRS", "points, 0-40", 0, 40, True),
-        MeasureSpec("ALSFRS_R", "ALSFRS-R", "points, 0-48", 0, 48, True),
-        MeasureSpec("FVC", "FVC", "% predicted", 0, 200, False),
-        MeasureSpec("WS_UEL", "Weakness score, upper left", "0-5", 0, 5, False),
-        MeasureSpec("WS_UER", "Weakness score, upper right", "0-5", 0, 5, False),
-        MeasureSpec("WS_LEL", "Weakness score, lower (printed LEL)", "0-5", 0, 5, False),
-        MeasureSpec("WS_LER", "Weakness score, lower (printed LER)", "0-5", 0, 5, False),
+        MeasureSpec("ALSFRS", "ALSFRS", "points, 0-40", 0, 40, True, panel="ALSFRS",
+                    baseline_label="ALSFRS at day 0 (baseline)", baseline_always=True),
+        MeasureSpec("ALSFRS_R", "ALSFRS-R", "points, 0-48", 0, 48, True, panel="ALSFRS-R",
+                    baseline_label="ALSFRS-R at day 0 (baseline)"),
+        MeasureSpec("FVC", "FVC", "% predicted", 0, 200, False, panel="FVC",
+                    baseline_label="FVC at baseline, % predicted", baseline_always=True),
+        MeasureSpec("WS_UEL", "Weakness score, upper left", "0-5", 0, 5, False, panel="Weakness scores"),
+        MeasureSpec("WS_UER", "Weakness score, upper right", "0-5", 0, 5, False, panel="Weakness scores"),
+        MeasureSpec("WS_LEL", "Weakness score, lower (printed LEL)", "0-5", 0, 5, False, panel="Weakness scores"),
+        MeasureSpec("WS_LER", "Weakness score, lower (printed LER)", "0-5", 0, 5, False, panel="Weakness scores"),
     )
 }
-WS_MEASURES = ("WS_UEL", "WS_UER", "WS_LEL", "WS_LER")
+#: The four limbs' weakness scores (the measures of the profile's weakness panel).
+WS_MEASURES = tuple(c for c, m in MEASURES.items() if m.panel == "Weakness scores")
 #: The functional rating scales, in order of preference when a dataset holds both.
 FUNCTIONAL_MEASURES = ("ALSFRS", "ALSFRS_R")
+
+
+def profile_panels(measures) -> list[tuple[str, list[str]]]:
+    """(panel title, its measures) for the measures given, in the registry's order."""
+    panels: dict[str, list[str]] = {}
+    present = set(measures)
+    for code, spec in MEASURES.items():
+        if code in present:
+            panels.setdefault(spec.panel or spec.label, []).append(code)
+    return list(panels.items())
 
 
 def functional_measure(measures) -> str:
@@ -297,13 +326,19 @@ def sort_patient_ids(ids) -> list[str]:
 # ---------------------------------------------------------------- reading
 
 
-def _read_rows(path: Path, problems: list[Problem], at_once: bool = False) -> tuple[list[str], list[tuple[int, list[str]]] | _Block] | None:
+def read_rows(path: Path, problems: list[Problem], at_once: bool = False,
+              ) -> tuple[list[str], list[tuple[int, list[str]]] | _Block] | None:
     """Header and (line number, row) pairs of one CSV file, or None (with problems) if unreadable.
 
+    Part of the loading API (the importers read their CSV files with it):
+    an unreadable file -- missing, a directory, empty, binary, not UTF-8,
+    not valid CSV -- is one :class:`Problem` named by the file's name.
+    The header's names are stripped, the cells are as written.
     A row's line number is the line its record starts on, so a quoted cell
     spanning several lines does not shift the numbers of the rows after it.
-    ``at_once``: a file of the simplest shape comes back as one :class:`_Block`
-    (see :func:`_simple_rows`), which :func:`_typed_frame` takes as it is.
+    ``at_once`` (our own loader only): a file of the simplest shape comes back
+    as one :class:`_Block` of stripped cells (see :func:`_simple_rows`), which
+    :func:`_typed_frame` takes as it is.
     """
     name = path.name
     if path.is_dir():
@@ -442,8 +477,12 @@ def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool
     return ok
 
 
-class _Collector:
-    """Collects problems, capping repeats of one kind.
+class ProblemCollector:
+    """Collects problems, capping repeats of one kind (part of the loading API).
+
+    ``add(file, rows, column, message)`` records one problem per row; after
+    :data:`MAX_PROBLEMS_PER_KIND` of one (file, column, message) the rest are
+    only counted, and ``finish()`` adds one summary line per kind cut short.
 
     ``locate``, if given, turns the (file, row, column) of a table being
     validated into where the value came from (an imported dataset's own
@@ -484,7 +523,8 @@ def _matches(s: pd.Series, pattern: re.Pattern) -> pd.Series:
     return s.isin(good)
 
 
-def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]], col: _Collector) -> pd.DataFrame:
+def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]],
+                 col: ProblemCollector) -> pd.DataFrame:
     """Parse the string cells of one file into typed columns, reporting bad cells."""
     width = len(header)
     if isinstance(body, _Block):  # read at once: rectangular and stripped already
@@ -573,7 +613,7 @@ def _dupes(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return df.duplicated(keys, keep="first") & df[keys].notna().all(axis=1)
 
 
-def _cross_checks(t: dict[str, pd.DataFrame], col: _Collector, names: dict[str, str] | None = None) -> None:
+def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict[str, str] | None = None) -> None:
     """Rules across rows and files; each runs when the tables it needs were read.
 
     ``names`` gives the file names that messages refer to (an imported
@@ -642,7 +682,8 @@ def _hash_files(directory: Path, names=FILES) -> str:
     return h.hexdigest()[:12]
 
 
-def _metadata(directory: Path, problems: list[Problem]) -> dict:
+def read_metadata(directory: Path, problems: list[Problem]) -> dict:
+    """The directory's optional ``metadata.json`` as a dict ({} if absent); problems with it are appended."""
     path = directory / METADATA_FILE
     if not path.is_file():
         return {}
@@ -667,7 +708,7 @@ RawTable = tuple[list[str], list[tuple[int, list[str]]]]
 """One table as strings: its header and (row number, cells) pairs."""
 
 
-def _parse_tables(raw, problems: list[Problem], col: _Collector) -> dict[str, pd.DataFrame]:
+def _parse_tables(raw, problems: list[Problem], col: ProblemCollector) -> dict[str, pd.DataFrame]:
     """Check the header and type the cells of each (name, table or None) pair; unreadable tables are skipped."""
     tables: dict[str, pd.DataFrame] = {}
     for name, read in raw:
@@ -680,7 +721,7 @@ def _parse_tables(raw, problems: list[Problem], col: _Collector) -> dict[str, pd
     return tables
 
 
-def _finish_checks(tables: dict[str, pd.DataFrame], col: _Collector, problems: list[Problem],
+def _finish_checks(tables: dict[str, pd.DataFrame], col: ProblemCollector, problems: list[Problem],
                    names: dict[str, str] | None = None) -> None:
     _cross_checks(tables, col, names)
     if "patients.csv" in tables and tables["patients.csv"].empty:
@@ -695,45 +736,48 @@ def validate_tables(raw: dict[str, RawTable], *, locate=None, names: dict[str, s
 
     ``raw`` maps our file names to (header, [(row number, cells)]); a file
     left out is skipped (its cross-checks too).  ``locate(file, row, column)``
-    may move each problem to where the value came from (see :class:`_Collector`);
+    may move each problem to where the value came from (see :class:`ProblemCollector`);
     ``names`` renames our files in messages.  Returns the typed tables (with a
     ``_row`` column) and the problems found; raises nothing.
     """
     problems: list[Problem] = []
-    col = _Collector(problems, locate)
+    col = ProblemCollector(problems, locate)
     tables = _parse_tables(((name, raw[name]) for name in FILES if name in raw), problems, col)
     _finish_checks(tables, col, problems, names)
     return tables, problems
 
 
 def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load and validate a dataset directory; raise :class:`DatasetError` listing every problem.
+    """Load and validate a dataset directory in our own format; raise :class:`DatasetError` listing every problem.
 
-    The directory may also hold ADaM datasets or PRO-ACT-style files
-    (:func:`dashboard.importers.detect_format`): they are imported in memory
-    and validated the same way.
+    Only our four CSV files are read: a directory of ADaM datasets or
+    PRO-ACT-style files has none of them, so each is reported missing.  To
+    load a directory in any format use :func:`dashboard.importers.load`
+    (as the command line and the server do), which calls this function for
+    our own format.
     """
     directory = resolve_data_dir(data_dir)
     problems: list[Problem] = []
     if not directory.is_dir():
         raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
-    from . import importers  # imports this module: imported here, not at the top
-
-    fmt = importers.detect_format(directory)
-    if fmt in importers.IMPORT_FORMATS:
-        return importers.load_imported(directory, fmt)
-    col = _Collector(problems)
-    tables = _parse_tables(((name, _read_rows(directory / name, problems, at_once=True)) for name in FILES), problems, col)
-    meta = _metadata(directory, problems)
+    col = ProblemCollector(problems)
+    tables = _parse_tables(((name, read_rows(directory / name, problems, at_once=True)) for name in FILES),
+                           problems, col)
+    meta = read_metadata(directory, problems)
     _finish_checks(tables, col, problems)
     if problems:
         raise DatasetError(directory, problems)
-    return _build_dataset(directory, tables, meta, list(FILES))
+    return build_dataset(directory, tables, meta, list(FILES))
 
 
-def _build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, files: list[str],
+def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, files: list[str],
                    fmt: str = "native") -> Dataset:
-    """The :class:`Dataset` of validated tables; ``files`` (names in ``directory``) are hashed and dated."""
+    """The :class:`Dataset` of validated tables (part of the loading API).
+
+    ``tables`` are :func:`validate_tables`' typed tables (with ``_row``),
+    ``meta`` is :func:`read_metadata`'s dict, ``files`` (names in
+    ``directory``) are hashed and dated, ``fmt`` is the format read.
+    """
     patients = tables["patients.csv"].drop(columns="_row")
     pids = patients["patient_id"].astype(str).tolist()
     order = sorted(range(len(pids)), key=lambda i: natural_key(pids[i]))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .data import MEASURES, SEVERITIES, WS_MEASURES
+from .data import MEASURES, SEVERITIES, WS_MEASURES, profile_panels
 from .stats import with_both_slopes
 
 # Okabe-Ito
@@ -594,8 +594,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     m = meas[meas["patient_id"] == patient_id]
     if m.empty:
         return message_figure(f"Patient {patient_id} has no measurements", f"Patient {patient_id}")
-    panels = [("ALSFRS", ["ALSFRS"]), ("ALSFRS-R", ["ALSFRS_R"]), ("FVC", ["FVC"]), ("Weakness scores", list(WS_MEASURES))]
-    panels = [(t, ms) for t, ms in panels if m["measure"].isin(ms).any()]
+    panels = profile_panels(m["measure"].unique())
     s = _Spec()
     axes, cells = _grid_axes(len(panels), 1, 0.08, 0, share_y=False)
     for r, ((t, ms), cell) in enumerate(zip(panels, cells)):
@@ -617,7 +616,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
                     hovertemplate=f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra></extra>")
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
         sfx = "" if r == 0 else str(r + 1)
-        axes[f"yaxis{sfx}"]["title"] = {"text": MEASURES[ms[0]].axis_title if len(ms) == 1 else "WS (0-5)"}
+        axes[f"yaxis{sfx}"]["title"] = {"text": MEASURES[ms[0]].axis_title if len(ms) == 1 else f"{t} ({MEASURES[ms[0]].unit})"}
         axes[f"xaxis{sfx}"]["dtick"] = 3
     last = "" if len(panels) == 1 else str(len(panels))
     axes[f"xaxis{last}"]["title"] = {"text": MONTHS_TITLE}

@@ -1,8 +1,100 @@
-"""How numbers are written for people (dashboard, reports); no Dash import."""
+"""How numbers and tables are written for people: the one writer of every table's text.
+
+Every table the dashboard, the HTML report and the CSV exports show is made
+here once, as a :class:`TableText` of plain strings (with :class:`Badge`
+cells where a cell carries a verdict), together with the few other blocks a
+view shows (:class:`Notice`, :class:`Heading`, :class:`Para`).  The
+dashboard (:func:`dashboard.layout.render`) and the report
+(:func:`dashboard.reports.render_html`) only render these blocks: neither
+writes a header or a cell of its own, so the two cannot drift.
+
+Wording follows the dataset: the rating scale's name (ALSFRS or ALSFRS-R)
+is passed in, never written here.  No Dash import.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .data import MEASURES
+
+# ---------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A table cell that carries a class (a verdict): rendered as a styled span."""
+
+    text: str
+    css: str
+
+
+@dataclass(frozen=True)
+class TableText:
+    """A table as plain text: header cells, rows of cells, an optional caption."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str | Badge, ...], ...]
+    caption: str | None = None
+    #: DOM id of the table in the dashboard (tests and links find it by this).
+    id: str | None = None
+    css: str = "data-table"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A boxed message: ``info``, ``warn`` or ``sim`` (simulated data)."""
+
+    text: str
+    kind: str = "info"
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 3
+
+
+@dataclass(frozen=True)
+class Para:
+    """A paragraph; ``css="method"`` for a methods sentence."""
+
+    text: str
+    css: str = ""
+
+
+Block = TableText | Notice | Heading | Para
+#: What a view's table slot holds: nothing, one block, or a sequence of blocks.
+Blocks = Block | tuple[Block, ...] | None
+
+
+def as_blocks(content: Blocks) -> tuple[Block, ...]:
+    """A slot's content as a flat tuple of blocks."""
+    if content is None:
+        return ()
+    if isinstance(content, (TableText, Notice, Heading, Para)):
+        return (content,)
+    out: list[Block] = []
+    for c in content:
+        out.extend(as_blocks(c))
+    return tuple(out)
+
+
+def cell_text(cell) -> str:
+    """The plain text of a cell (for CSV and text alternatives)."""
+    return cell.text if isinstance(cell, Badge) else ("" if cell is None else str(cell))
+
+
+def _table(header: Sequence[str], rows, caption: str | None = None, id: str | None = None,
+           css: str = "data-table") -> TableText:
+    return TableText(tuple(header), tuple(tuple(r) for r in rows), caption, id, css)
+
+
+# ---------------------------------------------------------------- numbers
 
 
 def fmt(x, digits: int = 2, signed: bool = False) -> str:
@@ -18,6 +110,12 @@ def fmt_p(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def pct(x, digits: int = 1) -> str:
+    """A percentage with its sign, or an em dash alone where not computable (never '—%')."""
+    s = fmt(x, digits)
+    return s if s == "—" else f"{s}%"
+
+
 def mean_sem(summary: dict | None, digits: int = 1) -> str:
     if not summary or summary.get("mean") is None:
         return "—"
@@ -30,54 +128,8 @@ def pct_of(k: int, n: int) -> str:
     return f"{k} ({100 * k / n:.0f}%)" if n else "—"
 
 
-SLOPE_HEADER = ["Group", "Window", "n", "Pre slope (points/month) mean ± SEM", "Post slope (points/month) mean ± SEM",
-                "Difference (post − pre) [95% CI]", "t", "p (paired t)", "p (Wilcoxon)", "Note"]
+# ---------------------------------------------------------------- methods
 
-
-def slope_row(group: str, t: dict) -> list[str]:
-    return [
-        group, f"0-{t['window_months']:g} months", str(t["n"]),
-        f"{fmt(t['pre_slope_mean'], 3, True)} ± {fmt(t['pre_slope_sem'], 3)}",
-        f"{fmt(t['post_slope_mean'], 3, True)} ± {fmt(t['post_slope_sem'], 3)}",
-        f"{fmt(t['mean_difference'], 3, True)} [{fmt(t['ci95_low'], 3, True)}, {fmt(t['ci95_high'], 3, True)}]",
-        fmt(t["t"], 2), fmt_p(t["p_ttest"]), fmt_p(t["p_wilcoxon"]), t.get("note") or "",
-    ]
-
-
-def characteristics_rows(columns: list[tuple[str, dict]]) -> tuple[list[str], list[list[str]]]:
-    header = ["Characteristic"] + [f"{name} (n = {c['n']})" for name, c in columns]
-    rows = [
-        ["Age, years: mean ± SEM"] + [mean_sem(c["age"]) for _, c in columns],
-        ["Disease duration, months: mean ± SEM"] + [mean_sem(c["disease_duration_months"]) for _, c in columns],
-        ["Sex: female"] + [pct_of(c["sex"].get("F", 0), c["n"]) for _, c in columns],
-        ["Sex: male"] + [pct_of(c["sex"].get("M", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal"] + [pct_of(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal + bulbar"] + [pct_of(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
-    ]
-    if any("baseline_ALSFRS" in c for _, c in columns):
-        rows.append(["ALSFRS at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS")) for _, c in columns])
-    if any("baseline_ALSFRS_R" in c for _, c in columns):
-        rows.append(["ALSFRS-R at day 0 (baseline): mean ± SEM"] + [mean_sem(c.get("baseline_ALSFRS_R")) for _, c in columns])
-    rows.append(["FVC at baseline, % predicted: mean ± SEM"] + [mean_sem(c.get("baseline_FVC")) for _, c in columns])
-    if any("delta_fs" in c for _, c in columns):
-        rows.append(["ΔFS, points/month (scale maximum − day-0 score) / disease duration: mean ± SEM"]
-                    + [mean_sem(c.get("delta_fs"), 2) for _, c in columns])
-    return header, rows
-
-
-def event_rows(ae, with_patient: bool = True) -> list[list[str]]:
-    import pandas as pd
-
-    rows = []
-    for r in ae.itertuples():
-        row = [r.term, "yes" if r.serious else "no", "yes" if r.related else "no", r.severity,
-               r.action if pd.notna(r.action) else "—",
-               "persistent" if r.ongoing else (f"{int(r.duration_days)}" if pd.notna(r.duration_days) else "—")]
-        rows.append(([f"Patient {r.patient_id}"] if with_patient else []) + row)
-    return rows
-
-
-EVENT_HEADER = ["Term", "Serious", "Related", "Severity", "Action", "Duration (days)"]
 
 METHODS = {
     "slopes": ("Per patient, an ordinary least-squares slope of the values at or before day 0 (pre) and of the values "
@@ -99,12 +151,151 @@ METHODS = {
 }
 
 
-MIXED_HEADER = ["Group", "Window", "Patients / values", "Pre slope (points/month)", "Slope change after day 0 [95% CI]", "p", "Note"]
+# ---------------------------------------------------------------- overview
+
+
+def flow_rows(flow) -> TableText:
+    """The patient flow (:class:`dashboard.views.overview.Flow`) as a table."""
+    excluded = "; ".join(f"patient {p}: {r or 'reason not given'}" for p, r in flow.excluded) or "none"
+    return _table(["Step", "Patients"], [
+        ["Enrolled (safety population)", str(flow.safety)],
+        ["Efficacy population", str(flow.efficacy)],
+        ["Excluded from efficacy", excluded],
+        [f"Progressors ({flow.scale} fall ≥ {flow.threshold:g} before day 0)", str(flow.progressors)],
+        ["Stable", str(flow.stable)],
+        ["Unclassified", str(flow.unclassified)],
+        ["Current selection", str(flow.selected)],
+    ])
+
+
+def characteristics_table(columns: list[tuple[str, dict]]) -> TableText:
+    """Table 2-style characteristics; one column per group.  Baseline rows follow the measure registry."""
+    header = ["Characteristic"] + [f"{name} (n = {c['n']})" for name, c in columns]
+    rows = [
+        ["Age, years: mean ± SEM"] + [mean_sem(c["age"]) for _, c in columns],
+        ["Disease duration, months: mean ± SEM"] + [mean_sem(c["disease_duration_months"]) for _, c in columns],
+        ["Sex: female"] + [pct_of(c["sex"].get("F", 0), c["n"]) for _, c in columns],
+        ["Sex: male"] + [pct_of(c["sex"].get("M", 0), c["n"]) for _, c in columns],
+        ["Onset: spinal"] + [pct_of(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
+        ["Onset: spinal + bulbar"] + [pct_of(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
+    ]
+    for spec in MEASURES.values():
+        key = f"baseline_{spec.code}"
+        if spec.baseline_label and any(key in c for _, c in columns):
+            rows.append([f"{spec.baseline_label}: mean ± SEM"] + [mean_sem(c.get(key)) for _, c in columns])
+    if any("delta_fs" in c for _, c in columns):
+        rows.append(["ΔFS, points/month (scale maximum − day-0 score) / disease duration: mean ± SEM"]
+                    + [mean_sem(c.get("delta_fs"), 2) for _, c in columns])
+    return _table(header, rows, caption="Mean ± SEM (SEM = SD/√n); counts with percent of the column's n.")
+
+
+# ---------------------------------------------------------------- slopes and mixed models
+
+
+SLOPE_HEADER = ["Group", "Window", "n", "Pre slope (points/month) mean ± SEM", "Post slope (points/month) mean ± SEM",
+                "Difference (post − pre) [95% CI]", "t", "p (paired t)", "p (Wilcoxon)", "Note"]
+
+
+def slope_row(group: str, t: dict) -> list[str]:
+    return [
+        group, f"0-{t['window_months']:g} months", str(t["n"]),
+        f"{fmt(t['pre_slope_mean'], 3, True)} ± {fmt(t['pre_slope_sem'], 3)}",
+        f"{fmt(t['post_slope_mean'], 3, True)} ± {fmt(t['post_slope_sem'], 3)}",
+        f"{fmt(t['mean_difference'], 3, True)} [{fmt(t['ci95_low'], 3, True)}, {fmt(t['ci95_high'], 3, True)}]",
+        fmt(t["t"], 2), fmt_p(t["p_ttest"]), fmt_p(t["p_wilcoxon"]), t.get("note") or "",
+    ]
+
+
+def slope_table(rows: list[tuple[str, dict]], id: str | None = None) -> TableText:
+    """The slope-test table: one row per (group, window)."""
+    return _table(SLOPE_HEADER, [slope_row(group, t) for group, t in rows], caption="Slope tests", id=id)
+
+
+MIXED_HEADER = ["Group", "Window", "Patients / values", "Pre slope (points/month)",
+                "Slope change after day 0 [95% CI]", "p", "Note"]
 
 
 def mixed_row(group: str, r: dict) -> list[str]:
+    head = [group, f"0-{r['window_months']:g} months", f"{r['n_patients']} / {r['n_observations']}"]
     if not r["converged"]:
-        return [group, f"0-{r['window_months']:g} months", f"{r['n_patients']} / {r['n_observations']}", "—", "—", "—", r["note"] or ""]
-    return [group, f"0-{r['window_months']:g} months", f"{r['n_patients']} / {r['n_observations']}",
-            fmt(r["pre_slope"], 3, True), f"{fmt(r['slope_change'], 3, True)} [{fmt(r['ci95_low'], 3, True)}, {fmt(r['ci95_high'], 3, True)}]",
-            fmt_p(r["p"]), r["note"] or ""]
+        return head + ["—", "—", "—", r["note"] or ""]
+    return head + [fmt(r["pre_slope"], 3, True),
+                   f"{fmt(r['slope_change'], 3, True)} [{fmt(r['ci95_low'], 3, True)}, {fmt(r['ci95_high'], 3, True)}]",
+                   fmt_p(r["p"]), r["note"] or ""]
+
+
+def mixed_table(rows: list[tuple[str, dict]]) -> TableText:
+    return _table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows])
+
+
+# ---------------------------------------------------------------- shares
+
+
+def fvc_share_table(label: str, share: pd.DataFrame, threshold: float) -> TableText:
+    rows = [[str(r.visit), f"{r.month:g}", str(r.n), str(r.at_or_above), pct(r.percent)] for r in share.itertuples()]
+    return _table(["Visit", "Month", "n with a value", f"≥ {threshold:g}%", "Percent"], rows, caption=label)
+
+
+def share_table(shares: list[tuple[str, object]]) -> TableText:
+    """Stability shares (:class:`dashboard.stats.Share`), one row per (group, visit)."""
+    rows = [[label, f"{s.stable} of {s.denominator}", pct(s.percent), str(s.missing),
+             s.definition + (f" — {s.note}" if s.note else "")] for label, s in shares]
+    return _table(["When", "Stable", "Percent", "Without a value", "Definition"], rows)
+
+
+# ---------------------------------------------------------------- adverse events
+
+
+def incidence_table(inc: pd.DataFrame, n: int) -> TableText:
+    rows = [[r.term, f"{r.patients} ({fmt(r.percent, 1)}%)", str(r.events)] for r in inc.itertuples()]
+    return _table(["Term", f"Patients n (% of {n})", "Events"], rows, caption=(
+        "A patient with several events of one term counts once in patients, each time in events."))
+
+
+EVENT_HEADER = ["Term", "Serious", "Related", "Severity", "Action", "Duration (days)"]
+
+
+def event_rows(ae: pd.DataFrame, with_patient: bool = True) -> list[list[str]]:
+    rows = []
+    for r in ae.itertuples():
+        row = [r.term, "yes" if r.serious else "no", "yes" if r.related else "no", r.severity,
+               r.action if pd.notna(r.action) else "—",
+               "persistent" if r.ongoing else (f"{int(r.duration_days)}" if pd.notna(r.duration_days) else "—")]
+        rows.append(([f"Patient {r.patient_id}"] if with_patient else []) + row)
+    return rows
+
+
+#: The serious-event listing shows at most this many rows (the adverse-events CSV has them all): every
+#: cell of a table is a component that Dash's renderer revisits on each update (200 rows cost 2 s).
+SERIOUS_LISTING_ROWS = 50
+
+
+def serious_listing(ae: pd.DataFrame, limit: int = SERIOUS_LISTING_ROWS) -> tuple[Block, ...]:
+    """The serious events, most severe first, at most ``limit`` rows and a notice saying how many are left out."""
+    if ae.empty:
+        return (Para("No serious adverse events in the selection."),)
+    listing = _table(["Patient"] + EVENT_HEADER, event_rows(ae.head(limit)))
+    if len(ae) <= limit:
+        return (listing,)
+    return (Notice(f"The first {limit} of {len(ae)} serious events (the most severe first) are listed; "
+                   "'Adverse events (CSV)' above downloads every event of the selection.", "info"), listing)
+
+
+def events_table(ae: pd.DataFrame) -> Block:
+    if ae.empty:
+        return Para("No adverse events recorded.")
+    return _table(EVENT_HEADER, event_rows(ae, with_patient=False))
+
+
+# ---------------------------------------------------------------- profile and paper check
+
+
+def facts_table(facts: Sequence[tuple[str, str]]) -> TableText:
+    return _table(["Characteristic", "Value"], [list(f) for f in facts], css="facts")
+
+
+def claims_table(claims, id: str | None = None) -> TableText:
+    """The paper check (:class:`dashboard.reproduce.Claim` list): verdicts as badges."""
+    rows = [[c.claim, c.paper, c.recomputed, c.definition,
+             Badge(c.verdict, f"verdict verdict-{c.verdict.split(' ')[0]}"), c.note] for c in claims]
+    return _table(["Claim", "Paper", "Recomputed", "Definition", "Verdict", "Note"], rows, id=id)

@@ -34,7 +34,31 @@ RANGE_IDS = {
     "delta_fs": DELTA_FS,
 }
 
-# views
+
+class _IdsByField(dict):
+    """Ids by filter field name; a field not listed gets ``pattern.format(field)``."""
+
+    def __init__(self, pattern: str, listed: dict[str, str]):
+        super().__init__(listed)
+        self.pattern = pattern
+
+    def __missing__(self, field: str) -> str:
+        return self.pattern.format(field)
+
+
+# checklist id by cohorts.CATEGORIES field name: sex and onset keep their ids, a new category needs no entry
+CATEGORY_IDS = _IdsByField("category-{}", {"sex": SEX, "onset": ONSET})
+
+# views: a view's component ids are "<view prefix>-<slot or option name>" (dashboard/views/),
+# made by slot_id; the constants below are those of the shipped views, for the tests and the
+# code that names one view's component (the rule, not the constants, is what the views use).
+
+
+def slot_id(prefix: str, name: str) -> str:
+    """The id of a view's slot or control: ``slot_id("ws", "grid") == "ws-grid"``."""
+    return f"{prefix}-{name}"
+
+
 TABS = "tabs"
 HIGHLIGHT = "highlight"
 OPEN_PROFILE = "open-profile"
@@ -74,11 +98,6 @@ PROFILE_CONTENT = "profile-content"
 PROFILE_FIGURE = "profile-figure"
 
 PAPER_TABLE = "paper-table"
-
-TAB_VALUES = ("overview", "alsfrs", "fvc", "weakness", "safety", "profile", "paper")
-
-#: Figures whose clicks highlight a patient.
-CLICKABLE_FIGURES = (ALSFRS_SPAGHETTI, ALSFRS_PAIRS, ALSFRS_WATERFALL, FVC_SPAGHETTI, WS_GRID, AE_HEATMAP)
 
 # presenting and sharing
 APP_ROOT = "app-root"

@@ -31,21 +31,18 @@ def _find_chromium() -> str | None:
 
 
 def figure_set(ds: Dataset, cohort: Cohort) -> dict[str, object]:
-    """Every figure of the views, by file stem, built as the dashboard builds them (projector-sized fonts)."""
-    al = views.alsfrs(ds, cohort)
-    fv = views.fvc(ds, cohort)
-    ws = views.weakness(ds, cohort)
-    sf = views.safety(ds, cohort)
-    figs = {
-        "alsfrs_spaghetti": al["figure"], "alsfrs_slope_pairs": al["pairs"], "alsfrs_waterfall": al["waterfall"],
-        "fvc_spaghetti": fv["figure"], "weakness_limbs": ws["grid"], "weakness_mean": ws["mean"],
-        "adverse_events_heatmap": sf["heatmap"],
-    }
+    """Every exported figure of the views (the registry's figure slots with an ``export`` stem), by file stem,
+    built as the dashboard builds them (projector-sized fonts)."""
     out = {}
-    for name, fig in figs.items():
-        big = figures.for_projector(fig)
-        big.update_layout(**SLIDE)
-        out[name] = big
+    for view in views.REGISTRY:
+        stems = [s for s in view.figures if s.export]
+        if not stems:
+            continue
+        result = views.run(view.key, ds, cohort)
+        for slot in stems:
+            big = figures.for_projector(getattr(result, slot.attr))
+            big.update_layout(**SLIDE)
+            out[slot.export] = big
     return out
 
 

@@ -128,6 +128,8 @@ h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.2rem;border-bottom:2px solid #
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:8px 0}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}.meta{color:#4a5058}.sim{background:#fde8e1;color:#7a1f00;border:2px solid #d55e00;border-radius:5px;padding:8px 12px;margin:10px 0}
 .method{color:#4a5058;font-size:.88rem}.fig{border:1px solid #d0d7de;border-radius:6px;margin:10px 0;padding:4px}
+.notice{border-radius:5px;padding:8px 12px;margin:8px 0;background:#eef6fc;border:1px solid #56b4e9}
+.notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
 """
 
 
@@ -137,11 +139,31 @@ def _esc(x) -> str:
     return _html.escape("" if x is None else str(x))
 
 
-def _html_table(header, rows, caption=None) -> str:
-    head = "".join(f"<th scope='col'>{_esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _cell_html(c) -> str:
+    from .formatting import Badge
+
+    return f"<span class='{_esc(c.css)}'>{_esc(c.text)}</span>" if isinstance(c, Badge) else _esc(c)
+
+
+def render_html(content) -> str:
+    """Formatting blocks as HTML: the report's twin of :func:`dashboard.layout.render`."""
+    from .formatting import Heading, Notice, TableText, as_blocks
+
+    out = []
+    for b in as_blocks(content):
+        if isinstance(b, TableText):
+            head = "".join(f"<th scope='col'>{_esc(h)}</th>" for h in b.header)
+            body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+            cap = f"<caption>{_esc(b.caption)}</caption>" if b.caption else ""
+            out.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(b, Notice):
+            out.append(f"<div class='notice notice-{_esc(b.kind)}' role='note'>{_esc(b.text)}</div>")
+        elif isinstance(b, Heading):
+            level = min(max(b.level, 3), 4)
+            out.append(f"<h{level}>{_esc(b.text)}</h{level}>")
+        else:
+            out.append(f"<p class='{_esc(b.css)}'>{_esc(b.text)}</p>" if b.css else f"<p>{_esc(b.text)}</p>")
+    return "".join(out)
 
 
 def _fig_html(fig, div_id: str) -> str:
@@ -155,18 +177,44 @@ def _fig_html(fig, div_id: str) -> str:
             + f"<figcaption class='method'>{alt}</figcaption></figure>")
 
 
-def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = None, window: int = 3,
-                fvc_threshold: float = 70.0, ws_threshold: float = 1.0, generated_at: str | None = None) -> str:
-    """A single self-contained HTML file (plotly.js embedded, no network needed) of every view of the selection."""
+def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None = None,
+              options: dict | None = None) -> str:
+    """One view's section of the report, from its declaration: its slots in order, then its methods."""
+    from . import ids, views
+    from .formatting import METHODS, Para
+
+    result = views.run(view.key, ds, cohort, highlight, **(options or {}))
+    parts = [f"<h2>{_esc(view.heading)}</h2>"]
+    for slot in view.slots:
+        if slot.kind == "figure":
+            if slot.in_report:
+                parts.append(_fig_html(getattr(result, slot.attr), f"fig-{ids.slot_id(view.prefix, slot.name)}"))
+            continue
+        if slot.kind == "deferred":
+            content = tuple(slot.compute(ds, cohort, part, interactive=False) for part in slot.parts)
+            content = (content, tuple(Para(n, "method") for n in slot.notes)) if any(content) else None
+        elif slot.kind == "flow":
+            from .formatting import flow_rows
+
+            content = flow_rows(getattr(result, slot.attr))
+        else:
+            content = getattr(result, slot.attr)
+        body = render_html(content)
+        if body:
+            parts.append((f"<h3>{_esc(slot.title)}</h3>" if slot.title else "") + body)
+    parts += [render_html(Para(METHODS[m], "method")) for m in view.methods]
+    return "\n".join(parts)
+
+
+def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = None,
+                options: dict[str, dict] | None = None, generated_at: str | None = None) -> str:
+    """A single self-contained HTML file (plotly.js embedded, no network needed) of every view of the
+    selection, in the registry's order (``options``: per view key, its options as on screen)."""
     import datetime as dt
 
     from plotly.offline import get_plotlyjs
 
     from . import views
-    from .formatting import (EVENT_HEADER, METHODS, MIXED_HEADER, SLOPE_HEADER, characteristics_rows, event_rows, fmt,
-                             mixed_row, slope_row)
-    from .mixed import DISAGREEMENT_NOTE
-    from .reproduce import reproduce
 
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     notes = views.simulated_notes(ds, cohort, "report")
@@ -178,68 +226,11 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
         + (f"; highlighted patient {_esc(highlight)}" if highlight else "") + "</p>",
     ]
     if notes:
-        parts.append("<div class='sim' role='note'><strong>SIMULATED DATA IN THIS REPORT:</strong> " + _esc("; ".join(notes)) + ".</div>")
-
-    ov = views.overview(ds, cohort)
-    f = ov["flow"]
-    parts.append("<h2>Overview</h2>")
-    parts.append(_html_table(["Step", "Patients"], [
-        ["Enrolled (safety population)", f["safety"]], ["Efficacy population", f["efficacy"]],
-        ["Excluded from efficacy", "; ".join(f"patient {p}: {r or 'reason not given'}" for p, r in f["excluded"]) or "none"],
-        [f"Progressors (ALSFRS fall ≥ {f['threshold']:g} before day 0)", f["progressors"]], ["Stable", f["stable"]],
-        ["Unclassified", f["unclassified"]], ["Current selection", f["selected"]]]))
-    if ov["characteristics"]:
-        header, rows = characteristics_rows(ov["characteristics"])
-        parts.append(_html_table(header, rows, "Characteristics of the selection"))
-        parts.append(f"<p class='method'>{_esc(METHODS['summary'])}</p>")
-
-    al = views.alsfrs(ds, cohort, highlight, False, window)
-    parts.append("<h2>ALSFRS</h2>")
-    parts.append(_fig_html(al["figure"], "fig-alsfrs"))
-    if al["slope_rows"]:
-        parts.append(_html_table(SLOPE_HEADER, [slope_row(g, t) for g, t in al["slope_rows"]], "Slope tests"))
-    elif al["message"]:
-        parts.append(f"<p>{_esc(al['message'])}</p>")
-    parts.append(f"<p class='method'>{_esc(METHODS['slopes'])}</p>")
-    mixed_rows = [row for w in (3, 6, 9, 12) for row in views.mixed_rows(ds, cohort, w)]
-    if mixed_rows:
-        parts.append(_html_table(MIXED_HEADER, [mixed_row(g, r) for g, r in mixed_rows], "Mixed model: change in slope after day 0"))
-        parts.append(f"<p class='method'>{_esc(METHODS['mixed'])} {_esc(DISAGREEMENT_NOTE)}</p>")
-    parts.append(_fig_html(al["pairs"], "fig-alsfrs-pairs"))
-    parts.append(_fig_html(al["waterfall"], "fig-alsfrs-waterfall"))
-
-    fv = views.fvc(ds, cohort, highlight, fvc_threshold)
-    parts.append("<h2>FVC</h2>")
-    parts.append(_fig_html(fv["figure"], "fig-fvc"))
-    for label, share in fv["shares"]:
-        parts.append(_html_table(["Visit", "Month", "n with a value", f"≥ {fvc_threshold:g}%", "Percent"],
-                                 [[r.visit, f"{r.month:g}", r.n, r.at_or_above, f"{r.percent:.1f}%"] for r in share.itertuples()], label))
-    parts.append(f"<p class='method'>{_esc(METHODS['fvc'])}</p>")
-
-    ws = views.weakness(ds, cohort, highlight, ws_threshold)
-    parts.append("<h2>Weakness scores</h2>")
-    if ws["shares"]:
-        parts.append(_html_table(["When", "Stable", "Percent", "Without a value", "Definition"],
-                                 [[label, f"{s.stable} of {s.denominator}", f"{fmt(s.percent, 1)}%", s.missing, s.definition]
-                                  for label, s in ws["shares"]]))
-    parts.append(f"<p class='method'>{_esc(METHODS['weakness'])}</p>")
-    parts.append(_fig_html(ws["grid"], "fig-ws-grid"))
-    parts.append(_fig_html(ws["mean"], "fig-ws-mean"))
-
-    sf = views.safety(ds, cohort, highlight)
-    parts.append("<h2>Safety</h2>")
-    parts.append(_fig_html(sf["heatmap"], "fig-ae-heatmap"))
-    parts.append(_html_table(["Term", f"Patients n (% of {sf['n']})", "Events"],
-                             [[r.term, f"{r.patients} ({fmt(r.percent, 1)}%)", r.events] for r in sf["incidence"].itertuples()],
-                             "Incidence by term"))
-    parts.append(_html_table(["Patient"] + EVENT_HEADER, event_rows(sf["serious"]), "Serious adverse events")
-                 if len(sf["serious"]) else "<p>No serious adverse events in the selection.</p>")
-    parts.append(f"<p class='method'>{_esc(METHODS['safety'])}</p>")
-
-    parts.append("<h2>Paper check</h2>")
-    claims = reproduce(ds)
-    parts.append(_html_table(["Claim", "Paper", "Recomputed", "Definition", "Verdict", "Note"],
-                             [[c.claim, c.paper, c.recomputed, c.definition, c.verdict, c.note] for c in claims]))
+        parts.append("<div class='sim' role='note'><strong>SIMULATED DATA IN THIS REPORT:</strong> "
+                     + _esc("; ".join(notes)) + ".</div>")
+    for view in views.REGISTRY:
+        if view.in_report:
+            parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key)))
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(ds.title)} — report</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}</style>"

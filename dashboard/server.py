@@ -7,8 +7,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from . import cohorts, security
-from .data import Dataset, load_dataset
+from . import cohorts, importers, security
+from .data import Dataset
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: Dash's default page with the document language declared and without the <footer> around its
@@ -32,13 +32,14 @@ INDEX_STRING = """<!DOCTYPE html>
 
 
 def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None, users_file: str | None = None) -> Dash:
-    """Load and validate the dataset (raising ``DatasetError`` if invalid) and build the Dash app.
+    """Load and validate the dataset in any format (:func:`dashboard.importers.load`; raising
+    ``DatasetError`` if invalid) and build the Dash app.
 
     Callbacks are registered with ``dash.callback`` when ``dashboard.callbacks``
     is first imported and are taken by the first app that serves a request, so
     build one app per process.
     """
-    ds = dataset if dataset is not None else load_dataset(data_dir)
+    ds = dataset if dataset is not None else importers.load(data_dir)
     from . import callbacks, layout  # noqa: F401  (registers the callbacks)
 
     app = Dash(
@@ -53,7 +54,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     app.server.config[callbacks.DATASET_KEY] = ds
     pf = cohorts.patient_frame(ds)
     counts = {}
-    for pop in ("safety", "efficacy", "progressors", "stable"):
+    for pop in (p for p in cohorts.POPULATIONS if p != cohorts.COMPARE):
         counts[pop] = cohorts.select(ds, cohorts.CohortFilter(population=pop)).n
     app.layout = layout.build_layout(ds, pf, counts)
     security.install(app, users_file)

@@ -97,10 +97,10 @@ def characteristics(patient_frame: pd.DataFrame, ids: Sequence[str]) -> dict:
         out["sex"]["missing"] = missing_sex
     if missing_onset:
         out["onset"]["missing"] = missing_onset
-    for meas in ("ALSFRS", "ALSFRS_R", "FVC"):
+    for meas, spec in MEASURES.items():
         col = f"baseline_{meas}"
-        if col in p and (meas != "ALSFRS_R" or p[col].notna().any()):
-            out[f"baseline_{meas}"] = describe(p[col].astype("float64")).to_dict()
+        if spec.baseline_label and col in p and (spec.baseline_always or p[col].notna().any()):
+            out[col] = describe(p[col].astype("float64")).to_dict()
     if "delta_fs" in p:
         out["delta_fs"] = describe(p["delta_fs"].astype("float64")).to_dict()
     return out

@@ -1,16 +1,13 @@
-"""Shared fixtures: the shipped dataset and helpers to write small datasets."""
+"""Shared fixtures: the shipped dataset and writable copies of it (helpers and constants: tests/helpers.py)."""
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from dashboard import data
-
-REPO = Path(__file__).resolve().parent.parent
-SHIPPED = REPO / "data"
+from tests.helpers import SHIPPED
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard import cohorts, data, figures, stats, views
-from tests.conftest import SHIPPED
+from tests.helpers import SHIPPED
 
 
 @pytest.fixture
@@ -57,11 +57,11 @@ def test_delta_fs_filter(shipped):
 
 def test_views_label_the_revised_scale(revised):
     c = cohorts.select(revised, cohorts.CohortFilter(population="compare"))
-    v = views.alsfrs(revised, c, highlight="7")
-    assert v["figure"].layout.yaxis.title.text == "ALSFRS-R (points, 0-48)"
-    assert v["figure"].layout.title.text.startswith("ALSFRS-R over time (n = 23)")
-    assert {t["measure"] for _g, t in v["slope_rows"]} == {"ALSFRS_R"}
+    v = views.run("alsfrs", revised, c, highlight="7")
+    assert v.figure.layout.yaxis.title.text == "ALSFRS-R (points, 0-48)"
+    assert v.figure.layout.title.text.startswith("ALSFRS-R over time (n = 23)")
+    assert {t["measure"] for _g, t in v.slope_rows} == {"ALSFRS_R"}
     assert "ALSFRS_R at visits" in views.simulated_notes(revised, c, "alsfrs")[0]
-    prof = views.profile(revised, "7", 2)
-    assert any(k.startswith("ALSFRS-R at day 0") for k, _ in prof["facts"])
-    figures.validate(prof["figure"])
+    prof = views.run("profile", revised, c, "7")
+    assert any(k.startswith("ALSFRS-R at day 0") for k, _ in prof.facts)
+    figures.validate(prof.figure)

@@ -1,11 +1,11 @@
 """Callbacks called in-process (inside a Flask request context of a real app)."""
 
 import pytest
-from dash import html
 from dash.exceptions import PreventUpdate
 
-from dashboard import callbacks, figures
+from dashboard import callbacks
 from dashboard.server import create_app
+from tests.helpers import texts
 
 
 @pytest.fixture(scope="module")
@@ -19,90 +19,106 @@ def req(app):
         yield
 
 
-def _texts(component) -> str:
-    """All text in a component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_texts(c) for c in component)
-    return _texts(getattr(component, "children", None))
+def view(key, store=None, tab=None, **kw) -> dict:
+    """A view's callback as Dash calls it (keywords: highlight, present and the view's options)."""
+    return callbacks.VIEW_CALLBACKS[key](store=store if store is not None else {}, tab=tab or key, **kw)
 
 
-@pytest.mark.parametrize("cohort,n", [("safety", 26), ("efficacy", 23), ("progressors", 12), ("stable", 11), ("compare", 23)])
+def alsfrs(store, tab="alsfrs", highlight=None, show_fits=(), window=3, present=None):
+    out = view("alsfrs", store, tab, highlight=highlight, show_fits=list(show_fits), window=window, present=present)
+    return (out["spaghetti"], out["slope-table"], out["slope-pairs"], out["waterfall"], out["message"],
+            out["spaghetti-alt"], out["slope-pairs-alt"], out["waterfall-alt"])
+
+
+def fvc(store, threshold=70, present=None):
+    out = view("fvc", store, highlight=None, threshold=threshold, present=present)
+    return out["spaghetti"], out["share-table"], out["spaghetti-alt"]
+
+
+def safety(store, highlight=None, colour_by="severity", only=(), tab="safety"):
+    out = view("safety", store, tab, highlight=highlight, colour_by=colour_by, only=list(only))
+    return out["heatmap"], out["incidence"], out["serious-list"], out["heatmap-alt"]
+
+
+@pytest.mark.parametrize(
+    "cohort,n", [("safety", 26), ("efficacy", 23), ("progressors", 12), ("stable", 11), ("compare", 23)]
+)
 def test_alsfrs_view_counts(req, cohort, n):
-    fig, table, pairs, water, msg, *alts = callbacks.alsfrs_view({"cohort": cohort} if cohort != "safety" else {}, "alsfrs", None, ["fits"], 3)
-    ids = {c[0] for t in fig.data if t.name and t.name.split(" (")[0] in ("Patients", "Progressors", "Stable") for c in t.customdata if c[0]}
+    state = {"cohort": cohort} if cohort != "safety" else {}
+    fig, table, pairs, water, msg, *alts = alsfrs(state, show_fits=["fits"])
+    groups = ("Patients", "Progressors", "Stable")
+    ids = {c[0] for t in fig.data if t.name and t.name.split(" (")[0] in groups for c in t.customdata if c[0]}
     assert len(ids) == n
     assert "SIMULATED" in fig.layout.title.text
-    assert "0-3 months" in _texts(table)
+    assert "0-3 months" in texts(table)
 
 
 def test_views_not_on_screen_are_not_computed(req):
     with pytest.raises(PreventUpdate):
-        callbacks.alsfrs_view({}, "fvc", None, [], 3)
+        alsfrs({}, tab="fvc")
     with pytest.raises(PreventUpdate):
-        callbacks.safety_view({}, "alsfrs", None, "severity", [])
+        safety({}, tab="alsfrs")
 
 
 def test_empty_selection_says_so(req):
     store = {"cohort": "progressors", "patients": "4"}
-    fig, table, pairs, water, msg, *alts = callbacks.alsfrs_view(store, "alsfrs", None, [], 3)
+    fig, table, pairs, water, msg, *alts = alsfrs(store)
     assert "No patients match" in fig.layout.annotations[0].text
-    fig, share, alt = callbacks.fvc_view(store, "fvc", None, 70)
+    fig, share, alt = fvc(store)
     assert "No patients match" in fig.layout.annotations[0].text
-    flow, tbl = callbacks.overview(store, "overview")
-    assert "No patients match" in _texts(tbl)
+    out = view("overview", store)
+    assert "No patients match" in texts(out["characteristics"])
 
 
 def test_one_patient_slope_table_says_not_computable(req):
-    fig, table, pairs, water, msg, *alts = callbacks.alsfrs_view({"patients": "3"}, "alsfrs", None, [], 3)
-    assert "n < 2" in _texts(table)
-    assert "n < 2" in _texts(msg)
+    fig, table, pairs, water, msg, *alts = alsfrs({"patients": "3"})
+    assert "n < 2" in texts(table)
+    assert "n < 2" in texts(msg)
 
 
 def test_fvc_threshold_and_share(req):
-    fig, tables, alt = callbacks.fvc_view({"cohort": "efficacy"}, "fvc", None, 70)
-    text = _texts(tables)
+    fig, tables, alt = fvc({"cohort": "efficacy"}, 70)
+    text = texts(tables)
     assert "15" in text and "78.9%" in text  # visit X: 15 of 19
     assert any(s.y0 == 70 for s in fig.layout.shapes if s.type == "line" and s.y0 == s.y1)
 
 
 def test_weakness_share_uses_threshold(req):
-    _g, _m, t1, *_ = callbacks.weakness_view({"cohort": "efficacy"}, "weakness", None, 1.0)
-    _g, _m, t05, *_ = callbacks.weakness_view({"cohort": "efficacy"}, "weakness", None, 0.5)
-    assert "20 of 23" in _texts(t1)
-    assert "17 of 23" in _texts(t05)
+    t1 = view("weakness", {"cohort": "efficacy"}, threshold=1.0)["share-table"]
+    t05 = view("weakness", {"cohort": "efficacy"}, threshold=0.5)["share-table"]
+    assert "20 of 23" in texts(t1)
+    assert "17 of 23" in texts(t05)
 
 
 def test_safety_filters(req):
-    fig, inc, serious, alt = callbacks.safety_view({}, "safety", "5", "severity", [])
+    fig, inc, serious, alt = safety({}, "5")
     assert len(fig.data[0].y) == 15
-    fig_s, inc_s, _, _alt = callbacks.safety_view({}, "safety", None, "serious", ["serious"])
-    assert set(fig_s.data[0].x) == {"PEG insertion", "Respiratory failure", "Respiratory failure (due to bronchopneumonia)"}
-    assert "Headache" not in _texts(inc_s)
-    assert "Patient 22" in _texts(serious)
+    fig_s, inc_s, _, _alt = safety({}, None, "serious", ["serious"])
+    assert set(fig_s.data[0].x) == {
+        "PEG insertion", "Respiratory failure", "Respiratory failure (due to bronchopneumonia)"}
+    assert "Headache" not in texts(inc_s)
+    assert "Patient 22" in texts(serious)
 
 
 def test_profile(req):
-    content, fig, alt = callbacks.profile_view("profile", "7", {})
-    text = _texts(content)
+    out = view("profile", {}, highlight="7")
+    content, fig = out["content"], out["figure"]
+    text = texts(content)
     assert "Patient 7" in text and "Respiratory failure (due to bronchopneumonia)" in text
     assert "SIMULATED" in fig.layout.title.text
-    content, fig, alt = callbacks.profile_view("profile", None, {})
-    assert "Pick a patient" in _texts(content)
+    content = view("profile", {}, highlight=None)["content"]
+    assert "Pick a patient" in texts(content)
 
 
 def test_simulated_notice_only_where_simulated_values_show(req):
-    assert "SIMULATED" in _texts(callbacks.simulated_notice({}, "alsfrs"))
+    assert "SIMULATED" in texts(callbacks.simulated_notice({}, "alsfrs"))
     assert callbacks.simulated_notice({}, "fvc") is None
-    assert "simulated" in _texts(callbacks.simulated_notice({"cohort": "progressors"}, "fvc"))
+    assert "simulated" in texts(callbacks.simulated_notice({"cohort": "progressors"}, "fvc"))
 
 
 def test_paper_view(req):
-    out = callbacks.paper_view("paper")
-    assert "Table 4 Mean" in _texts(out)
+    out = callbacks.VIEW_CALLBACKS["paper"](tab="paper")
+    assert "Table 4 Mean" in texts(out["table"])
 
 
 @pytest.mark.parametrize("payload,expected", [
@@ -123,32 +139,38 @@ def test_parse_search_ignores_huge_queries():
 
 
 def test_figures_have_text_alternatives(req):
-    fig, *_rest, alt_spaghetti, alt_pairs, alt_water = callbacks.alsfrs_view({"cohort": "progressors"}, "alsfrs", None, [], 3)
+    fig, *_rest, alt_spaghetti, alt_pairs, alt_water = alsfrs({"cohort": "progressors"})
     assert alt_spaghetti.startswith("ALSFRS over time (n = 12) SIMULATED")
     assert "one line per patient" in alt_spaghetti
     assert "11 patients" in alt_pairs and "above zero" in alt_water
-    *_x, alt = callbacks.safety_view({}, "safety", None, "severity", [])
+    *_x, alt = safety({})
     assert "15 patients with events" in alt
 
 
 def test_presentation_mode_enlarges_figures(req):
-    normal = callbacks.fvc_view({}, "fvc", None, 70, [])[0]
-    big = callbacks.fvc_view({}, "fvc", None, 70, ["on"])[0]
+    normal = fvc({}, 70, [])[0]
+    big = fvc({}, 70, ["on"])[0]
     assert big.layout.font.size > normal.layout.font.size
     assert big.data[0].line.width > normal.data[0].line.width
     cls, caption = callbacks.presentation_mode(["on"], {"cohort": "stable"})
-    assert "present" in cls and "11 of 26 patients" in _texts(caption)
+    assert "present" in cls and "11 of 26 patients" in texts(caption)
     assert callbacks.presentation_mode([], {}) == ("app", None)
 
 
 def test_mixed_models_fitted_at_once_for_small_selections_and_on_request_above(req, monkeypatch):
-    fit3 = callbacks.mixed_views[3]
-    small = _texts(fit3({"cohort": "progressors"}, "alsfrs", []))
+    from dashboard.views import alsfrs as alsfrs_view
+
+    parts = callbacks.DEFERRED_CALLBACKS[("alsfrs", "mixed")]
+
+    def fit(window, store, tab, asked):
+        return parts[window](store=store, tab=tab, fit_mixed=asked)
+
+    small = texts(fit(3, {"cohort": "progressors"}, "alsfrs", []))
     assert "Tick 'Fit the mixed models'" not in small and "Progressors" in small
-    monkeypatch.setattr(callbacks, "AUTO_FIT_PATIENTS", 10)
-    asked_not = fit3({"cohort": "progressors"}, "alsfrs", [])
-    assert "up to 10 patients; this selection has 12" in _texts(asked_not)
-    assert callbacks.mixed_views[6]({"cohort": "progressors"}, "alsfrs", []) is None  # the notice once, not per window
-    assert _texts(fit3({"cohort": "progressors"}, "alsfrs", ["fit"])) == small
+    monkeypatch.setattr(alsfrs_view, "AUTO_FIT_PATIENTS", 10)
+    asked_not = fit(3, {"cohort": "progressors"}, "alsfrs", [])
+    assert "up to 10 patients; this selection has 12" in texts(asked_not)
+    assert fit(6, {"cohort": "progressors"}, "alsfrs", []) is None  # the notice once, not per window
+    assert texts(fit(3, {"cohort": "progressors"}, "alsfrs", ["fit"])) == small
     with pytest.raises(PreventUpdate):
-        fit3({"cohort": "progressors"}, "overview", ["fit"])
+        fit(3, {"cohort": "progressors"}, "overview", ["fit"])

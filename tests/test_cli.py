@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def run(*args, env=None):
@@ -95,6 +95,7 @@ def test_stats_on_known_slopes_varying(tmp_path):
     # patient i: post slope -i/3, so differences 2/3, 1/3, 0, -1/3 in every window
     d = _known_dataset(tmp_path / "known", lambda i: -i / 3)
     out = json.loads(run("stats", "--data", str(d)).stdout)
+    assert len(out["slope_tests"]) == 4  # one per window
     for t in out["slope_tests"]:
         assert t["n"] == 4
         assert t["mean_difference"] == pytest.approx(1 / 6)

@@ -8,7 +8,7 @@ import pytest
 
 from dashboard import cohorts, data
 from dashboard.cohorts import CohortFilter, select
-from tests.conftest import SHIPPED
+from tests.helpers import SHIPPED
 
 # A small dataset, written in the documented file format and loaded by data.load_dataset.
 #
@@ -282,3 +282,34 @@ def test_shipped_twelve_progressors_eleven_stable(shipped):
     # threshold 4: declines >= 4 are 6 (11), 13 (8), 15 (9), 17, 18, 19 (6), 23 (11)
     assert select(shipped, CohortFilter(population="progressors", min_decline=4)).patient_ids == (
         "6", "13", "15", "17", "18", "19", "23")
+
+
+# ---------------------------------------------------------------- declarations and named properties
+
+
+def test_categories_match_the_patient_table_schema():
+    schema = {c.name: c for c in data.SCHEMA["patients.csv"]}
+    for cat in cohorts.CATEGORIES:
+        assert cat.field in cohorts.filter_fields()
+        assert schema[cat.column].kind == "enum" and schema[cat.column].choices == cat.choices
+    declared = [(c.field, c.param, c.label) for c in cohorts.CATEGORIES]
+    assert declared == [("sex", "sex", "Sex"), ("onset", "onset", "Onset")]
+
+
+@pytest.mark.parametrize("population,comparison,progression", [
+    ("safety", False, False), ("efficacy", False, False), ("progressors", False, True), ("stable", False, True),
+    ("compare", True, True),
+])
+def test_population_properties(population, comparison, progression):
+    f = CohortFilter(population=population)
+    assert f.is_comparison is comparison and f.uses_progression is progression
+    assert ("progressor = " in f.describe()) is progression
+
+
+def test_category_filters_in_words_and_messages():
+    assert CohortFilter(sex=("F", "M"), onset=("spinal",)).describe() == (
+        "Safety population (all enrolled); sex F or M; onset spinal")
+    with pytest.raises(ValueError, match=r"unknown sex 'X' \(choose from F, M\)"):
+        CohortFilter(sex=("X",))
+    with pytest.raises(ValueError, match=r"unknown onset 'bulbar' \(choose from spinal, spinal\+bulbar\)"):
+        CohortFilter(onset=("bulbar",))

@@ -121,10 +121,10 @@ def test_every_view_figure_passes_plotly_validation(shipped):
 
     for pop in ("safety", "compare", "progressors"):
         c = cohorts.select(shipped, cohorts.CohortFilter(population=pop))
-        al = views.alsfrs(shipped, c, highlight="7", show_fits=True, window=6)
-        figs = [al["figure"], al["pairs"], al["waterfall"], views.fvc(shipped, c, "7")["figure"]]
-        ws = views.weakness(shipped, c, "7")
-        figs += [ws["grid"], ws["mean"], views.safety(shipped, c, "5")["heatmap"], views.profile(shipped, "7", 2)["figure"]]
+        al = views.run("alsfrs", shipped, c, highlight="7", show_fits=True, window=6)
+        figs = [al.figure, al.pairs, al.waterfall, views.run("fvc", shipped, c, "7").figure]
+        ws = views.run("weakness", shipped, c, "7")
+        figs += [ws.grid, ws.mean, views.run("safety", shipped, c, "5").heatmap, views.run("profile", shipped, c, "7").figure]
         figs += [figures.for_projector(f) for f in figs]
         figs.append(figures.message_figure("No patients match"))
         for f in figs:

@@ -2,13 +2,14 @@
 
 The shipped data is exported as ADaM CSV, ADaM XPT and PRO-ACT-style files
 (session fixtures); each test copies one export, breaks one thing and checks
-that :func:`dashboard.data.load_dataset` names *their* file, row (line number
+that :func:`dashboard.importers.load` names *their* file, row (line number
 in a CSV, record number in an XPT) and variable.  The round trip imports each
 export back and compares the statistics of every population.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -22,18 +23,21 @@ import pytest
 
 from dashboard import cohorts, data, importers, reports
 from dashboard.data import DatasetError, load_dataset
+from tests.helpers import (
+    REPO,
+    SHIPPED,
+    assert_problem,
+    break_cell,
+    find_line,
+    only_problem,
+    problems,
+    read_csv,
+    run_cli,
+    set_cell,
+    write_csv,
+)
 
-from .conftest import REPO, SHIPPED
-from .test_data import assert_problem, find_line, only_problem, problems, read_csv, set_cell, write_csv
-
-# ---------------------------------------------------------------- helpers (the CSV and problem helpers are test_data's)
-
-
-def break_cell(path: Path, column: str, value: str, **match: str) -> int:
-    """Set ``column`` to ``value`` in the first row matching ``match``; return its line number."""
-    line = find_line(path, **match)
-    set_cell(path, line, column, value)
-    return line
+# ---------------------------------------------------------------- helpers (the CSV helpers are tests.helpers')
 
 
 def drop_column(path: Path, column: str) -> None:
@@ -67,14 +71,6 @@ def statistics_by_population(ds) -> dict:
     return out
 
 
-def run_cli(*args: str, env_extra=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop(data.DATA_DIR_ENV, None)
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 # ---------------------------------------------------------------- exports of the shipped data
 
 
@@ -104,14 +100,15 @@ def proact(exports, tmp_path):
 
 
 def test_exports_hold_the_documented_files(exports):
-    assert sorted(p.name for p in (exports / "adam-csv").iterdir()) == ["adae.csv", "adeff.csv", "adsl.csv", "metadata.json"]
-    assert sorted(p.name for p in (exports / "adam-xpt").iterdir()) == ["adae.xpt", "adeff.xpt", "adsl.xpt", "metadata.json"]
+    for kind, ext in (("adam-csv", "csv"), ("adam-xpt", "xpt")):
+        assert sorted(p.name for p in (exports / kind).iterdir()) == [f"adae.{ext}", f"adeff.{ext}", f"adsl.{ext}",
+                                                                      "metadata.json"]
     assert sorted(p.name for p in (exports / "proact").iterdir()) == [
         "ADVERSEEVENTS.csv", "ALSFRS.csv", "ALSHISTORY.csv", "DEMOGRAPHICS.csv", "FVC.csv", "MUSCLESTRENGTH.csv",
         "metadata.json"]
     assert len(read_xpt(exports / "adam-xpt" / "adeff.xpt")) == 672
     # our export is one of the files pandas alone miscounts (its last record ends in a blank SIMFL)
-    assert len(importers._read_xpt_source(exports / "adam-xpt" / "adeff.xpt", "ADEFF", []).rows) == 672
+    assert len(importers.sources.read_xpt_source(exports / "adam-xpt" / "adeff.xpt", "ADEFF", []).rows) == 672
 
 
 # ---------------------------------------------------------------- round trip
@@ -134,7 +131,7 @@ def assert_same_tables(back, shipped):
 
 @pytest.mark.parametrize("kind,fmt", [("adam-csv", "adam"), ("adam-xpt", "adam"), ("proact", "proact")])
 def test_round_trip_gives_identical_statistics(shipped, shipped_statistics, exports, kind, fmt):
-    back = load_dataset(exports / kind)
+    back = importers.load(exports / kind)
     assert back.format == fmt
     assert_same_tables(back, shipped)
     assert statistics_by_population(back) == shipped_statistics
@@ -147,7 +144,8 @@ def test_import_functions_return_our_string_tables(exports):
             assert list(frame.columns) == [c.name for c in data.SCHEMA[name]]
             assert all(isinstance(v, str) for v in frame.to_numpy().ravel())
         m = tables["measurements.csv"]
-        assert len(m) == 672 and set(m.loc[m["measure"] == "ALSFRS", "source"]) <= {"simulated", "ADaM ADEFF", "PRO-ACT ALSFRS"}
+        assert len(m) == 672
+        assert set(m.loc[m["measure"] == "ALSFRS", "source"]) <= {"simulated", "ADaM ADEFF", "PRO-ACT ALSFRS"}
 
 
 def test_import_raises_every_problem(adam):
@@ -161,18 +159,18 @@ def test_import_raises_every_problem(adam):
 @pytest.mark.parametrize("fmt", ["native", "adam", "proact"])
 def test_summary_says_which_format_was_read(exports, fmt):
     directory = {"native": SHIPPED, "adam": exports / "adam-csv", "proact": exports / "proact"}[fmt]
-    assert f"read as {data.FORMAT_LABELS[fmt]};" in load_dataset(directory).summary()
+    assert f"read as {data.FORMAT_LABELS[fmt]};" in importers.load(directory).summary()
 
 
 def test_loading_an_import_writes_nothing(adam_xpt):
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in adam_xpt.iterdir()}
-    load_dataset(adam_xpt)
+    importers.load(adam_xpt)
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in adam_xpt.iterdir()} == before
 
 
 def test_trial_data_dir_may_name_an_adam_directory(adam, monkeypatch):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(adam))
-    assert load_dataset().format == "adam"
+    assert importers.load().format == "adam"
 
 
 # ---------------------------------------------------------------- format detection
@@ -253,7 +251,7 @@ S1-001,FVCPP,Month 3,92,78,%,Y
 
 
 def test_generated_adam_directory(tmp_path):
-    ds = load_dataset(_small_adam(tmp_path / "adam"))
+    ds = importers.load(_small_adam(tmp_path / "adam"))
     assert ds.format == "adam"
     p = ds.patients.set_index("patient_id")
     assert list(p.index) == ["S1-001", "S1-002", "S1-003"]
@@ -285,7 +283,7 @@ def test_generated_adam_without_ady_reads_avisitn_as_months(tmp_path):
     d = _small_adam(tmp_path / "adam")
     (d / "adre.csv").unlink()
     drop_column(d / "adqs.csv", "ADY")
-    ds = load_dataset(d)
+    ds = importers.load(d)
     assert dict(zip(ds.visits["visit"], ds.visits["month"])) == {"Baseline": 0, "Month_3": 3}
     assert set(ds.visits["note"]) == {"from ADaM AVISITN"}
 
@@ -300,7 +298,7 @@ def test_generated_adam_as_xpt(tmp_path):
             if c in frame:
                 frame[c] = pd.to_numeric(frame[c].replace("", None)).astype("float64")
         write_xpt(frame, xpt_dir / (f.stem.lower() + ".xpt"))
-    a, b = load_dataset(csv_dir), load_dataset(xpt_dir)
+    a, b = importers.load(csv_dir), importers.load(xpt_dir)
     assert statistics_by_population(a) == statistics_by_population(b)
     pd.testing.assert_frame_equal(a.adverse_events, b.adverse_events)
 
@@ -346,7 +344,8 @@ def test_missing_aval_column(adam):
 
 def test_bad_age(adam):
     line = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="4")
-    assert only_problem(adam, "adsl.csv", line, "AGE", "not a number: 'abc'") == f"adsl.csv:{line}: AGE: not a number: 'abc'"
+    msg = only_problem(adam, "adsl.csv", line, "AGE", "not a number: 'abc'")
+    assert msg == f"adsl.csv:{line}: AGE: not a number: 'abc'"
 
 
 def test_age_out_of_range(adam):
@@ -360,12 +359,17 @@ def test_unknown_paramcd(adam):
     assert "known: ALSFRS, ALSFRSR, FVCPP, FVC" in msg
 
 
-def test_alsfrs_r_is_an_unknown_measure_for_now(adam):
-    line = break_cell(adam / "adeff.csv", "PARAMCD", "ALSFRSR", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
-    if "ALSFRS_R" in data.MEASURES:
-        assert "ALSFRS_R" in load_dataset(adam).measures
-    else:
-        only_problem(adam, "adeff.csv", line, "PARAMCD", "measure ALSFRS_R is not one of the dashboard's measures")
+def test_paramcd_alsfrsr_is_read_as_alsfrs_r(adam):
+    path = adam / "adeff.csv"
+    line = break_cell(path, "PARAMCD", "ALSFRSR", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
+    rows = read_csv(path)
+    aval = float(rows[line - 1][rows[0].index("AVAL")])
+    ds = importers.load(adam)
+    assert "ALSFRS_R" in ds.measures
+    values = ds.measurements.set_index(["patient_id", "visit", "measure"])["value"]
+    assert values[("3", "V", "ALSFRS_R")] == aval and ("3", "V", "ALSFRS") not in values.index
+    set_cell(path, line, "AVAL", "49")  # the revised scale's range, 0-48
+    only_problem(adam, "adeff.csv", line, "AVAL", "ALSFRS_R value 49 is out of range 0-48")
 
 
 def test_fvc_in_litres_is_refused(adam):
@@ -395,7 +399,8 @@ def test_duplicate_measurement(adam):
     line = find_line(adam / "adeff.csv", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
     rows.append(list(rows[line - 1]))
     write_csv(adam / "adeff.csv", rows)
-    only_problem(adam, "adeff.csv", len(rows), "PARAMCD", "duplicate measurement: patient 3, visit V, ALSFRS already given")
+    only_problem(adam, "adeff.csv", len(rows), "PARAMCD",
+                        "duplicate measurement: patient 3, visit V, ALSFRS already given")
 
 
 def test_bad_flag(adam):
@@ -528,7 +533,7 @@ def test_xpt_records_ending_in_blanks_are_all_read(tmp_path):
     """pandas counts blank 8-byte words of the last 80-byte card as padding; the importer does not."""
     frame = pd.DataFrame({"USUBJID": ["1", "2", "10"], "AVAL": [1.0, 0.0, 60.0], "SIMFL": ["Y", "", ""]})
     write_xpt(frame, tmp_path / "adx.xpt")
-    src = importers._read_xpt_source(tmp_path / "adx.xpt", "ADX", [])
+    src = importers.sources.read_xpt_source(tmp_path / "adx.xpt", "ADX", [])
     assert [cells for _n, cells in src.rows] == [["1", "1", "Y"], ["2", "0", ""], ["10", "60", ""]]
     assert [n for n, _c in src.rows] == [1, 2, 3]
 
@@ -572,7 +577,7 @@ subject_id,Lowest_Level_Term,Preferred_Term,Severity,Outcome,Start_Date_Delta,En
 def test_generated_proact_directory(tmp_path):
     d = _small_proact(tmp_path / "proact")
     assert importers.detect_format(d) == "proact"
-    ds = load_dataset(d)
+    ds = importers.load(d)
     p = ds.patients.set_index("patient_id")
     assert p.loc["101", "age"] == 56 and p.loc["101", "sex"] == "M"  # completed years
     assert p.loc["101", "onset"] == "spinal" and p.loc["102", "onset"] == "spinal+bulbar"
@@ -588,7 +593,8 @@ def test_generated_proact_directory(tmp_path):
     assert ("102", "D14", "ALSFRS") not in m.index  # no total score: no value
     assert set(ds.measurements["source"]) == {"PRO-ACT ALSFRS", "PRO-ACT FVC"}
     ae = ds.adverse_events.set_index("patient_id")
-    assert ae.loc["101", "term"] == "Headache" and ae.loc["101", "duration_days"] == 2 and bool(ae.loc["101", "related"])
+    assert ae.loc["101", "term"] == "Headache" and ae.loc["101", "duration_days"] == 2
+    assert bool(ae.loc["101", "related"])
     assert ae.loc["102", "term"] == "Fall" and bool(ae.loc["102", "ongoing"]) and bool(ae.loc["102", "serious"])
 
 
@@ -617,17 +623,20 @@ def test_proact_delta_not_whole(proact):
     only_problem(proact, "ALSFRS.csv", line, "ALSFRS_Delta", "not a whole number of days: '90.5'")
 
 
-def test_proact_alsfrs_r_only_is_an_unknown_measure_for_now(proact):
-    rows = read_csv(proact / "ALSFRS.csv")
-    line = find_line(proact / "ALSFRS.csv", subject_id="3", Visit="V")
+def test_proact_alsfrs_r_total_is_read_as_alsfrs_r(proact):
+    path = proact / "ALSFRS.csv"
+    rows = read_csv(path)
     h = rows[0]
-    rows[line - 1][h.index("ALSFRS_R_Total")] = rows[line - 1][h.index("ALSFRS_Total")]
+    line = find_line(path, subject_id="3", Visit="V")
+    total = rows[line - 1][h.index("ALSFRS_Total")]
+    rows[line - 1][h.index("ALSFRS_R_Total")] = total  # the revised total only: ALSFRS-R only
     rows[line - 1][h.index("ALSFRS_Total")] = ""
-    write_csv(proact / "ALSFRS.csv", rows)
-    if "ALSFRS_R" in data.MEASURES:
-        load_dataset(proact)
-    else:
-        only_problem(proact, "ALSFRS.csv", line, "ALSFRS_R_Total", "measure ALSFRS_R is not one of the dashboard's measures")
+    both = find_line(path, subject_id="4", Visit="V")
+    rows[both - 1][h.index("ALSFRS_R_Total")] = "45"  # both totals: both measures
+    write_csv(path, rows)
+    values = importers.load(proact).measurements.set_index(["patient_id", "visit", "measure"])["value"]
+    assert values[("3", "V", "ALSFRS_R")] == float(total) and ("3", "V", "ALSFRS") not in values.index
+    assert values[("4", "V", "ALSFRS_R")] == 45 and ("4", "V", "ALSFRS") in values.index
 
 
 def test_proact_unknown_muscle_test(proact):
@@ -683,6 +692,67 @@ def test_export_marks_simulated_values(exports):
     assert {r[alsfrs[0].index("Simulated")] for r in alsfrs[1:]} == {"Y", ""}
 
 
+def _revised(directory: Path):
+    """The shipped data with its ALSFRS turned into ALSFRS-R (scores + 8: still within 0-48), written and loaded."""
+    shutil.copytree(SHIPPED, directory)
+    m = pd.read_csv(directory / "measurements.csv", dtype=str, keep_default_na=False)
+    als = m["measure"] == "ALSFRS"
+    m.loc[als, "value"] = (m.loc[als, "value"].astype(float) + 8).map(lambda v: f"{v:g}")
+    m.loc[als, "measure"] = "ALSFRS_R"
+    m.to_csv(directory / "measurements.csv", index=False, lineterminator="\n")
+    return load_dataset(directory)
+
+
+@pytest.mark.parametrize("fmt", ["adam", "proact"])
+def test_alsfrs_r_survives_a_round_trip(tmp_path, fmt):
+    revised = _revised(tmp_path / "revised")
+    {"adam": importers.export_adam, "proact": importers.export_proact}[fmt](revised, tmp_path / fmt)
+    back = importers.load(tmp_path / fmt)
+    assert back.format == fmt and back.measures == revised.measures and "ALSFRS_R" in back.measures
+    pd.testing.assert_frame_equal(back.measurements.drop(columns="source"), revised.measurements.drop(columns="source"))
+    assert back.simulated_measures == ["ALSFRS_R"]
+
+
+def test_export_of_a_measure_without_a_mapping_row(shipped, tmp_path, monkeypatch):
+    """ADaM: the measure's own code is its PARAMCD (and reads back); PRO-ACT: an ExportError naming it."""
+    monkeypatch.setitem(data.MEASURES, "GRIP", data.MeasureSpec("GRIP", "Grip strength", "kg", 0, 100, False))
+    assert importers.mapping.measure_row("GRIP") is None
+    meas = shipped.measurements.copy()
+    meas["measure"] = meas["measure"].cat.add_categories(["GRIP"])
+    grip = meas[meas["measure"] == "FVC"].assign(measure="GRIP")
+    ds = dataclasses.replace(shipped, measurements=pd.concat([meas, grip], ignore_index=True))
+    assert "GRIP" in ds.measures
+
+    importers.export_adam(ds, tmp_path / "adam")  # no KeyError
+    adeff = pd.read_csv(tmp_path / "adam" / "adeff.csv", dtype=str, keep_default_na=False)
+    written = adeff[adeff["PARAMCD"] == "GRIP"]
+    assert len(written) == len(grip) and set(written["PARAM"]) == {"Grip strength (kg)"}
+    imp = importers.read_import(tmp_path / "adam", "adam")  # the import reads the code back as the measure
+    assert imp.problems == []
+    assert (imp.frames()["measurements.csv"]["measure"] == "GRIP").sum() == len(grip)
+
+    with pytest.raises(importers.ExportError, match="GRIP"):
+        importers.export_proact(ds, tmp_path / "proact")
+    assert not (tmp_path / "proact").exists()
+
+
+# ---------------------------------------------------------------- the package's layers
+
+
+def test_data_does_not_import_the_importers():
+    code = "import dashboard.data, sys; assert 'dashboard.importers' not in sys.modules"
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_loader_refers_other_formats_to_the_importers(adam):
+    """data.load_dataset reads our own format only; importers.load reads every format."""
+    with pytest.raises(DatasetError) as info:
+        load_dataset(adam)
+    assert sorted(map(str, info.value.problems)) == sorted(f"{f}: file is missing from {adam}" for f in data.FILES)
+    assert importers.load(adam).format == "adam"
+
+
 # ---------------------------------------------------------------- the mapping table is documented
 
 
@@ -736,7 +806,8 @@ def test_validate_cli_lists_their_problems(adam):
     line = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="5")
     r = run_cli("validate", "--data", str(adam))
     assert r.returncode == 1
-    assert r.stderr.splitlines() == [f"invalid dataset {adam.resolve()}: 1 problem(s)", f"adsl.csv:{line}: AGE: not a number: 'abc'"]
+    assert r.stderr.splitlines() == [f"invalid dataset {adam.resolve()}: 1 problem(s)",
+                                     f"adsl.csv:{line}: AGE: not a number: 'abc'"]
 
 
 def test_convert_refuses_a_non_empty_directory_without_force(exports, tmp_path):

@@ -1,10 +1,15 @@
 """Component builders: tables and listings."""
 
 import pandas as pd
+from dash import html
 
-from dashboard import layout
+from dashboard import formatting, layout
+from tests.helpers import texts
 
-from .test_callbacks import _texts
+
+def serious_listing(ae, limit=formatting.SERIOUS_LISTING_ROWS):
+    """The listing as the dashboard draws it: formatting writes it, layout renders it."""
+    return html.Div(layout.render(formatting.serious_listing(ae, limit)))
 
 
 def _events(n):
@@ -28,18 +33,18 @@ def _body_rows(component):
 
 
 def test_serious_listing_lists_every_event_up_to_the_limit():
-    listing = layout.serious_listing(_events(3), limit=5)
+    listing = serious_listing(_events(3), limit=5)
     assert len(_body_rows(listing)) == 3
-    assert "are listed" not in _texts(listing)
+    assert "are listed" not in texts(listing)
 
 
 def test_serious_listing_above_the_limit_says_how_many_are_left_out():
-    listing = layout.serious_listing(_events(12), limit=5)
+    listing = serious_listing(_events(12), limit=5)
     rows = _body_rows(listing)
     assert len(rows) == 5
     assert rows[0].children[0].children == "Patient 1"
-    assert "The first 5 of 12 serious events (the most severe first) are listed" in _texts(listing)
+    assert "The first 5 of 12 serious events (the most severe first) are listed" in texts(listing)
 
 
 def test_serious_listing_empty():
-    assert "No serious adverse events" in layout.serious_listing(_events(0)).children
+    assert "No serious adverse events" in texts(serious_listing(_events(0)))

@@ -94,5 +94,7 @@ def test_shipped_data_in_stats_json(shipped):
 def test_a_single_pre_treatment_time_point_is_not_computable(shipped):
     """FVC is measured once before day 0 (visit III): the pre slope is not identified, so no estimate."""
     c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
-    for r in mixed.mixed_models(shipped.measurements, "FVC", c.patient_ids):
+    results = mixed.mixed_models(shipped.measurements, "FVC", c.patient_ids)
+    assert len(results) == 4
+    for r in results:
         assert r.slope_change is None and "2 or more distinct months" in r.note

@@ -3,7 +3,7 @@
 import re
 
 from dashboard.reproduce import format_table, reproduce
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_readme_reproduce_table_is_current(shipped):

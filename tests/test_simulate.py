@@ -6,7 +6,7 @@ import sys
 import pandas as pd
 
 from dashboard import cohorts, data
-from tests.conftest import REPO, SHIPPED
+from tests.helpers import REPO, SHIPPED
 
 
 def test_simulate_rewrites_exactly_the_committed_rows(data_copy):

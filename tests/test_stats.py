@@ -452,7 +452,9 @@ def test_slope_tests_on_shipped_data_match_exact_computation(shipped, measure):
 
 def test_slope_tests_shipped_fvc_has_no_pre_slope(shipped):
     # FVC before day 0 exists only at visit III: no pre-treatment slope for anybody
-    for t in stats.slope_tests(shipped.measurements, "FVC"):
+    tests = stats.slope_tests(shipped.measurements, "FVC")
+    assert len(tests) == 4
+    for t in tests:
         assert t.n == 0 and t.t is None
         assert t.note == "not computable: no patient has 2 or more FVC values before day 0"
 

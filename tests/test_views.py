@@ -1,11 +1,11 @@
-"""What each view assembles (dashboard/views.py)."""
+"""What each view assembles (dashboard/views/)."""
 
 from dashboard import cohorts, data, views
 
 
 def test_serious_events_listed_most_severe_first_then_by_patient(shipped):
     c = cohorts.select(shipped, cohorts.CohortFilter())
-    serious = views.safety(shipped, c)["serious"]
+    serious = views.run("safety", shipped, c).serious
     ae = shipped.adverse_events
     assert len(serious) == int(ae["serious"].sum()) > 1
     rank = [data.SEVERITIES.index(s) for s in serious["severity"]]

@@ -26,15 +26,15 @@ from playwright.sync_api import expect
 from dashboard import stats
 from dashboard.cohorts import CohortFilter, select
 from dashboard.data import DEFAULT_DATA_DIR, WS_MEASURES, load_dataset
-from dashboard.ids import TAB_VALUES
 from dashboard.layout import TAB_LABELS
 from dashboard.reproduce import reproduce
+from dashboard.views import TAB_KEYS as TAB_VALUES
+from tests.browser.helpers import TIMEOUT, fig_eval, fig_title, patient_ids, wait_fig, wait_title_n
 
 from .conftest import REPO, shot, wait_ready
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT = 15_000
 expect.set_options(timeout=TIMEOUT)
 README_SCREENSHOTS = REPO / "tests" / "screenshots"
 
@@ -133,60 +133,6 @@ def snap(page, name: str):
     return path
 
 
-# ---------------------------------------------------------------- figure helpers (read what Plotly drew)
-
-_GD = "const c = document.getElementById(gid); const gd = c && c.querySelector('.js-plotly-plot');"
-
-# patient ids of the per-patient points: customdata rows [patient id, ...] with a string id
-# (mean ± SEM markers carry numbers, fitted-slope segments a plain string label)
-_IDS = """
-const ids = {};
-for (const t of gd._fullData) {
-  const cd = t.customdata; if (!cd) continue;
-  for (let i = 0; i < cd.length; i++) {
-    const row = cd[i];
-    if (row && typeof row === 'object' && typeof row[0] === 'string' && row[0]) {  // gaps between patients: ''
-      const g = t.legendgroup || '';
-      (ids[g] = ids[g] || new Set()).add(row[0]);
-    }
-  }
-}
-"""
-
-
-def wait_fig(page, gid: str, cond: str = "true", arg=None, timeout: int = TIMEOUT):
-    """Wait until graph ``gid`` is drawn and the JS expression ``cond`` (with ``gd``, ``arg``) holds."""
-    page.wait_for_function(
-        f"([gid, arg]) => {{ {_GD} if (!gd || !gd._fullLayout || !gd._fullData) return false; return !!({cond}); }}",
-        arg=[gid, arg], timeout=timeout,
-    )
-
-
-def fig_eval(page, gid: str, body: str, arg=None):
-    return page.evaluate(f"([gid, arg]) => {{ {_GD} {body} }}", [gid, arg])
-
-
-def fig_title(page, gid: str) -> str:
-    return fig_eval(page, gid, "return gd._fullLayout.title.text || '';")
-
-
-def wait_title_n(page, gid: str, n: int):
-    wait_fig(page, gid, "(gd._fullLayout.title.text || '').includes(arg)", f"(n = {n})")
-
-
-def patient_ids(page, gid: str, by_group: bool = False):
-    """Distinct patient ids in the figure's per-patient traces (by legend group if asked)."""
-    out = fig_eval(page, gid, _IDS + "return Object.fromEntries(Object.entries(ids).map(([g, s]) => [g, [...s]]));")
-    if by_group:
-        return {g: set(v) for g, v in out.items() if g}
-    return set().union(*map(set, out.values())) if out else set()
-
-
-def message_text(page, gid: str) -> str:
-    """The annotations of a message figure (no data traces)."""
-    return fig_eval(page, gid, "return (gd._fullLayout.annotations || []).map(a => a.text).join(' | ');")
-
-
 # ---------------------------------------------------------------- per-view checks
 
 
@@ -228,7 +174,8 @@ def check_view(page, ds, view: str, sel, highlight: str | None = None):
             expect(page.locator("#profile-content")).to_contain_text("Pick a patient")
         else:
             expect(page.locator("#profile-content h3")).to_have_text(f"Patient {highlight}")
-            wait_fig(page, "profile-figure", "(gd._fullLayout.title.text || '').startsWith(arg)", f"Patient {highlight}")
+            wait_fig(page, "profile-figure", "(gd._fullLayout.title.text || '').startsWith(arg)",
+                     f"Patient {highlight}")
             assert patient_ids(page, "profile-figure") == {highlight}
     elif view == "paper":
         expect(page.locator("#paper-table-table tbody tr")).to_have_count(len(reproduce(ds)))
@@ -308,7 +255,8 @@ def test_alsfrs_compare_mode_with_fits_and_highlight(page, server_url, ds):
     option(page, "alsfrs-show-fits", "Show each patient's fitted pre- and post-treatment slopes").click()
     # fitted segments: customdata "7 (pre slope -0.50/month)" strings, one trace per group
     wait_fig(page, "alsfrs-spaghetti",
-             "gd._fullData.filter(t => t.customdata && t.customdata.some(c => typeof c === 'string' && / slope /.test(c))).length === 2")
+             "gd._fullData.filter(t => t.customdata"
+             " && t.customdata.some(c => typeof c === 'string' && / slope /.test(c))).length === 2")
     expect(page.locator("#alsfrs-slope-table-table tbody tr")).to_have_count(2 * len(stats.WINDOWS))
     snap(page, "alsfrs")
 
@@ -405,7 +353,8 @@ gd._fullData.forEach((t, ti) => {
   if (t.visible !== true || !t.x || !t.y) return;
   for (let i = 0; i < t.x.length; i++) {
     const x = t.x[i], y = t.y[i];
-    if (x === null || y === null || x === undefined || y === undefined || Number.isNaN(+x) || Number.isNaN(+y)) continue;
+    if (x === null || y === null || x === undefined || y === undefined) continue;
+    if (Number.isNaN(+x) || Number.isNaN(+y)) continue;
     const cd = t.customdata ? t.customdata[i] : null;
     const pid = cd && typeof cd === 'object' && typeof cd[0] === 'string' ? cd[0] : null;
     const num = cd && typeof cd === 'object' && typeof cd[0] === 'number';
@@ -465,7 +414,8 @@ def test_click_on_a_mean_marker_highlights_nobody(page, server_url, ds):
 
     Two patients far apart at one visit: their mean marker there sits well clear of both.
     """
-    alsfrs = ds.measurements[ds.measurements["measure"] == "ALSFRS"].pivot_table(index="patient_id", columns="month", values="value")
+    m = ds.measurements
+    alsfrs = m[m["measure"] == "ALSFRS"].pivot_table(index="patient_id", columns="month", values="value")
     month = (alsfrs.max() - alsfrs.min()).idxmax()
     pair = (alsfrs[month].idxmax(), alsfrs[month].idxmin())
     sel = cohort(ds, patients=pair)

@@ -10,12 +10,13 @@ from dashboard import simulate
 from dashboard.cohorts import CohortFilter, select
 from dashboard.data import load_dataset
 from dashboard.figures import HEATMAP_LABELLED_ROWS, WATERFALL_BARS
-from dashboard.layout import SERIOUS_LISTING_ROWS
+from dashboard.formatting import SERIOUS_LISTING_ROWS
+from tests.browser.helpers import TIMEOUT, fig_eval, fig_title, wait_fig
 
 from .conftest import ARTIFACTS, ConsoleLog, free_port, start_gunicorn, stop, wait_http, wait_ready
-from .test_dashboard import fig_eval, fig_title, wait_fig
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=TIMEOUT)
 N = 1000
 
 
@@ -81,7 +82,8 @@ def test_large_alsfrs_view_draws_distinct_segments_and_a_click_highlights_a_pati
     # click a drawn point well clear of the mean markers: the highlighted patient is one named by a point at that spot
     clear = [p for p in pts if min((abs(p["px"] - q["px"]) + abs(p["py"] - q["py"]) for q in others), default=99) > 40]
     target = clear[len(clear) // 2]
-    near = {p["label"].split(" ")[0] for p in pts if abs(p["px"] - target["px"]) < 3 and abs(p["py"] - target["py"]) < 3}
+    near = {p["label"].split(" ")[0] for p in pts
+            if abs(p["px"] - target["px"]) < 3 and abs(p["py"] - target["py"]) < 3}
     lpage.mouse.move(target["px"], target["py"])
     lpage.mouse.click(target["px"], target["py"])
     lpage.wait_for_function("() => /Patient /.test(document.querySelector('#highlight').textContent)", timeout=30000)
@@ -100,7 +102,8 @@ def test_large_weakness_and_safety_views(lpage, large):
     url, ds = large
     _open(lpage, url, "?tab=weakness")
     wait_fig(lpage, "ws-grid", "gd._fullData.length > 0", timeout=60000)
-    modes = fig_eval(lpage, "ws-grid", "return [...new Set(gd._fullData.filter(t => / \\(n = /.test(t.name)).map(t => t.mode))];")
+    modes = fig_eval(lpage, "ws-grid",
+                     "return [...new Set(gd._fullData.filter(t => / \\(n = /.test(t.name)).map(t => t.mode))];")
     assert modes == ["lines"]
     _open(lpage, url, "?tab=safety")
     wait_fig(lpage, "ae-heatmap", "gd._fullData.length > 0 && gd._fullData[0].type === 'heatmap'", timeout=60000)
@@ -111,5 +114,6 @@ def test_large_weakness_and_safety_views(lpage, large):
     assert fig_eval(lpage, "ae-heatmap", "return gd._fullLayout.height;") <= 120 + 2400 + 1
     n_serious = int(ds.adverse_events["serious"].sum())
     assert n_serious > SERIOUS_LISTING_ROWS
-    expect(lpage.locator("#ae-serious-list")).to_contain_text(f"The first {SERIOUS_LISTING_ROWS} of {n_serious} serious events")
+    expect(lpage.locator("#ae-serious-list")).to_contain_text(
+        f"The first {SERIOUS_LISTING_ROWS} of {n_serious} serious events")
     assert lpage.locator("#ae-serious-list tbody tr").count() == SERIOUS_LISTING_ROWS

@@ -1,0 +1,237 @@
+"""Building our four tables from their files: records that remember where each cell came from, and the
+machinery both importers share (problem reporting, value converters, visits, ordering)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import data
+from ..data import SCHEMA, Problem
+from .rules import FATAL, NO, RELATED_FALSE, RELATED_TRUE, SEVERITY, YES, ady_to_days, day_to_month, number
+from .sources import Source
+
+
+@dataclass
+class Record:
+    """One row of one of our tables, with where each cell came from."""
+
+    src: Source
+    line: int
+    cells: dict[str, str] = field(default_factory=dict)
+    where: dict[str, tuple[str, int | None, str | None]] = field(default_factory=dict)
+
+    def set(self, column: str, value: str, var: str | None, src: Source | None = None, line: int | None = None):
+        self.cells[column] = value
+        s = src or self.src
+        self.where[column] = (s.name, line if src is not None else self.line, var)
+
+
+@dataclass
+class Imported:
+    """Our four tables built from an ADaM or PRO-ACT-style directory, not yet validated."""
+
+    format: str
+    directory: Path
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    records: dict[str, list[Record] | None] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    reported: set = field(default_factory=set)
+
+    def raw(self) -> dict[str, data.RawTable]:
+        """The tables that could be built, as (header, [(key, cells)]) for :func:`data.validate_tables`."""
+        out = {}
+        for name, recs in self.records.items():
+            if recs is None:
+                continue
+            header = [c.name for c in SCHEMA[name]]
+            out[name] = (header, [(i + 2, [r.cells.get(h, "") for h in header]) for i, r in enumerate(recs)])
+        return out
+
+    def locate(self, file: str, row: int, column: str | None):
+        """Where a cell of our tables came from; None if the importer already reported a problem there."""
+        rec = self.records[file][row - 2]
+        if column is not None and column in rec.where:
+            where = rec.where[column]
+        else:
+            where = (rec.src.name, rec.line, None)
+        return None if where in self.reported else where
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The built tables as string DataFrames with exactly our CSV columns."""
+        out = {}
+        for name, (header, body) in self.raw().items():
+            out[name] = pd.DataFrame([cells for _k, cells in body], columns=header, dtype=object).astype(str) \
+                if body else pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+        return out
+
+
+def unknown_measure(measure: str) -> str:
+    """The problem of a mapped measure that :data:`dashboard.data.MEASURES` does not have."""
+    known = ", ".join(data.MEASURES)
+    return f"measure {measure} is not one of the dashboard's measures ({known}); not supported yet"
+
+
+class Builder:
+    """Shared machinery of both importers: problem reporting, visits, ordering."""
+
+    def __init__(self, directory: Path, fmt: str):
+        self.imp = Imported(fmt, directory)
+        self.col = data.ProblemCollector(self.imp.problems)
+        self.visit_recs: dict[str, list] = {}
+        self.meas: list[tuple[Record, str]] = []  # (record, visit name)
+
+    # problems
+    def problem(self, src: Source, line: int | None, var: str | None, message: str):
+        if line is None:
+            self.imp.problems.append(Problem(src.name, None, var, message))
+        else:
+            self.col.add(src.name, [line], var, message)
+        self.imp.reported.add((src.name, line, var))
+
+    def require(self, src: Source, needs: list[list[str]], what: str) -> bool:
+        """Every group of alternatives has a variable in ``src``; else report the missing ones."""
+        ok = True
+        for alts in needs:
+            if not src.first(alts):
+                extra = f" (or {', '.join(alts[1:])})" if len(alts) > 1 else ""
+                self.imp.problems.append(Problem(src.name, src.header_row, alts[0],
+                                                 f"required {what} is missing{extra}"))
+                ok = False
+        return ok
+
+    def file_problem(self, name: str, message: str):
+        self.imp.problems.append(Problem(name, None, None, message))
+
+    def read_sources(self, found: dict[str, list[Path]], read) -> dict[str, Source]:
+        """Read the one file of each dataset found (``read(path, key)``); two files for one dataset are a problem."""
+        sources: dict[str, Source] = {}
+        for key, paths in found.items():
+            if len(paths) > 1:
+                self.file_problem(paths[-1].name, f"{' and '.join(p.name for p in paths)} are both present: keep one")
+                continue
+            self.imp.files.append(paths[0].name)
+            src = read(paths[0], key)
+            if src is not None:
+                sources[key] = src
+        return sources
+
+    # value converters (report and return the raw value, whose later complaint is then suppressed)
+    def yes_no(self, src, line, var, value: str, what: str = "Y or N") -> str:
+        if value == "":
+            return ""
+        u = value.upper()
+        if u in YES:
+            return "true"
+        if u in NO:
+            return "false"
+        self.problem(src, line, var, f"{value!r} is not {what}")
+        return value
+
+    def lookup(self, src, line, var, value: str, table: dict[str, str], allowed: str) -> str:
+        if value == "":
+            return ""
+        u = re.sub(r"^ONSET:\s*", "", value.strip().upper())
+        if u in table:
+            return table[u]
+        self.problem(src, line, var, f"unknown value {value!r} (allowed: {allowed})")
+        return value
+
+    def relatedness(self, src, line, var, value: str) -> str:
+        u = value.upper()
+        if value == "":
+            return ""
+        if u in RELATED_TRUE:
+            return "true"
+        if u in RELATED_FALSE:
+            return "false"
+        self.problem(src, line, var, f"unknown relationship {value!r} (related: Y, RELATED, POSSIBLY/PROBABLY/"
+                                     "DEFINITELY RELATED; not related: N, NOT RELATED, UNRELATED, UNLIKELY RELATED)")
+        return value
+
+    def severity(self, src, line, sev_var, out_var, sev: str, outcome: str) -> tuple[str, str | None]:
+        """Our severity and the variable it came from (outcome ``FATAL`` is ``Death``)."""
+        if outcome.upper() == FATAL:
+            return "Death", out_var
+        if sev == "":
+            return "", sev_var
+        if sev.upper() in SEVERITY:
+            return SEVERITY[sev.upper()], sev_var
+        self.problem(src, line, sev_var,
+                     f"unknown value {sev!r} (allowed: MILD, MODERATE, SEVERE; outcome FATAL for a death)")
+        return sev, sev_var
+
+    def whole_days(self, src, line, var, value: str, *, study_day: bool = False) -> float | None:
+        """Days since day 0 from a cell of whole days (``study_day``: SDTM-style, no day 0); None with a problem."""
+        if value == "":
+            self.problem(src, line, var, "value is required but the cell is empty")
+            return None
+        v = number(value)
+        if v is None:
+            self.problem(src, line, var, f"not a number: {value!r}")
+            return None
+        if v % 1 != 0:
+            self.problem(src, line, var, f"not a whole number of days: {value!r}")
+            return None
+        if study_day:
+            if v == 0:
+                self.problem(src, line, var,
+                             "study day 0 does not exist (day 1 is the day of application; the day before is -1)")
+                return None
+            return ady_to_days(v)
+        return v
+
+    # outcomes and visits
+    def outcome(self, rec: Record, visit: str, label: str, when: tuple[str, float], where_visit, where_time):
+        """Record a measurement ``rec`` at ``visit``; ``when`` = ("days" | "months", value)."""
+        self.visit_recs.setdefault(visit, []).append((label, when, rec, where_visit, where_time))
+        self.meas.append((rec, visit))
+
+    def build_visits(self, note_source: str):
+        fmt = data.format_number
+        visits: list[Record] = []
+        month_of: dict[str, str] = {}
+        for name, entries in self.visit_recs.items():
+            label, (kind, _v), first, where_visit, where_time = entries[0]
+            vals = [e[1][1] for e in entries]
+            if kind == "days":
+                mid = statistics.median(vals)
+                month = day_to_month(mid)
+                lo, hi = min(vals), max(vals)
+                note = f"from {note_source}" + ("" if lo == hi else f" (median of days {fmt(lo)} to {fmt(hi)})")
+            else:
+                month = vals[0]
+                note = f"from {note_source.split()[0]} AVISITN"
+                for _l, (_k, v), rec, _wv, wt in entries[1:]:
+                    if v != month:
+                        self.problem(rec.src, rec.line, wt[2], f"AVISITN {fmt(v)} contradicts "
+                                     f"{fmt(month)} given for visit {label!r} at row {first.line}")
+            month_of[name] = fmt(month)
+            v = Record(first.src, first.line)
+            v.set("visit", name, where_visit[2])
+            v.set("month", month_of[name], where_time[2])
+            v.set("label", label, where_visit[2])
+            v.set("month_stated", "true", None)
+            v.set("note", note, None)
+            visits.append(v)
+        for rec, visit in self.meas:
+            rec.set("month", month_of[visit], rec.where["month"][2])
+        visits.sort(key=lambda r: float(r.cells["month"]))
+        meas = [rec for rec, _v in self.meas]
+        rank = {m: i for i, m in enumerate(data.MEASURES)}
+        meas.sort(key=lambda r: (data.natural_key(r.cells["patient_id"]), float(r.cells["month"]),
+                                 rank.get(r.cells["measure"], len(rank))))
+        self.imp.records["visits.csv"] = visits
+        self.imp.records["measurements.csv"] = meas
+
+    def finish(self) -> Imported:
+        self.col.finish()
+        pats = self.imp.records.get("patients.csv")
+        if pats:
+            pats.sort(key=lambda r: data.natural_key(r.cells.get("patient_id", "")))
+        return self.imp

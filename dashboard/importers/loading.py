@@ -1,0 +1,79 @@
+"""Importing a directory: read it in its format, validate our tables, build the dataset; and :func:`load`,
+the one entry point that loads a dataset directory in any format."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .. import data
+from ..data import DatasetError, Problem
+from .adam import read_adam
+from .build import Imported
+from .mapping import ADAM, IMPORT_FORMATS, PROACT
+from .proact import read_proact
+from .sources import detect_format
+
+#: The reader of each import format.
+READERS = {ADAM: read_adam, PROACT: read_proact}
+
+
+def read_import(directory, fmt: str) -> Imported:
+    """Our four tables from a directory in an import format, with the problems found on the way (unvalidated)."""
+    if fmt not in READERS:
+        raise ValueError(f"unknown import format {fmt!r} (choose from {', '.join(IMPORT_FORMATS)})")
+    return READERS[fmt](directory)
+
+
+def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], dict]:
+    """Import and validate; (Imported, typed tables, metadata) or DatasetError with every problem."""
+    directory = Path(directory).expanduser().resolve()
+    if not directory.is_dir():
+        raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
+    imp = read_import(directory, fmt)
+    typed, problems = data.validate_tables(imp.raw(), locate=imp.locate, names=imp.names)
+    problems = imp.problems + problems
+    meta = data.read_metadata(directory, problems)
+    if problems:
+        raise DatasetError(directory, problems)
+    return imp, typed, meta
+
+
+def load_imported(directory, fmt: str) -> data.Dataset:
+    """The validated :class:`~dashboard.data.Dataset` of an ADaM or PRO-ACT-style directory."""
+    imp, typed, meta = validated(directory, fmt)
+    return data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt)
+
+
+def load(data_dir: str | os.PathLike | None = None) -> data.Dataset:
+    """Load and validate a dataset directory in any format; raise :class:`~dashboard.data.DatasetError` if invalid.
+
+    The directory is the argument, else ``$TRIAL_DATA_DIR``, else the shipped
+    data (:func:`dashboard.data.resolve_data_dir`).  Its format is
+    :func:`detect_format`'s: ADaM datasets and PRO-ACT-style files are
+    imported in memory and validated like our own files; a directory in our
+    format -- or in none (every missing file is then a problem) -- goes to
+    :func:`dashboard.data.load_dataset`.  The command line and the server load
+    datasets through this function.
+    """
+    directory = data.resolve_data_dir(data_dir)
+    fmt = detect_format(directory)
+    if fmt in READERS:
+        return load_imported(directory, fmt)
+    return data.load_dataset(directory)
+
+
+def import_adam(directory) -> dict[str, pd.DataFrame]:
+    """Our four tables (string DataFrames, exactly our CSV columns) from ADaM datasets.
+
+    Raises :class:`~dashboard.data.DatasetError` listing every problem, in the
+    datasets' own files, rows and variables.
+    """
+    return validated(directory, ADAM)[0].frames()
+
+
+def import_proact(directory) -> dict[str, pd.DataFrame]:
+    """Our four tables (string DataFrames, exactly our CSV columns) from PRO-ACT-style files."""
+    return validated(directory, PROACT)[0].frames()

@@ -1,0 +1,260 @@
+"""The one table of how ADaM and PRO-ACT-style variables become our columns.
+
+:data:`MAPPING` is read by the importers (which variables to look for) and
+the exports (which variables and codes to write), and rendered into
+``data/README.md`` by :func:`mapping_markdown` (a test keeps the two equal).
+
+The schema is open to more formats: :data:`FORMATS` registers each import
+format (its column heading and the variable whose values name a measure),
+and a :class:`MapRow` holds one entry per format in ``sources`` and
+``codes``.  A third format is one more :class:`FormatInfo` and one more key in
+the rows it fills; the other formats' entries stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .. import data
+
+NATIVE, ADAM, PROACT = "native", "adam", "proact"
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """One import format, as the mapping table shows it."""
+
+    name: str
+    #: The heading of the format's column in the Markdown table.
+    title: str
+    #: The variable whose values pick a measure's records (``codes`` of a :class:`MapRow`), if any.
+    code_variable: str
+
+
+#: The import formats, in the order of the table's columns (and of :func:`~dashboard.importers.detect_format`).
+FORMATS: dict[str, FormatInfo] = {
+    f.name: f
+    for f in (
+        FormatInfo(ADAM, "ADaM", "PARAMCD"),
+        FormatInfo(PROACT, "PRO-ACT-style", "MS_Test_Name"),
+    )
+}
+IMPORT_FORMATS = tuple(FORMATS)
+
+
+def _frozen(entries: Mapping[str, tuple[str, ...]] | None) -> Mapping[str, tuple[str, ...]]:
+    unknown = set(entries or {}) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown import format(s) {sorted(unknown)} (registered: {', '.join(FORMATS)})")
+    return MappingProxyType({k: tuple(v) for k, v in (entries or {}).items()})
+
+
+@dataclass(frozen=True, eq=False)
+class MapRow:
+    """How one of our columns is filled from each import format.
+
+    ``sources[fmt]`` lists ``DATASET.VARIABLE`` (ADaM: ``BDS`` = any outcome
+    dataset); several variables of one dataset are alternatives, the first
+    the dataset has winning (unless ``rule`` says otherwise).  A format
+    without an entry fills the column from nothing (the rule says how).
+    Rows with a ``measure`` give that measure's values: ``codes[fmt]`` are
+    the values of the format's :attr:`FormatInfo.code_variable` that pick
+    its records (ADaM ``PARAMCD``, PRO-ACT ``MS_Test_Name``).
+    """
+
+    file: str
+    column: str
+    rule: str
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    measure: str | None = None
+    codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "sources", _frozen(self.sources))
+        object.__setattr__(self, "codes", _frozen(self.codes))
+
+    def specs(self, fmt: str) -> tuple[str, ...]:
+        """The ``DATASET.VARIABLE`` entries of one format (empty if it has none)."""
+        return self.sources.get(fmt, ())
+
+    def codes_of(self, fmt: str) -> tuple[str, ...]:
+        return self.codes.get(fmt, ())
+
+
+def _row(file: str, column: str, adam: tuple[str, ...], proact: tuple[str, ...], rule: str, **kw) -> MapRow:
+    """A row with the two formats' variables in table order (a shorthand for the table below)."""
+    return MapRow(file, column, rule, sources={ADAM: adam, PROACT: proact}, **kw)
+
+
+_PROACT_OUTCOMES = ("ALSFRS", "FVC", "MUSCLESTRENGTH")
+_PROACT_DELTAS = ("ALSFRS.ALSFRS_Delta", "FVC.Forced_Vital_Capacity_Delta", "MUSCLESTRENGTH.Muscle_Strength_Delta")
+_PROACT_VISITS = tuple(f"{f}.Visit" for f in _PROACT_OUTCOMES)
+
+MAPPING: tuple[MapRow, ...] = (
+    # patients.csv
+    _row("patients.csv", "patient_id", ("ADSL.USUBJID",), ("DEMOGRAPHICS.subject_id",),
+         "as is; one record per subject"),
+    _row("patients.csv", "age", ("ADSL.AGE",), ("DEMOGRAPHICS.Age",),
+         "years; PRO-ACT ages with decimals are cut to completed years"),
+    _row("patients.csv", "sex", ("ADSL.SEX",), ("DEMOGRAPHICS.Sex",),
+         "`M`/`Male` → `M`, `F`/`Female` → `F` (any case); `U` or empty → empty"),
+    _row("patients.csv", "onset", ("ADSL.ONSET",), ("ALSHISTORY.Site_of_Onset",),
+         "`Spinal`, `Limb`, `Spine` → `spinal`; `Spinal+bulbar`, `Spinal and bulbar`, `Limb and bulbar` → "
+         "`spinal+bulbar` (any case, a leading `Onset:` dropped); anything else (bulbar only) is a problem. "
+         "`ONSET` is sponsor-defined"),
+    _row("patients.csv", "disease_duration_months", ("ADSL.DURDIS",), ("ALSHISTORY.Onset_Delta",),
+         "ADaM: months as is (`DURDIS` is sponsor-defined); PRO-ACT: −`Onset_Delta` days (onset before "
+         "day 0) → months by the day rule"),
+    _row("patients.csv", "safety_population", ("ADSL.SAFFL",), ("DEMOGRAPHICS.Safety_Population",),
+         "`Y`/`N` (or `Yes`/`No`, any case) → true/false; PRO-ACT: optional column, without it every subject is in"),
+    _row("patients.csv", "efficacy_population", ("ADSL.EFFFL", "ADSL.FASFL", "ADSL.PPROTFL"),
+         ("DEMOGRAPHICS.Efficacy_Population",),
+         "`Y`/`N` (or `Yes`/`No`) → true/false from the first of `EFFFL`, `FASFL`, `PPROTFL` that ADSL has "
+         "(the others are ignored); PRO-ACT: optional column, without it every subject is in"),
+    _row("patients.csv", "mri_12m_done", ("ADSL.MRI12FL",), ("DEMOGRAPHICS.MRI_12m_Done",),
+         "`Y`/`N` (or `Yes`/`No`) → true/false, empty → empty (sponsor-defined in ADaM)"),
+    _row("patients.csv", "exclusion_reason", ("ADSL.EFFREAS",), ("DEMOGRAPHICS.Exclusion_Reason",),
+         "text as is (sponsor-defined)"),
+    # measurements.csv
+    _row("measurements.csv", "patient_id", ("BDS.USUBJID",), tuple(f"{f}.subject_id" for f in _PROACT_OUTCOMES),
+         "as is"),
+    _row("measurements.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
+         "`AVISIT`, every run of characters other than letters, digits, `.`, `_`, `-` replaced by `_` "
+         "(`Month 3` → `Month_3`); without `AVISIT`, `AVISITN` as a number. PRO-ACT: the optional `Visit` "
+         "column (same rule); without it one visit per distinct day, named `D<day>` (`D91`)"),
+    _row("measurements.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
+         "the month of the record's visit (below), not of its own day. `ADY` counts study days with no day 0 "
+         "(`ADY` 1 = day 0 = application; `ADY` ≥ 1 is `ADY` − 1 days, `ADY` ≤ −1 is `ADY` days); without "
+         "`ADY`, `AVISITN` is read as months. PRO-ACT deltas are whole days since day 0"),
+    _row("measurements.csv", "measure", ("BDS.PARAMCD",),
+         ("ALSFRS.ALSFRS_Total", "ALSFRS.ALSFRS_R_Total", "FVC.pct_of_Normal_Trial_1", "MUSCLESTRENGTH.MS_Test_Name"),
+         "from the `PARAMCD` values and PRO-ACT columns in the measure rows below; any other `PARAMCD` or "
+         "`MS_Test_Name` is a problem. Where ADaM has `ANL01FL`, only records with `ANL01FL` = `Y` are read"),
+    _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_Total",),
+         "points, original ALSFRS (0-40)", measure="ALSFRS", codes={ADAM: ("ALSFRS",)}),
+    _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_R_Total",),
+         "points, revised ALSFRS-R (0-48); a PRO-ACT record with both totals gives both measures",
+         measure="ALSFRS_R", codes={ADAM: ("ALSFRSR",)}),
+    _row("measurements.csv", "value", ("BDS.AVAL",),
+         ("FVC.pct_of_Normal_Trial_1", "FVC.pct_of_Normal_Trial_2", "FVC.pct_of_Normal_Trial_3"),
+         "% of predicted (`AVALU`, where given, must be `%`); PRO-ACT: the best (highest) of the trials given",
+         measure="FVC", codes={ADAM: ("FVCPP", "FVC")}),
+    *(
+        _row("measurements.csv", "value", ("BDS.AVAL",), ("MUSCLESTRENGTH.MS_Test_Result",),
+             "weakness score 0-5", measure=f"WS_{limb}", codes={ADAM: (f"WS_{limb}",), PROACT: (limb,)})
+        for limb in ("UEL", "UER", "LEL", "LER")
+    ),
+    _row("measurements.csv", "source", ("BDS.SIMFL", "BDS.DTYPE"), tuple(f"{f}.Simulated" for f in _PROACT_OUTCOMES),
+         "`simulated` where `SIMFL` = `Y` or `DTYPE` = `SIMULATED` (PRO-ACT: `Simulated` = `Y` or `Yes`); "
+         "otherwise `ADaM <DATASET>` (with ` DTYPE <value>` for other derived records) or `PRO-ACT <FILE>`"),
+    # adverse_events.csv
+    _row("adverse_events.csv", "patient_id", ("ADAE.USUBJID",), ("ADVERSEEVENTS.subject_id",), "as is"),
+    _row("adverse_events.csv", "term", ("ADAE.AEDECOD", "ADAE.AETERM"),
+         ("ADVERSEEVENTS.Preferred_Term", "ADVERSEEVENTS.Lowest_Level_Term"),
+         "the first of them that is not empty in the record"),
+    _row("adverse_events.csv", "serious", ("ADAE.AESER",), ("ADVERSEEVENTS.Serious",),
+         "`Y`/`N` (or `Yes`/`No`) → true/false"),
+    _row("adverse_events.csv", "related", ("ADAE.AREL", "ADAE.AEREL"), ("ADVERSEEVENTS.Related",),
+         "true for `Y`, `RELATED`, `POSSIBLY`/`PROBABLY`/`DEFINITELY RELATED` (also `POSSIBLE`, `PROBABLE`, "
+         "`DEFINITE`): a reasonable possibility of a causal relationship; false for `N`, `NOT RELATED`, "
+         "`UNRELATED`, `UNLIKELY RELATED` (also `UNLIKELY`, `NONE`); any case; anything else is a problem. "
+         "`AREL` wins over `AEREL`"),
+    _row("adverse_events.csv", "severity", ("ADAE.AESEV", "ADAE.AEOUT"),
+         ("ADVERSEEVENTS.Severity", "ADVERSEEVENTS.Outcome"),
+         "`MILD`/`MODERATE`/`SEVERE` (any case) → `Mild`/`Moderate`/`Severe`; outcome `FATAL` → `Death`, "
+         "whatever the severity"),
+    _row("adverse_events.csv", "action", ("ADAE.AEACN", "ADAE.AEACNOTH"), ("ADVERSEEVENTS.Action_Taken",),
+         "text as is, the first that is not empty"),
+    _row("adverse_events.csv", "duration_days", ("ADAE.ADURN", "ADAE.ASTDY", "ADAE.AENDY"),
+         ("ADVERSEEVENTS.Duration_Days", "ADVERSEEVENTS.Start_Date_Delta", "ADVERSEEVENTS.End_Date_Delta"),
+         "`ADURN` in days (`ADURU`, where given, must be `DAYS`); without it end − start + 1 from "
+         "`ASTDY`/`AENDY` (study days, no day 0) or `Start_Date_Delta`/`End_Date_Delta`"),
+    _row("adverse_events.csv", "ongoing", ("ADAE.AEOUT", "ADAE.AEENRF"), ("ADVERSEEVENTS.Outcome",),
+         "true where the outcome is `NOT RECOVERED/NOT RESOLVED` (PRO-ACT also `Ongoing`) or `AEENRF` = "
+         "`ONGOING`, else false"),
+    # visits.csv
+    _row("visits.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
+         "one visit per distinct visit name of the outcome records (see measurements.csv `visit`)"),
+    _row("visits.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
+         "the median day of the visit's records → months by the day rule (without `ADY`: `AVISITN` as "
+         "months, which must agree within the visit)"),
+    _row("visits.csv", "label", ("BDS.AVISIT",), _PROACT_VISITS,
+         "the visit as written (else `AVISITN <n>`, or `Day <n>`)"),
+    _row("visits.csv", "month_stated", (), (), "always true"),
+    _row("visits.csv", "note", (), (),
+         "`from ADaM ADY` / `from ADaM AVISITN` / `from PRO-ACT deltas`, with the range of days where the "
+         "visit's records differ"),
+)
+
+
+# ---------------------------------------------------------------- looking things up
+
+
+def variables(file: str, column: str, fmt: str, dataset: str) -> list[str]:
+    """The variables of ``dataset`` (``BDS`` for any ADaM outcome dataset) that fill our column, in order."""
+    out: list[str] = []
+    for row in MAPPING:
+        if row.file == file and row.column == column and row.measure is None:
+            out += [s.split(".", 1)[1] for s in row.specs(fmt) if s.split(".", 1)[0] == dataset]
+    return out
+
+
+def measure_rows() -> list[MapRow]:
+    """The rows giving one measure's values, in table order."""
+    return [r for r in MAPPING if r.measure]
+
+
+def measure_row(measure: str) -> MapRow | None:
+    """The row of one measure, or None for a measure the table does not have (yet)."""
+    return next((r for r in MAPPING if r.measure == measure), None)
+
+
+def unmapped_measures() -> list[str]:
+    """The dashboard's measures (:data:`dashboard.data.MEASURES`) that have no row in :data:`MAPPING`."""
+    mapped = {r.measure for r in measure_rows()}
+    return [m for m in data.MEASURES if m not in mapped]
+
+
+def measure_codes(fmt: str) -> dict[str, str]:
+    """The values of the format's code variable (upper case) → our measure.
+
+    A measure of :data:`dashboard.data.MEASURES` without a row is picked by
+    its own code (the fallback that :func:`export_code` writes), so an export
+    of it reads back.
+    """
+    codes = {c.upper(): r.measure for r in measure_rows() for c in r.codes_of(fmt)}
+    for m in unmapped_measures():
+        codes.setdefault(m.upper(), m)
+    return codes
+
+
+def export_code(measure: str, fmt: str) -> str:
+    """The code that an export writes for ``measure``: the first of its row's codes, else its own code."""
+    row = measure_row(measure)
+    codes = row.codes_of(fmt) if row is not None else ()
+    return codes[0] if codes else measure
+
+
+# ---------------------------------------------------------------- the table in data/README.md
+
+
+def mapping_markdown() -> str:
+    """:data:`MAPPING` as the Markdown table shown in ``data/README.md``: one column per registered format."""
+
+    def cell(specs: tuple[str, ...], codes: tuple[str, ...], name: str) -> str:
+        if not specs:
+            return "—"
+        text = " / ".join(f"`{s}`" for s in specs)
+        if codes:
+            text += f" where `{name}` = " + " or ".join(f"`{c}`" for c in codes)
+        return text
+
+    titles = " | ".join(f.title for f in FORMATS.values())
+    lines = [f"| our file | our column | {titles} | rule |", "|---|---|" + "---|" * len(FORMATS) + "---|"]
+    for r in MAPPING:
+        ours = f"`{r.column}` of `{r.measure}`" if r.measure else f"`{r.column}`"
+        cells = " | ".join(cell(r.specs(f.name), r.codes_of(f.name), f.code_variable) for f in FORMATS.values())
+        lines.append(f"| `{r.file}` | {ours} | {cells} | {r.rule} |")
+    return "\n".join(lines)

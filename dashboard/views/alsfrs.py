@@ -1,0 +1,122 @@
+"""The functional-scale view: ALSFRS, or ALSFRS-R for a dataset that has only the revised scale.
+
+Spaghetti plot, slope tests (paired t and Wilcoxon), the piecewise mixed
+model per window (each fit in its own request), slope pairs and waterfall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import figures, ids, mixed, stats
+from ..cohorts import Cohort
+from ..data import MEASURES, Dataset, functional_measure
+from ..formatting import METHODS, Blocks, Notice, Para, mixed_table, slope_table
+from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, groups, outcome_over_time, simulated_text
+
+#: Mixed models are fitted on every filter change up to this many patients; above, on request.
+AUTO_FIT_PATIENTS = mixed.AUTO_FIT_PATIENTS
+WINDOW_OPTIONS = tuple((w, f"0-{w:g} months") for w in stats.WINDOWS)
+
+
+@dataclass(frozen=True)
+class AlsfrsResult:
+    measure: str
+    window: float
+    figure: object
+    pairs: object
+    waterfall: object
+    #: (group label, slope test as a dict) per group and window
+    slope_rows: tuple[tuple[str, dict], ...]
+    message: str | None
+
+    @property
+    def notice(self) -> Blocks:
+        return Notice(self.message, "warn") if self.message else None
+
+    @property
+    def slope_table(self) -> Blocks:
+        if not self.slope_rows:
+            return (Notice(self.message, "warn"), Para(METHODS["slopes"], "method"))
+        return (slope_table(list(self.slope_rows), id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
+                Para(METHODS["slopes"], "method"))
+
+
+def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window=3,
+            measure: str | None = None) -> AlsfrsResult:
+    measure = measure or functional_measure(ds.measures)
+    window = window if window in stats.WINDOWS else 3
+    if measure not in ds.measures or cohort.n == 0:
+        msg = f"This dataset has no {measure} values" if measure not in ds.measures else NO_PATIENTS
+        fig = figures.message_figure(msg)
+        return AlsfrsResult(measure, window, fig, fig, fig, (), msg)
+    gm = group_map(cohort)
+    by_group = cohort_rows(ds, cohort, [measure])
+    rows = by_group["all"]
+    fits = None
+    if show_fits:
+        fits = stats.fit_segments(rows, measure, None, window)
+        fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
+    sim = simulated_text(ds, measure, cohort)
+    slopes = stats.patient_slopes(rows, measure)
+    figure = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time",
+                               rows=by_group)
+    slope_rows = tuple((label, t.to_dict(with_ids=False))
+                       for _k, label, pids in groups(cohort)
+                       for t in stats.slope_tests(rows, measure, pids, slopes=slopes))
+    return AlsfrsResult(
+        measure, window, figure,
+        figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim),
+        figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim),
+        slope_rows,
+        "Slope tests are not computable for n < 2." if cohort.n < 2 else None,
+    )
+
+
+def mixed_rows(ds: Dataset, cohort: Cohort, window: float, measure: str | None = None,
+               max_patients: int | None = None) -> list[tuple[str, dict]]:
+    """The mixed model's slope change for one window, per group shown (memoised)."""
+    measure = measure or functional_measure(ds.measures)
+    if measure not in ds.measures:
+        return []
+    return [(label, mixed.cached_model(ds, measure, tuple(pids), window, max_patients).to_dict())
+            for _k, label, pids in groups(cohort)]
+
+
+def mixed_part(ds: Dataset, cohort: Cohort, window: float, *, interactive: bool = True, fit_mixed=False) -> Blocks:
+    """The mixed model for one window.  In the dashboard (``interactive``) it is fitted at once for up to
+    AUTO_FIT_PATIENTS patients and above only when asked (a fit then takes seconds, and every filter
+    change would start four of them); the report fits every window."""
+    if interactive and cohort.n > AUTO_FIT_PATIENTS and not fit_mixed:
+        if window != stats.WINDOWS[0]:
+            return None
+        return Notice(f"The mixed models are fitted at once for up to {AUTO_FIT_PATIENTS} patients; this selection has "
+                      f"{cohort.n:,}, where each fit takes seconds. Tick 'Fit the mixed models' above to fit them.",
+                      "info")
+    rows = mixed_rows(ds, cohort, window, max_patients=mixed.MAX_INTERACTIVE_PATIENTS if interactive else None)
+    return mixed_table(rows) if rows else None
+
+
+VIEW = View(
+    key="alsfrs", label="ALSFRS", prefix="alsfrs", order=20, compute=compute,
+    measures=lambda ds: [functional_measure(ds.measures)],
+    controls_at=1,
+    options=(
+        Option("show_fits", "toggle", "Show each patient's fitted pre- and post-treatment slopes", False,
+               choices=(("fits", "Show each patient's fitted pre- and post-treatment slopes"),)),
+        Option("window", "radio", "Window for the slope plots and fits", 3, choices=WINDOW_OPTIONS),
+    ),
+    slots=(
+        Slot("message", "blocks", attr="notice"),
+        Slot("spaghetti", "figure", attr="figure", export="alsfrs_spaghetti", clickable=True),
+        Slot("slope-table", "blocks", attr="slope_table", title="Slope tests: post- vs pre-treatment slope"),
+        Slot("mixed", "deferred", title="Mixed model: change in slope after day 0", parts=stats.WINDOWS,
+             compute=mixed_part,
+             options=(Option("fit_mixed", "toggle", "", False, choices=(
+                 ("fit", f"Fit the mixed models for selections of more than {AUTO_FIT_PATIENTS} patients "
+                         "(seconds per window)"),)),),
+             notes=(METHODS["mixed"], "When the two disagree: " + mixed.DISAGREEMENT_NOTE)),
+        Slot("slope-pairs", "figure", attr="pairs", export="alsfrs_slope_pairs", clickable=True, row="slopes"),
+        Slot("waterfall", "figure", attr="waterfall", export="alsfrs_waterfall", clickable=True, row="slopes"),
+    ),
+)

@@ -1,0 +1,220 @@
+"""The view registry's vocabulary, and what every view shares (groups, rows, simulated notes).
+
+A view is declared once, as a :class:`View`: its key and tab label, the
+function that computes it (Dataset + Cohort + highlight + options in, a
+frozen dataclass out), its controls (:class:`Option`), the slots it fills
+(:class:`Slot`: figures, tables and notices, in the order they are shown),
+its methods sentences and the measures whose simulated values it shows.
+The dashboard's tabs, skeletons and callbacks, the HTML report, the
+``figures`` command and the presentation order all follow from these
+declarations (see ``dashboard/views/__init__.py``).  No Dash import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .. import cohorts, figures, stats
+from ..cohorts import Cohort
+from ..data import MEASURES, Dataset, functional_measure
+
+NO_PATIENTS = "No patients match the current filters"
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class Option:
+    """A control of a view, passed to its compute function as the keyword ``name``.
+
+    ``kind``: ``number`` (``low``-``high``, else the default), ``radio`` (one
+    of ``choices``), ``checklist`` (any of ``choices``) or ``toggle`` (one
+    checkbox: True or False).  ``choices`` are (value, label) pairs.  The
+    control's id is ``ids.slot_id(view.prefix, name)`` with ``_`` as ``-``.
+    """
+
+    name: str
+    kind: str
+    label: str
+    default: object
+    choices: tuple[tuple[object, str], ...] = ()
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    #: the number input's own minimum, where it differs from what is accepted
+    input_min: float | None = None
+    #: radio/checklist drawn as a fieldset with a legend (else a label above)
+    legend: bool = False
+    inline: bool = True
+
+    @property
+    def suffix(self) -> str:
+        return self.name.replace("_", "-")
+
+    def parse(self, raw):
+        """The value a control sent, or the default where it is missing or invalid."""
+        values = [v for v, _label in self.choices]
+        if self.kind == "number":
+            ok = isinstance(raw, (int, float)) and not isinstance(raw, bool) and self.low <= raw <= self.high
+            return float(raw) if ok else self.default
+        if self.kind == "radio":
+            return raw if raw in values else self.default
+        if self.kind == "checklist":
+            return tuple(v for v in (raw or []) if v in values)
+        if self.kind == "toggle":
+            return raw if isinstance(raw, bool) else bool(raw) and values[0] in raw
+        raise ValueError(f"unknown option kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One thing a view shows, filled from the attribute ``attr`` of its result.
+
+    ``kind``: ``figure`` (a plotly figure), ``blocks`` (formatting blocks:
+    tables, notices, paragraphs), ``flow`` (the patient-flow diagram) or
+    ``deferred`` (blocks computed in their own request per part, e.g. one
+    mixed-model fit per window: ``compute(ds, cohort, part, **options)``).
+    The slot's id is ``ids.slot_id(view.prefix, name)``.
+    """
+
+    name: str
+    kind: str
+    attr: str = ""
+    #: section heading in the dashboard and the report ("" = none)
+    title: str = ""
+    #: file stem of the figure in the ``figures`` command ("" = not exported)
+    export: str = ""
+    #: a click on the figure highlights the patient clicked
+    clickable: bool = False
+    #: consecutive slots with the same row name share a two-column row
+    row: str = ""
+    #: figures: also drawn in the HTML report
+    in_report: bool = True
+    # deferred slots
+    parts: tuple = ()
+    compute: Callable | None = None
+    options: tuple[Option, ...] = ()
+    #: paragraphs under a deferred slot's parts (methods)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class View:
+    key: str
+    label: str
+    #: prefix of the view's component ids (``alsfrs`` -> ``alsfrs-spaghetti``)
+    prefix: str
+    #: position in the tab bar, the report and presentation mode
+    order: int
+    compute: Callable
+    slots: tuple[Slot, ...]
+    options: tuple[Option, ...] = ()
+    #: index in ``slots`` before which the controls are drawn
+    controls_at: int = 0
+    #: methods sentences shown at the end of the view (keys of ``formatting.METHODS``)
+    methods: tuple[str, ...] = ()
+    #: the measures whose simulated values the view shows
+    measures: Callable[[Dataset], list[str]] = field(default=lambda ds: [])
+    #: True: the view rests on the whole dataset, not the selection (the paper check)
+    whole_dataset: bool = False
+    #: the view reads the filter store / the highlighted patient
+    uses_cohort: bool = True
+    uses_highlight: bool = True
+    in_report: bool = True
+    report_title: str = ""
+
+    @property
+    def figures(self) -> tuple[Slot, ...]:
+        return tuple(s for s in self.slots if s.kind == "figure")
+
+    @property
+    def heading(self) -> str:
+        return self.report_title or self.label
+
+
+# ---------------------------------------------------------------- groups and rows
+
+
+def group_map(cohort: Cohort) -> dict[str, str]:
+    """Patient -> colour group: progressors/stable in compare mode, else one group."""
+    if cohort.filter.is_comparison:
+        return dict(cohort.groups)
+    return dict.fromkeys(cohort.patient_ids, "all")
+
+
+#: Colour-group key -> the progression group it selects (None: the whole cohort).
+GROUP_SELECTS = {"progressor": cohorts.PROGRESSOR, "stable": cohorts.STABLE, "all": None}
+
+
+def groups(cohort: Cohort) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(key, label, ids) per group shown: two in compare mode, else one."""
+    if cohort.filter.is_comparison:
+        return [("progressor", "Progressors", cohort.ids_in_group(cohorts.PROGRESSOR)),
+                ("stable", "Stable", cohort.ids_in_group(cohorts.STABLE))]
+    return [("all", cohorts.POPULATION_LABELS[cohort.filter.population], cohort.patient_ids)]
+
+
+def measure_rows(ds: Dataset, cohort: Cohort, measures, group_key: str = "all") -> pd.DataFrame:
+    """The cohort's (or one colour group's) rows of the measures, sorted by patient and month."""
+    return cohorts.rows(ds.rows_of(measures), cohort, GROUP_SELECTS[group_key])
+
+
+def cohort_rows(ds: Dataset, cohort: Cohort, measures) -> dict[str, pd.DataFrame]:
+    """The cohort's rows of the measures ("all") and each colour group's, selected once per view."""
+    rows = {"all": measure_rows(ds, cohort, measures)}
+    for key, _label, _pids in groups(cohort):
+        if key not in rows:
+            rows[key] = measure_rows(ds, cohort, measures, key)
+    return rows
+
+
+def group_summaries(ds: Dataset, cohort: Cohort, measures,
+                    rows: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
+    """Visit summaries per colour group (``rows``: the view's :func:`cohort_rows` of these measures)."""
+    rows = rows if rows is not None else cohort_rows(ds, cohort, measures)
+    parts = []
+    for key, _label, _pids in groups(cohort):
+        s = stats.visit_summaries(rows[key])
+        if len(s):
+            parts.append(s.assign(group=key))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None, fits=None, title=None,
+                      reference=None, reference_label="", rows: dict[str, pd.DataFrame] | None = None) -> object:
+    """The spaghetti plot of one measure for the cohort, or a message figure (``rows``: see :func:`group_summaries`)."""
+    if measure not in ds.measures:
+        return figures.message_figure(f"This dataset has no {measure} values")
+    if cohort.n == 0:
+        return figures.message_figure(NO_PATIENTS)
+    rows = rows if rows is not None else cohort_rows(ds, cohort, [measure])
+    return figures.spaghetti(rows["all"], measure, group_map(cohort),
+                             group_summaries(ds, cohort, [measure], rows), highlight, fits, title=title,
+                             simulated=simulated_text(ds, measure, cohort),
+                             reference=reference, reference_label=reference_label)
+
+
+# ---------------------------------------------------------------- simulated values
+
+
+def simulated_text(ds: Dataset, measure: str, cohort: Cohort | None = None) -> str | None:
+    """'ALSFRS at visits I, II, ... is simulated, not trial data' (for the cohort's patients; None: the
+    whole dataset), or None when none of those values is simulated."""
+    visits = [v for v, where in ds.simulated_visits.get(measure, ())
+              if cohort is None or cohort.mask[where].any()]
+    if not visits:
+        return None
+    return f"{measure} at visit{'s' if len(visits) > 1 else ''} {', '.join(visits)} is simulated, not trial data"
+
+
+def simulated_notes_for(ds: Dataset, cohort: Cohort, measures, whole_dataset: bool = False) -> list[str]:
+    """What is simulated among the values of ``measures`` that a view (or the report) shows."""
+    notes = [t for m in measures if (t := simulated_text(ds, m, None if whole_dataset else cohort))]
+    fs = functional_measure(ds.measures)
+    if cohort.filter.uses_progression and fs in ds.simulated_measures:
+        notes.append(f"the progressor/stable grouping rests on simulated pre-treatment {MEASURES[fs].label}")
+    return notes

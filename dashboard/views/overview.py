@@ -1,0 +1,73 @@
+"""Overview: the patient flow and the selection's characteristics (as in Table 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import cohorts, stats
+from ..cohorts import Cohort
+from ..data import MEASURES, Dataset, functional_measure
+from ..formatting import Blocks, Notice, Para, characteristics_table, METHODS
+from .base import NO_PATIENTS, Slot, View, groups
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Enrolled -> efficacy -> progressors / stable, with the exclusions."""
+
+    safety: int
+    efficacy: int
+    excluded: tuple[tuple[str, str | None], ...]
+    progressors: int
+    stable: int
+    unclassified: int
+    threshold: float
+    selected: int
+    #: the rating scale that defines progression ("ALSFRS" or "ALSFRS-R")
+    scale: str
+    simulated_note: str | None
+
+
+@dataclass(frozen=True)
+class OverviewResult:
+    flow: Flow
+    #: (column label, stats.characteristics) per group shown; empty when no patient is selected
+    characteristics: tuple[tuple[str, dict], ...]
+    table: Blocks
+
+
+def compute(ds: Dataset, cohort: Cohort, highlight=None) -> OverviewResult:
+    pf = cohorts.patient_frame(ds)
+    g = cohorts.progression_groups(ds, cohort.filter.min_decline)
+    excluded = pf[pf["safety_population"] & ~pf["efficacy_population"]]
+    fs = functional_measure(ds.measures)
+    flow = Flow(
+        safety=int(pf["safety_population"].sum()),
+        efficacy=int(pf["efficacy_population"].sum()),
+        excluded=tuple((p, r if isinstance(r, str) else None) for p, r in excluded["exclusion_reason"].items()),
+        progressors=int((g == cohorts.PROGRESSOR).sum()),
+        stable=int((g == cohorts.STABLE).sum()),
+        unclassified=int((g == cohorts.UNCLASSIFIED).sum()),
+        threshold=cohort.filter.min_decline,
+        selected=cohort.n,
+        scale=MEASURES[fs].label,
+        simulated_note=(f"Progressors and stable patients are classified from simulated pre-treatment "
+                        f"{MEASURES[fs].label} values." if fs in ds.simulated_measures else None),
+    )
+    columns: list[tuple[str, dict]] = []
+    if cohort.n:
+        columns = [(label, stats.characteristics(pf, pids)) for _k, label, pids in groups(cohort)]
+        if cohort.filter.is_comparison:
+            columns.append(("Both", stats.characteristics(pf, cohort.patient_ids)))
+    table = ((characteristics_table(columns), Para(METHODS["summary"], "method")) if columns
+             else Notice(NO_PATIENTS + ".", "warn"))
+    return OverviewResult(flow, tuple(columns), table)
+
+
+VIEW = View(
+    key="overview", label="Overview", prefix="overview", order=10, compute=compute, uses_highlight=False,
+    slots=(
+        Slot("flow", "flow", attr="flow", title="Patient flow"),
+        Slot("characteristics", "blocks", attr="table", title="Characteristics of the selection (as in Table 2)"),
+    ),
+)

@@ -1,0 +1,66 @@
+"""Safety: the adverse-event heatmap, the incidence by term and the serious-event listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import cohorts, figures, stats
+from ..cohorts import Cohort
+from ..data import SEVERITIES, Dataset
+from ..formatting import Blocks, incidence_table, serious_listing
+from .base import Option, Slot, View
+
+COLOUR_BY = (("severity", "Severity"), ("serious", "Seriousness"), ("related", "Relationship"))
+ONLY = (("serious", "Serious events"), ("related", "Related events"))
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    heatmap: object
+    #: per term: patients, events, percent of the selection (stats.ae_incidence)
+    incidence: pd.DataFrame
+    #: the selection's serious events, the most severe first
+    serious: pd.DataFrame
+    n: int
+    only: tuple[str, ...]
+
+    @property
+    def incidence_table(self) -> Blocks:
+        return incidence_table(self.incidence, self.n)
+
+    @property
+    def serious_listing(self) -> Blocks:
+        return serious_listing(self.serious)
+
+
+def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", only=()) -> SafetyResult:
+    ae = ds.adverse_events
+    if "serious" in only:
+        ae = ae[ae["serious"]]
+    if "related" in only:
+        ae = ae[ae["related"]]
+    pats = pd.DataFrame({"patient_id": list(cohort.patient_ids)})
+    mine = cohorts.rows(ds.adverse_events, cohort)
+    serious = mine[mine["serious"]]
+    # the most severe first (deaths on top), then by patient in their natural order
+    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).astype(int)
+    serious = serious.assign(_w=worst_first).sort_values(["_w", "patient_id"], kind="stable").drop(columns="_w")
+    return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight), stats.ae_incidence(ae, cohort.patient_ids),
+                        serious, cohort.n, tuple(only))
+
+
+VIEW = View(
+    key="safety", label="Safety", prefix="ae", order=50, compute=compute,
+    options=(
+        Option("colour_by", "radio", "Colour cells by", "severity", choices=COLOUR_BY, legend=True),
+        Option("only", "checklist", "Show only", (), choices=ONLY, legend=True),
+    ),
+    slots=(
+        Slot("heatmap", "figure", attr="heatmap", export="adverse_events_heatmap", clickable=True),
+        Slot("incidence", "blocks", attr="incidence_table", title="Incidence by term", row="tables"),
+        Slot("serious-list", "blocks", attr="serious_listing", title="Serious adverse events", row="tables"),
+    ),
+    methods=("safety",),
+)

@@ -1,0 +1,58 @@
+"""Weakness scores: the four limbs per patient, their means, and the share stable at 3 and 12 months."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import figures, stats
+from ..cohorts import Cohort
+from ..data import WS_MEASURES, Dataset
+from ..formatting import Blocks, Notice, share_table
+from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, group_summaries, groups
+
+NO_SCORES = "This dataset has no weakness scores"
+
+
+@dataclass(frozen=True)
+class WeaknessResult:
+    grid: object
+    mean: object
+    #: (label, stats.Share) per group and month
+    shares: tuple[tuple[str, stats.Share], ...]
+    message: str | None
+
+    @property
+    def share_table(self) -> Blocks:
+        return Notice(self.message + ".", "warn") if self.message else share_table(list(self.shares))
+
+
+def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> WeaknessResult:
+    if not any(m in ds.measures for m in WS_MEASURES) or cohort.n == 0:
+        text = NO_SCORES if not any(m in ds.measures for m in WS_MEASURES) else NO_PATIENTS
+        fig = figures.message_figure(text)
+        return WeaknessResult(fig, fig, (), text)
+    rows = cohort_rows(ds, cohort, WS_MEASURES)
+    m = rows["all"]
+    by_group = group_summaries(ds, cohort, list(WS_MEASURES), rows)
+    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight)
+    # with one group shown, its summaries are the cohort's: no second pass over the data
+    whole = (by_group if not cohort.filter.is_comparison and by_group is not None
+             else stats.visit_summaries(m))
+    definition = stats.StabilityDefinition(mode="change_below", threshold=threshold, baseline="first")
+    shares = tuple((f"{label}, {month} months", stats.stability_share(rows[key], pids, "WS", month, definition))
+                   for key, label, pids in groups(cohort) for month in (3, 12))
+    return WeaknessResult(grid, figures.ws_mean(whole), shares, None)
+
+
+VIEW = View(
+    key="weakness", label="Weakness", prefix="ws", order=40, compute=compute, measures=lambda ds: list(WS_MEASURES),
+    report_title="Weakness scores",
+    options=(Option("threshold", "number", "Stable = fall from the visit III baseline smaller than (points)", 1.0,
+                    low=0.01, high=5, step=0.1, input_min=0.1),),
+    slots=(
+        Slot("share-table", "blocks", attr="share_table", title="Share stable at 3 and 12 months"),
+        Slot("grid", "figure", attr="grid", export="weakness_limbs", clickable=True),
+        Slot("mean", "figure", attr="mean", export="weakness_mean"),
+    ),
+    methods=("weakness",),
+)

@@ -1,0 +1,124 @@
+"""Helpers shared by the tests: import them from here, never from another test module or a conftest.
+
+Fixtures stay in conftest.py; the browser tests' page and figure helpers are in
+tests/browser/helpers.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard import data
+from dashboard.data import DatasetError
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "data"
+
+
+# ---------------------------------------------------------------- CSV files (rows as lists of strings)
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    """All rows of a CSV file (header first), as lists of strings."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+
+
+def find_line(path: Path, **match: str) -> int:
+    """Line number (header = 1) of the first row whose cells equal ``match``."""
+    rows = read_csv(path)
+    header = rows[0]
+    for i, row in enumerate(rows[1:], start=2):
+        if row and all(row[header.index(k)] == v for k, v in match.items()):
+            return i
+    raise AssertionError(f"no row {match} in {path}")
+
+
+def set_cell(path: Path, line: int, column: str, value: str) -> None:
+    """Overwrite one cell (line number as in error messages, header = 1)."""
+    rows = read_csv(path)
+    rows[line - 1][rows[0].index(column)] = value
+    write_csv(path, rows)
+
+
+def break_cell(path: Path, column: str, value: str, **match: str) -> int:
+    """Set ``column`` to ``value`` in the first row of the CSV file ``path`` matching ``match``; return its line."""
+    line = find_line(path, **match)
+    set_cell(path, line, column, value)
+    return line
+
+
+# ---------------------------------------------------------------- the validator's problems
+
+
+def problems(directory) -> list[str]:
+    """The problems of an invalid dataset directory in any format, as the strings the user sees."""
+    from dashboard import importers
+
+    with pytest.raises(DatasetError) as info:
+        importers.load(directory)
+    err = info.value
+    assert err.problems, "DatasetError without problems"
+    assert "Traceback" not in str(err)
+    return [str(p) for p in err.problems]
+
+
+def assert_problem(found: list[str], file: str, row: int | None, column: str | None, fragment: str) -> str:
+    """Some problem starts with ``file:row: column:`` and mentions ``fragment``."""
+    where = file if row is None else f"{file}:{row}"
+    prefix = f"{where}: {column}: " if column else f"{where}: "
+    hits = [p for p in found if p.startswith(prefix) and fragment in p]
+    assert hits, f"no problem {prefix!r}...{fragment!r} among:\n" + "\n".join(found)
+    return hits[0]
+
+
+def only_problem(directory, file: str, row: int | None, column: str | None, fragment: str) -> str:
+    """The dataset has exactly one problem, and it is this one."""
+    found = problems(directory)
+    assert len(found) == 1, "expected exactly one problem, got:\n" + "\n".join(found)
+    return assert_problem(found, file, row, column, fragment)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m dashboard ARGS`` in the repository, without the caller's TRIAL_DATA_DIR (unless ``env_extra``)."""
+    env = dict(os.environ)
+    env.pop(data.DATA_DIR_ENV, None)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# ---------------------------------------------------------------- Dash components
+
+
+def texts(component) -> str:
+    """All text in a component tree."""
+    if component is None:
+        return ""
+    if isinstance(component, (str, int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(texts(c) for c in component)
+    return texts(getattr(component, "children", None))
