@@ -267,7 +267,8 @@ def download(clicks=None, store=None, tab=None, highlight=None, options=None):
     view = tab if tab in views.TAB_KEYS else "overview"
     if trig == ids.DOWNLOAD_DATA:
         sim = bool(cohorts.rows(ds.measurements, cohort)["simulated"].any())
-        return dict(content=reports.selection_csv(ds, cohort), filename=reports.export_filename(view, "data", today, sim),
+        return dict(content=reports.selection_csv(ds, cohort),
+                    filename=reports.export_filename(view, "data", today, sim),
                     type="text/csv")
     if trig == ids.DOWNLOAD_SLOPES:
         sim = functional_measure(ds.measures) in ds.simulated_measures

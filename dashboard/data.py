@@ -298,7 +298,8 @@ class Dataset:
                 f"{meas} ({int(((m['measure'] == meas) & m['simulated']).sum())} values)"
                 for meas in self.simulated_measures
             )
-            parts.append(f"SIMULATED values: {n_sim} of {len(m)}, in {sim}; all other values are from the source tables.")
+            parts.append(f"SIMULATED values: {n_sim} of {len(m)}, in {sim}; "
+                         "all other values are from the source tables.")
         else:
             parts.append("no simulated values.")
         return " ".join(parts)
@@ -362,7 +363,8 @@ def read_rows(path: Path, problems: list[Problem], at_once: bool = False,
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        problems.append(Problem(name, line, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
+        problems.append(Problem(name, line, None,
+                                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"))
         return None
     if not text.strip():  # e.g. only a byte-order mark
         problems.append(Problem(name, None, None, "file is empty (a header row is required)"))
@@ -395,7 +397,8 @@ class _Block:
 _EDGE_SPACE = re.compile(r"[^\S\n],|,[^\S\n]|^[^\S\n]|[^\S\n]$", re.M)
 
 
-#: ASCII characters that str.strip() removes besides space, tab and the line ends (rare: left to the regular expression).
+#: ASCII characters that str.strip() removes besides space, tab and the line ends (rare: left to the regular
+#: expression).
 _RARE_ASCII_SPACE = "\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
@@ -455,7 +458,8 @@ def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool
     ok = True
     if len(header) < 2 and len(expected) > 2:
         problems.append(
-            Problem(name, 1, None, f"not a CSV file with the expected header (found {header[:3]!r}; expected {','.join(expected)})")
+            Problem(name, 1, None, f"not a CSV file with the expected header (found {header[:3]!r}; "
+                                   f"expected {','.join(expected)})")
         )
         return False
     seen = set()
@@ -540,7 +544,8 @@ def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]]
                 continue
             good.append([c.strip() for c in row])
             lines.append(line)
-        raw = pd.DataFrame(good, columns=header, dtype=str) if good else pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+        raw = (pd.DataFrame(good, columns=header, dtype=str) if good
+               else pd.DataFrame({h: pd.Series(dtype=str) for h in header}))
         rows = np.asarray(lines, dtype=np.int64)
     out = {"_row": pd.Series(rows, dtype="int64")}
     for spec in SCHEMA[name]:
@@ -596,7 +601,8 @@ def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]]
             bad = ~empty & ~_matches(s, PATIENT_ID_RE)
             if bad.any():
                 for r, v in zip(rows[bad.to_numpy()], s[bad]):
-                    col.add(name, [r], spec.name, f"invalid patient id {v!r} (letters, digits, '.', '_' or '-', at most 40)")
+                    col.add(name, [r], spec.name,
+                            f"invalid patient id {v!r} (letters, digits, '.', '_' or '-', at most 40)")
             out[spec.name] = s.astype("string")
         elif spec.kind == "visit":
             bad = ~empty & ~_matches(s, VISIT_RE)
@@ -634,8 +640,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict
             col.add("patients.csv", [r], "patient_id", f"duplicate patient {pid!r}")
     if m is not None:
         d = _dupes(m, ["patient_id", "visit", "measure"])
-        for r, pid, vis, meas in zip(m.loc[d, "_row"], m.loc[d, "patient_id"], m.loc[d, "visit"], m.loc[d, "measure"]):
-            col.add("measurements.csv", [r], "measure", f"duplicate measurement: patient {pid}, visit {vis}, {meas} already given")
+        for r, pid, vis, meas in zip(m.loc[d, "_row"], m.loc[d, "patient_id"], m.loc[d, "visit"],
+                                     m.loc[d, "measure"]):
+            col.add("measurements.csv", [r], "measure",
+                    f"duplicate measurement: patient {pid}, visit {vis}, {meas} already given")
     # references
     if p is not None:
         known = set(p["patient_id"].dropna())
@@ -652,8 +660,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict
             col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in {visits_name})")
         expected = m["visit"].map(visit_month).astype("float64")
         contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
-        for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"], expected[contra]):
-            col.add("measurements.csv", [r], "month", f"month {mo:g} contradicts {visits_name} (visit {vis} is at month {ex:g})")
+        for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"],
+                                  expected[contra]):
+            col.add("measurements.csv", [r], "month",
+                    f"month {mo:g} contradicts {visits_name} (visit {vis} is at month {ex:g})")
     # value ranges per measure
     if m is not None:
         for code, spec in MEASURES.items():
@@ -661,7 +671,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict
             vals = m.loc[sel, "value"]
             out = (vals < spec.low) | (vals > spec.high)
             for r, val in zip(m.loc[sel, "_row"][out], vals[out]):
-                col.add("measurements.csv", [r], "value", f"{code} value {val:g} is out of range {spec.low:g}-{spec.high:g}")
+                col.add("measurements.csv", [r], "value",
+                        f"{code} value {val:g} is out of range {spec.low:g}-{spec.high:g}")
             if spec.integer:
                 frac = vals % 1 != 0
                 for r, val in zip(m.loc[sel, "_row"][frac], vals[frac]):
@@ -670,7 +681,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict
     if p is not None:
         bad = p["efficacy_population"] & ~p["safety_population"]
         for r in p.loc[bad, "_row"]:
-            col.add("patients.csv", [r], "efficacy_population", "a patient in the efficacy population must be in the safety population")
+            col.add("patients.csv", [r], "efficacy_population",
+                    "a patient in the efficacy population must be in the safety population")
 
 
 def _hash_files(directory: Path, names=FILES) -> str:
@@ -792,7 +804,7 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         as_of_source = "metadata.json"
     else:
         newest = max((directory / f).stat().st_mtime for f in files)
-        as_of = _dt.datetime.fromtimestamp(newest, _dt.timezone.utc).date().isoformat()
+        as_of = _dt.datetime.fromtimestamp(newest, _dt.UTC).date().isoformat()
         as_of_source = "file modification date"
     # patient ids as one categorical type whose categories are the patients in natural order: selecting,
     # grouping and sorting rows by patient then work on integer codes (see cohorts.Cohort.mask)
@@ -822,7 +834,8 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
 
 def canonical_measurement_order(meas: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     """Measurements sorted by patient (natural order), visit month, then measure."""
-    pids = pd.Categorical(meas["patient_id"].astype(str), categories=sort_patient_ids(pd.unique(meas["patient_id"].astype(str))))
+    pids = pd.Categorical(meas["patient_id"].astype(str),
+                          categories=sort_patient_ids(pd.unique(meas["patient_id"].astype(str))))
     keys = pd.DataFrame(
         {
             "p": pids.codes,
@@ -849,5 +862,6 @@ def write_measurements(meas: pd.DataFrame, visits: pd.DataFrame, path: Path) -> 
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["patient_id", "visit", "month", "measure", "value", "source"])
     for row in ordered.itertuples(index=False):
-        w.writerow([row.patient_id, row.visit, format_number(row.month), row.measure, format_number(row.value), row.source])
+        w.writerow([row.patient_id, row.visit, format_number(row.month), row.measure, format_number(row.value),
+                    row.source])
     path.write_text(buf.getvalue(), encoding="utf-8", newline="")

@@ -91,7 +91,8 @@ class _Spec:
         self.layout["shapes"].append({"type": "line", "y0": y, "y1": y, "yref": yref, "x0": 0, "x1": 1, "xref": xref,
                                       "line": {"color": colour, "width": width, "dash": dash}})
 
-    def note(self, text, x, y, xref="paper", yref="paper", xanchor="left", yanchor="top", size=11, colour="#333", xshift=0):
+    def note(self, text, x, y, xref="paper", yref="paper", xanchor="left", yanchor="top", size=11, colour="#333",
+             xshift=0):
         self.layout["annotations"].append({"text": text, "x": x, "y": y, "xref": xref, "yref": yref, "showarrow": False,
                                            "xanchor": xanchor, "yanchor": yanchor, "xshift": xshift,
                                            "font": {"size": size, "color": colour}})
@@ -229,7 +230,8 @@ def _padded_range(values: pd.Series, spec) -> list[float]:
 
 
 def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[str, str], summaries, highlight, fits,
-                      axes: dict | None = None, show_legend: bool = True, large: bool | None = None) -> tuple[int, pd.DataFrame]:
+                      axes: dict | None = None, show_legend: bool = True,
+                      large: bool | None = None) -> tuple[int, pd.DataFrame]:
     """Add the spaghetti traces of one measure to ``s``; return (patients drawn, the rows drawn).
 
     ``large`` (default: more than LARGE_THRESHOLD rows of the measure): lines only, each distinct segment once.
@@ -249,16 +251,18 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             # drawn again on itself changes no pixel, and the browser draws 10,000 patients in well under a second
             arr = _distinct_segments(d, "month", "value")
             customdata = arr["label"]
-            hover = f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<extra>{GROUP_LABELS[g]}</extra>"
+            hover = (f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
+                     f"<extra>{GROUP_LABELS[g]}</extra>")
         else:
             arr = _gapped(d, "month", "value", ["patient_id", "src"])
             customdata = np.stack([arr["patient_id"], arr["src"]], axis=-1)
-            hover = (f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}"
-                     f"<extra>{GROUP_LABELS[g]}</extra>")
+            hover = (f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
+                     f"<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>")
         s.trace(
             type="scatter", x=arr["month"], y=arr["value"], mode="lines" if large else "lines+markers",
             name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})", showlegend=show_legend, customdata=customdata,
-            line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2}, marker={"size": 4, "color": GROUP_COLOURS[g]},
+            line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2},
+            marker={"size": 4, "color": GROUP_COLOURS[g]},
             opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g, hovertemplate=hover, **axes,
         )
     if fits is not None and len(fits):
@@ -266,9 +270,12 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             f = fits[fits["group"] == g]
             if f.empty:
                 continue
-            labels = (f["patient_id"].astype(str) + " (" + f["period"] + " slope " + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
-            xs, ys, cd = _segments(f["x0"].to_numpy(float), f["y0"].to_numpy(float), f["x1"].to_numpy(float), f["y1"].to_numpy(float), labels)
-            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {GROUP_LABELS[g].lower()}", legendgroup=g,
+            labels = (f["patient_id"].astype(str) + " (" + f["period"] + " slope "
+                      + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
+            xs, ys, cd = _segments(f["x0"].to_numpy(float), f["y0"].to_numpy(float), f["x1"].to_numpy(float),
+                                   f["y1"].to_numpy(float), labels)
+            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {GROUP_LABELS[g].lower()}",
+                    legendgroup=g,
                     line={"color": GROUP_COLOURS[g], "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
                     hovertemplate="Patient %{customdata}<extra>OLS fit</extra>", showlegend=show_legend, **axes)
     if summaries is not None and len(summaries):
@@ -279,13 +286,18 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             colour = BLUE if g == "all" else GROUP_COLOURS[g]
             sem = sm["sem"].astype(float).to_numpy()
             s.trace(
-                type="scatter", x=sm["month"].to_numpy(float), y=sm["mean"].astype(float).to_numpy(), mode="lines+markers",
+                type="scatter", x=sm["month"].to_numpy(float), y=sm["mean"].astype(float).to_numpy(),
+                mode="lines+markers",
                 name="Mean ± SEM" if g == "all" else f"Mean ± SEM, {GROUP_LABELS[g].lower()}", showlegend=show_legend,
-                line={"color": colour, "width": 4}, marker={"size": 9, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1}},
-                error_y={"type": "data", "array": np.nan_to_num(sem), "visible": True, "color": colour, "thickness": 2, "width": 6},
+                line={"color": colour, "width": 4},
+                marker={"size": 9, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1}},
+                error_y={"type": "data", "array": np.nan_to_num(sem), "visible": True, "color": colour, "thickness": 2,
+                         "width": 6},
                 # a nested list, not a 2-D float array (plotly.js drops a 2-D typed array from click events)
-                customdata=[[int(k), None if np.isnan(e) else float(e)] for k, e in zip(sm["n"].to_numpy(), sem)], legendgroup=g,
-                hovertemplate=f"Month %{{x:.2f}}<br>mean {spec.label}: %{{y:.1f}} ± %{{customdata[1]:.2f}} (SEM)<br>n = %{{customdata[0]}}<extra>{GROUP_LABELS[g]}</extra>",
+                customdata=[[int(k), None if np.isnan(e) else float(e)] for k, e in zip(sm["n"].to_numpy(), sem)],
+                legendgroup=g,
+                hovertemplate=(f"Month %{{x:.2f}}<br>mean {spec.label}: %{{y:.1f}} ± %{{customdata[1]:.2f}} (SEM)"
+                               f"<br>n = %{{customdata[0]}}<extra>{GROUP_LABELS[g]}</extra>"),
                 **axes,
             )
     if highlight is not None:
@@ -294,9 +306,12 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             s.trace(
                 type="scatter", x=h["month"].to_numpy(float), y=h["value"].to_numpy(float), mode="lines+markers",
                 name=f"Patient {highlight}", showlegend=show_legend,
-                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 10, "symbol": "circle", "line": {"color": "white", "width": 1.5}},
-                customdata=np.stack([h["patient_id"].astype(object).to_numpy(), h["src"].astype(object).to_numpy()], axis=-1),
-                hovertemplate=f"Patient %{{customdata[0]}} (highlighted)<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra></extra>",
+                line={"color": HIGHLIGHT_COLOUR, "width": 4},
+                marker={"size": 10, "symbol": "circle", "line": {"color": "white", "width": 1.5}},
+                customdata=np.stack([h["patient_id"].astype(object).to_numpy(), h["src"].astype(object).to_numpy()],
+                                    axis=-1),
+                hovertemplate=(f"Patient %{{customdata[0]}} (highlighted)<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} "
+                               f"{spec.unit}<br>%{{customdata[1]}}<extra></extra>"),
                 **axes,
             )
     return int(m["patient_id"].nunique()), m
@@ -331,12 +346,14 @@ def spaghetti(
     if reference is not None:
         s.hline(reference, colour=GREEN, width=2, dash="dashdot")
         s.note(reference_label or f"{reference:g}", 0, reference, yref="y", size=11, colour=GREEN)
-    summary = (f"{spec.label} ({spec.unit}) of {n_patients} patients against months from application, one line per patient"
+    summary = (f"{spec.label} ({spec.unit}) of {n_patients} patients against months from application, "
+               "one line per patient"
                + ("; thick lines: mean ± SEM per visit" if summaries is not None and len(summaries) else "")
                + (f"; patient {highlight} highlighted" if highlight else "") + ".")
     return s.figure(title or f"{spec.label} over time", n=n_patients, simulated=simulated, summary=summary,
                     x_title=MONTHS_TITLE, y_title=spec.axis_title,
-                    xaxis={"zeroline": False, "dtick": 3}, yaxis={"range": _padded_range(m["value"], spec), "zeroline": False},
+                    xaxis={"zeroline": False, "dtick": 3},
+                    yaxis={"range": _padded_range(m["value"], spec), "zeroline": False},
                     showlegend=show_legend, clickmode="event", uirevision=measure)
 
 
@@ -358,17 +375,23 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
         xs = np.tile([0.0, 1.0, np.nan], k)
         ys = np.full(3 * k, np.nan)
         ys[0::3], ys[1::3] = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
-        cd = np.stack([np.repeat(text_array(dg.index.to_numpy(dtype=object)), 3), np.tile(np.array(xl + [""]), k)], axis=-1)
-        s.trace(type="scatter", x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers", name=f"{GROUP_LABELS[g]} (n = {k})",
+        cd = np.stack([np.repeat(text_array(dg.index.to_numpy(dtype=object)), 3), np.tile(np.array(xl + [""]), k)],
+                      axis=-1)
+        s.trace(type="scatter", x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers",
+                name=f"{GROUP_LABELS[g]} (n = {k})",
                 customdata=cd, connectgaps=False, line={"color": GROUP_COLOURS[g], "width": 1.5},
                 marker={"size": 8, "color": GROUP_COLOURS[g]}, opacity=0.75,
                 hovertemplate="Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
-        s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers", name=f"Patient {highlight}",
-                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11}, customdata=[[highlight, xl[0]], [highlight, xl[1]]],
-                hovertemplate="Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
-    s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25], "zeroline": False}
+        s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers",
+                name=f"Patient {highlight}",
+                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
+                customdata=[[highlight, xl[0]], [highlight, xl[1]]],
+                hovertemplate=("Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month"
+                               "<extra></extra>"))
+    s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25],
+                         "zeroline": False}
     s.hline(0)
     summary = (f"Each of {len(d)} patients' OLS slope before day 0 and 0-{window:g} months after, joined by a line; "
                f"mean before {d['pre_slope'].mean():+.2f}, after {d[col].mean():+.2f} points/month.")
@@ -384,10 +407,12 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     title = f"Change in slope per patient, 0-{window:g} months"
     if d.empty:
         return message_figure("Not computable: no patient has both a pre- and a post-treatment slope", title)
-    d = d.assign(change=d[col] - d["pre_slope"], group=[groups.get(p, "all") for p in d.index]).sort_values("change", ascending=False)
+    d = d.assign(change=d[col] - d["pre_slope"],
+                 group=[groups.get(p, "all") for p in d.index]).sort_values("change", ascending=False)
     needles = len(d) > WATERFALL_BARS
     summary = (f"{'Lines from zero' if needles else 'Bars'}: each of {len(d)} patients' post minus pre slope, sorted; "
-               f"{int((d['change'] > 0).sum())} above zero (slower decline after day 0), {int((d['change'] < 0).sum())} below.")
+               f"{int((d['change'] > 0).sum())} above zero (slower decline after day 0), "
+               f"{int((d['change'] < 0).sum())} below.")
     y_title = f"Post minus pre slope ({MEASURES[measure].label} points/month)"
     if needles:
         return _needles(d, highlight, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
@@ -395,12 +420,16 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     s = _Spec()
     colours = [HIGHLIGHT_COLOUR if p == highlight else GROUP_COLOURS[g] for p, g in zip(d.index, d["group"])]
     s.trace(type="bar", x=text_array(("P" + d.index.astype(str)).to_numpy(dtype=object)), y=d["change"].to_numpy(float),
-            marker={"color": colours, "line": {"color": ["#000" if p == highlight else "rgba(0,0,0,0)" for p in d.index], "width": 2}},
-            customdata=np.stack([d.index.to_numpy(dtype=object), d["group"].map(GROUP_LABELS).to_numpy(dtype=object)], axis=-1),
-            hovertemplate="Patient %{customdata[0]} (%{customdata[1]})<br>slope change %{y:+.3f} points/month<extra></extra>",
+            marker={"color": colours,
+                    "line": {"color": ["#000" if p == highlight else "rgba(0,0,0,0)" for p in d.index], "width": 2}},
+            customdata=np.stack([d.index.to_numpy(dtype=object), d["group"].map(GROUP_LABELS).to_numpy(dtype=object)],
+                                axis=-1),
+            hovertemplate=("Patient %{customdata[0]} (%{customdata[1]})<br>slope change %{y:+.3f} points/month"
+                           "<extra></extra>"),
             showlegend=False)
     for g in _group_order(d["group"]):
-        s.trace(type="bar", x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g], hoverinfo="skip")
+        s.trace(type="bar", x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g],
+                hoverinfo="skip")
     s.hline(0, colour="#444")
     return s.figure(title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)", summary=summary,
                     y_title=y_title,
@@ -410,7 +439,8 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
 
 
 def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool = True) -> tuple[dict, list[dict]]:
-    """Layout axes of a rows x cols grid (all x axes shared; y axes shared if ``share_y``), and each cell's axis refs."""
+    """Layout axes of a rows x cols grid (all x axes shared; y axes shared if ``share_y``), and each cell's
+    axis refs."""
     lay, cells = {}, []
     w = (1 - hspace * (cols - 1)) / cols
     h = (1 - vspace * (rows - 1)) / rows
@@ -421,9 +451,11 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
             x0 = c * (w + hspace)
             y1 = 1 - r * (h + vspace)
             x0, y1 = round(max(0.0, x0), 6), round(min(1.0, y1), 6)
-            lay[f"xaxis{sfx}"] = {"domain": [x0, round(min(1.0, x0 + w), 6)], "anchor": f"y{sfx}", "matches": "x" if i > 1 else None,
+            lay[f"xaxis{sfx}"] = {"domain": [x0, round(min(1.0, x0 + w), 6)], "anchor": f"y{sfx}",
+                                  "matches": "x" if i > 1 else None,
                                   "showticklabels": r == rows - 1}
-            lay[f"yaxis{sfx}"] = {"domain": [round(max(0.0, y1 - h), 6), y1], "anchor": f"x{sfx}", "matches": "y" if i > 1 and share_y else None,
+            lay[f"yaxis{sfx}"] = {"domain": [round(max(0.0, y1 - h), 6), y1], "anchor": f"x{sfx}",
+                                  "matches": "y" if i > 1 and share_y else None,
                                   "showticklabels": c == 0}
             cells.append({"xaxis": f"x{sfx}", "yaxis": f"y{sfx}", "domain": (x0, x0 + w, y1 - h, y1)})
     for ax in lay.values():
@@ -442,8 +474,10 @@ def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go
         change = d["change"].to_numpy(float)[at]
         label = [f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)]
         xs, ys, cd = _segments(rank[at], np.zeros(len(change)), rank[at], change, label)
-        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {int(at.sum())})", customdata=cd, connectgaps=False,
-                line={"color": GROUP_COLOURS[g], "width": 1}, hovertemplate="Patient %{customdata} points/month<extra></extra>")
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {int(at.sum())})",
+                customdata=cd, connectgaps=False,
+                line={"color": GROUP_COLOURS[g], "width": 1},
+                hovertemplate="Patient %{customdata} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         i = float(d.index.get_loc(highlight))
         c = float(d.at[highlight, "change"])
@@ -455,7 +489,8 @@ def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go
     return s.figure(title, xaxis={"showticklabels": False, "zeroline": False}, clickmode="event", **figure)
 
 
-def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame | None, highlight: str | None = None) -> go.Figure:
+def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame | None,
+            highlight: str | None = None) -> go.Figure:
     """Weakness scores of the four limbs as small multiples, with their means."""
     s = _Spec()
     axes, cells = _grid_axes(2, 2, 0.14, 0.06)
@@ -463,12 +498,14 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
     present = set(meas["measure"])
     for i, (measure, cell) in enumerate(zip(WS_MEASURES, cells)):
         x0, x1, _y0, y1 = cell["domain"]
-        s.note(MEASURES[measure].label.replace("Weakness score, ", ""), (x0 + x1) / 2, y1, xanchor="center", yanchor="bottom", size=13)
+        s.note(MEASURES[measure].label.replace("Weakness score, ", ""), (x0 + x1) / 2, y1, xanchor="center",
+               yanchor="bottom", size=13)
         if measure not in present:
             continue
         sm = summaries[summaries["measure"] == measure] if summaries is not None else None
         # large or not by the points of the whole figure: the browser draws the four panels together
-        _spaghetti_traces(s, meas, measure, groups, sm, highlight, None, axes={"xaxis": cell["xaxis"], "yaxis": cell["yaxis"]},
+        _spaghetti_traces(s, meas, measure, groups, sm, highlight, None,
+                          axes={"xaxis": cell["xaxis"], "yaxis": cell["yaxis"]},
                           show_legend=i == 0, large=len(meas) > LARGE_THRESHOLD)
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
     for key, ax in axes.items():
@@ -482,7 +519,8 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
                 ax["title"] = {"text": "Months from application"}
     s.layout.update(axes)
     return s.figure("Weakness scores by limb (0 = plegia, 5 = normal)", n=n_patients, height=620,
-                    summary=f"Four panels, one per limb: each of {n_patients} patients' weakness score over months from application, with the mean ± SEM.",
+                    summary=(f"Four panels, one per limb: each of {n_patients} patients' weakness score over months "
+                             "from application, with the mean ± SEM."),
                     clickmode="event", uirevision="ws")
 
 
@@ -496,19 +534,22 @@ def ws_mean(summaries: pd.DataFrame) -> go.Figure:
         if sm.empty:
             continue
         n = max(n, int(sm["n"].max()))
-        s.trace(type="scatter", x=sm["month"].to_numpy(float), y=sm["mean"].astype(float).to_numpy(), mode="lines+markers",
+        s.trace(type="scatter", x=sm["month"].to_numpy(float), y=sm["mean"].astype(float).to_numpy(),
+                mode="lines+markers",
                 name=MEASURES[measure].label.replace("Weakness score, ", ""),
                 line={"color": LIMB_COLOURS[measure], "width": 3, "dash": dashes[measure]},
                 error_y={"type": "data", "array": np.nan_to_num(sm["sem"].astype(float).to_numpy()), "visible": True},
                 customdata=sm["n"].to_numpy(dtype=float),
                 hovertemplate="Month %{x:.2f}: mean %{y:.2f} (n = %{customdata})<extra>%{fullData.name}</extra>")
     s.vline(0, width=1.2)
-    return s.figure("Mean weakness score per limb ± SEM", n=n or None, x_title=MONTHS_TITLE, y_title="Weakness score (0-5)",
+    return s.figure("Mean weakness score per limb ± SEM", n=n or None, x_title=MONTHS_TITLE,
+                    y_title="Weakness score (0-5)",
                     height=380, summary="The mean weakness score of each limb at each visit, with its SEM.",
                     xaxis={"dtick": 3}, yaxis={"range": [0, 5.2]})
 
 
-def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity", highlight: str | None = None) -> go.Figure:
+def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity",
+               highlight: str | None = None) -> go.Figure:
     """Patients (rows) by event terms (columns), coloured by the worst severity, seriousness or relatedness.
 
     ``patients``: the selected patients (patient_id column) in row order.  Rows:
@@ -530,7 +571,8 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     # rows: worst severity first, then most events, then the patients' own order
     per_patient = a.groupby("patient_id").agg(worst=("sev", "max"), events=("sev", "size"))
     rank = pd.Series(np.arange(len(sel)), index=pd.Index(sel, dtype=object), name="rank")
-    per_patient = per_patient.join(rank, how="inner").sort_values(["worst", "events", "rank"], ascending=[False, False, True])
+    per_patient = per_patient.join(rank, how="inner").sort_values(["worst", "events", "rank"],
+                                                                  ascending=[False, False, True])
     order = per_patient.index.tolist()
     if colour_by == "severity":
         cell = a.groupby(["patient_id", "term"])["sev"].max()
@@ -548,8 +590,10 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
 
     duration = np.where(a["ongoing"].to_numpy(dtype=bool), "ongoing (persistent)",
                         np.where(a["duration_days"].isna(), "duration not given",
-                                 a["duration_days"].astype("Float64").map("{:.0f} days".format, na_action="ignore").astype(object)))
-    desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", " + yes("related", "related")
+                                 a["duration_days"].astype("Float64").map("{:.0f} days".format,
+                                                                          na_action="ignore").astype(object)))
+    desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", "
+            + yes("related", "related")
             + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given").to_numpy(dtype=object)
             + "; " + duration.astype(object))
     text_map = a.assign(desc=desc).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
@@ -567,10 +611,13 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     # many rows (a large trial): thin rows without labels or gaps, in a figure of bounded height
     many = len(order) > HEATMAP_LABELLED_ROWS
     row_px = min(26.0, HEATMAP_MAX_HEIGHT / len(order)) if many else 26
-    s.trace(type="heatmap", z=z, x=term_list, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5, colorscale=scale,
-            xgap=1 if many else 2, ygap=0 if many else 2, customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,
+    s.trace(type="heatmap", z=z, x=term_list, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
+            colorscale=scale,
+            xgap=1 if many else 2, ygap=0 if many else 2,
+            customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>",
-            colorbar={"tickvals": list(range(k)), "ticktext": levels, "title": {"text": colour_by}, "thickness": 14, "len": 0.8})
+            colorbar={"tickvals": list(range(k)), "ticktext": levels, "title": {"text": colour_by}, "thickness": 14,
+                      "len": 0.8})
     if highlight in pos_p:
         i = pos_p[highlight]
         s.layout["shapes"].append({"type": "rect", "x0": -0.5, "x1": len(term_list) - 0.5, "y0": i - 0.5, "y1": i + 0.5,
@@ -581,11 +628,13 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
         sub += f"; {len(order)} rows are too many to label: hover a row to name its patient"
     s.note(sub, 0, -0.02, size=11, colour="#444")
     return s.figure(title, n=len(sel), height=max(320, 120 + round(row_px * len(order))),
-                    summary=f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms (columns), coloured by {colour_by}; {sub}.",
+                    summary=(f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms "
+                             f"(columns), coloured by {colour_by}; {sub}."),
                     xaxis={"type": "category", "tickangle": -30, "side": "top"},
                     # many rows: no tick, label or grid line per row (thousands of them would be a grey smear)
                     yaxis={"autorange": "reversed", "type": "category",
-                           **({"showticklabels": False, "showgrid": False, "ticks": "", "tickmode": "array", "tickvals": []} if many else {})},
+                           **({"showticklabels": False, "showgrid": False, "ticks": "", "tickmode": "array",
+                               "tickvals": []} if many else {})},
                     clickmode="event", margin={"t": 150, "b": 48})
 
 
@@ -600,7 +649,8 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     for r, ((t, ms), cell) in enumerate(zip(panels, cells)):
         x0, x1, _y0, y1 = cell["domain"]
         partly = any(x in simulated_measures for x in ms) and m[m["measure"].isin(ms)]["simulated"].any()
-        s.note(t + (" (partly SIMULATED)" if partly else ""), (x0 + x1) / 2, y1, xanchor="center", yanchor="bottom", size=13)
+        s.note(t + (" (partly SIMULATED)" if partly else ""), (x0 + x1) / 2, y1, xanchor="center", yanchor="bottom",
+               size=13)
         for measure in ms:
             d = m[m["measure"] == measure].sort_values("month")
             if d.empty:
@@ -613,16 +663,19 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
                     line={"color": colour, "width": 2.5},
                     marker={"size": 9, "symbol": np.where(d["simulated"], "circle-open", "circle"), "color": colour},
                     customdata=np.stack([np.full(len(d), patient_id, dtype=object), src.astype(object)], axis=-1),
-                    hovertemplate=f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}<br>%{{customdata[1]}}<extra></extra>")
+                    hovertemplate=(f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} "
+                                   f"{spec.unit}<br>%{{customdata[1]}}<extra></extra>"))
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
         sfx = "" if r == 0 else str(r + 1)
-        axes[f"yaxis{sfx}"]["title"] = {"text": MEASURES[ms[0]].axis_title if len(ms) == 1 else f"{t} ({MEASURES[ms[0]].unit})"}
+        axes[f"yaxis{sfx}"]["title"] = {"text": MEASURES[ms[0]].axis_title if len(ms) == 1
+                                        else f"{t} ({MEASURES[ms[0]].unit})"}
         axes[f"xaxis{sfx}"]["dtick"] = 3
     last = "" if len(panels) == 1 else str(len(panels))
     axes[f"xaxis{last}"]["title"] = {"text": MONTHS_TITLE}
     s.layout.update(axes)
     sim = ", ".join(simulated_measures) if m.loc[m["simulated"], "measure"].isin(simulated_measures).any() else None
-    return s.figure(f"Patient {patient_id}: all measures", simulated=(f"hollow markers are simulated {sim} values" if sim else None),
+    return s.figure(f"Patient {patient_id}: all measures",
+                    simulated=(f"hollow markers are simulated {sim} values" if sim else None),
                     summary=f"Patient {patient_id}'s {', '.join(t for t, _ in panels)} over months from application.",
                     height=260 * len(panels) + 80)
 

@@ -133,20 +133,21 @@ def pct_of(k: int, n: int) -> str:
 
 METHODS = {
     "slopes": ("Per patient, an ordinary least-squares slope of the values at or before day 0 (pre) and of the values "
-               "from day 0 to the window's end (post); a patient needs 2 values in a period. Positive differences mean a "
-               "slower decline after application. Paired t-test (scipy.stats.ttest_rel) with the 95% CI of the mean "
-               "difference, and the Wilcoxon signed-rank test on the differences (scipy.stats.wilcoxon, two-sided) as "
-               "the non-parametric check."),
+               "from day 0 to the window's end (post); a patient needs 2 values in a period. Positive differences "
+               "mean a slower decline after application. Paired t-test (scipy.stats.ttest_rel) with the 95% CI of the "
+               "mean difference, and the Wilcoxon signed-rank test on the differences (scipy.stats.wilcoxon, "
+               "two-sided) as the non-parametric check."),
     "fvc": "Share of the patients with an FVC value at a visit whose FVC is at or above the reference line.",
     "weakness": ("A patient is stable at a visit if the weakness score of each of the four limbs fell by less than the "
                  "threshold from the first pre-treatment value (Table 5's visit III); patients without all four values "
                  "at that visit are left out."),
     "safety": ("Incidence: patients with at least one event of a term, as a percent of the selected patients; events "
-               "counts every event. The heatmap colours each patient and term by the worst severity (or by seriousness "
-               "or relationship)."),
-    "mixed": ("Piecewise linear mixed model (statsmodels MixedLM, REML): value = b0 + b1·month + b2·max(month, 0) with a "
-              "random intercept and slope per patient, over every value up to the window's end; b2 is the change in slope "
-              "after day 0, with a Wald 95% CI and p. Estimates are shown only when the fit converged."),
+               "counts every event. The heatmap colours each patient and term by the worst severity (or by "
+               "seriousness or relationship)."),
+    "mixed": ("Piecewise linear mixed model (statsmodels MixedLM, REML): value = b0 + b1·month + b2·max(month, 0) "
+              "with a random intercept and slope per patient, over every value up to the window's end; b2 is the "
+              "change in slope after day 0, with a Wald 95% CI and p. Estimates are shown only when the fit "
+              "converged."),
     "summary": "Mean ± SEM, SEM = SD/√n with SD on n − 1 degrees of freedom.",
 }
 

@@ -50,8 +50,8 @@ def write_figures(ds: Dataset, cohort: Cohort, out_dir: Path) -> list[Path]:
     """Write each figure as NAME.png and NAME.svg into ``out_dir``; return the paths."""
     browser = _find_chromium()
     if browser is None:
-        raise ImageExportError("static images need Chromium, and none was found: install it (Debian: apt-get install chromium) "
-                               "or set BROWSER_PATH to a Chrome/Chromium binary")
+        raise ImageExportError("static images need Chromium, and none was found: install it "
+                               "(Debian: apt-get install chromium) or set BROWSER_PATH to a Chrome/Chromium binary")
     os.environ.setdefault("BROWSER_PATH", browser)
     try:
         import plotly.io as pio
@@ -67,5 +67,6 @@ def write_figures(ds: Dataset, cohort: Cohort, out_dir: Path) -> list[Path]:
     try:
         pio.write_images(objs, paths, **SLIDE)
     except Exception as exc:  # kaleido/choreographer raise their own types
-        raise ImageExportError(f"image export failed ({type(exc).__name__}: {exc}); is Chromium at {browser} working?") from exc
+        raise ImageExportError(f"image export failed ({type(exc).__name__}: {exc}); "
+                               f"is Chromium at {browser} working?") from exc
     return paths

@@ -23,7 +23,8 @@ TAB_LABELS = {v.key: v.label for v in REGISTRY}
 # ---------------------------------------------------------------- components
 
 
-def table(header: list, rows: list[list], caption: str | None = None, id: str | None = None, class_name: str = "data-table") -> html.Table:
+def table(header: list, rows: list[list], caption: str | None = None, id: str | None = None,
+          class_name: str = "data-table") -> html.Table:
     kids = []
     if caption:
         kids.append(html.Caption(caption))
@@ -47,8 +48,10 @@ def graph(id_: str, alt: str = "", height: int | None = None) -> html.Figure:
     style = {"height": f"{height}px"} if height else {}
     exports = html.Div(
         [html.Span("Download figure (16:9 slide):", className="export-label")]
-        + [html.Button(fmt_.upper(), className="button button-small", title=f"Download this figure as {fmt_.upper()} at slide size",
-                       **{"data-export-figure": id_, "data-export-format": fmt_, "aria-label": f"Download figure as {fmt_.upper()}"})
+        + [html.Button(fmt_.upper(), className="button button-small",
+                       title=f"Download this figure as {fmt_.upper()} at slide size",
+                       **{"data-export-figure": id_, "data-export-format": fmt_,
+                          "aria-label": f"Download figure as {fmt_.upper()}"})
            for fmt_ in ("png", "svg")],
         className="figure-exports",
     )
@@ -87,14 +90,14 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
     bounds = slider_bounds(ds, patient_frame)
     pids = list(patient_frame.index)
     patient_options = [{"label": f"Patient {p}", "value": p} for p in pids]
-    sim = ds.simulated_measures
     header = html.Header(
         [
             html.Div([
                 html.H1(ds.title),
                 html.P(
                     [f"Dataset {ds.directory.name}/ · hash ", html.Code(ds.short_hash),
-                     f" · data as of {ds.data_as_of}" + (" (file date)" if ds.data_as_of_source != "metadata.json" else ""),
+                     f" · data as of {ds.data_as_of}"
+                     + (" (file date)" if ds.data_as_of_source != "metadata.json" else ""),
                      f" · {len(pids)} patients enrolled"],
                     id=ids.DATASET_INFO, className="dataset-info",
                 ),
@@ -117,15 +120,18 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
                                inputClassName="radio-input"),
             ], className="control"),
             html.Div([
-                html.Label(f"Progressor threshold: {MEASURES[functional_measure(ds.measures)].label} fall before day 0 of at least (points)",
+                html.Label(f"Progressor threshold: {MEASURES[functional_measure(ds.measures)].label} fall before day 0 "
+                           "of at least (points)",
                            htmlFor=ids.THRESHOLD),
-                dcc.Input(id=ids.THRESHOLD, type="number", min=0.5, max=40, step=0.5, value=2, debounce=True, className="num-input"),
+                dcc.Input(id=ids.THRESHOLD, type="number", min=0.5, max=40, step=0.5, value=2, debounce=True,
+                          className="num-input"),
             ], className="control"),
             *[_category_control(cat) for cat in CATEGORIES],
             *[_range_control(bounds, name, stem, label, unit) for name, stem, _c, label, unit in RANGES],
             html.Div([
                 html.Label("Patients (narrow to these)", htmlFor=ids.PATIENT_PICKER),
-                dcc.Dropdown(id=ids.PATIENT_PICKER, options=patient_options, value=[], multi=True, placeholder="All patients of the population"),
+                dcc.Dropdown(id=ids.PATIENT_PICKER, options=patient_options, value=[], multi=True,
+                             placeholder="All patients of the population"),
             ], className="control"),
             html.Button("Reset filters", id=ids.RESET, n_clicks=0, className="button"),
         ],
@@ -134,14 +140,16 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
     highlight_bar = html.Div(
         [
             html.Label("Highlighted patient", htmlFor=ids.HIGHLIGHT),
-            dcc.Dropdown(id=ids.HIGHLIGHT, options=patient_options, value=None, clearable=True, placeholder="Click a line, bar or heatmap row, or pick", className="highlight-dropdown"),
+            dcc.Dropdown(id=ids.HIGHLIGHT, options=patient_options, value=None, clearable=True,
+                         placeholder="Click a line, bar or heatmap row, or pick", className="highlight-dropdown"),
             html.Button("Open profile", id=ids.OPEN_PROFILE, n_clicks=0, className="button button-secondary"),
         ],
         id=ids.HIGHLIGHT_BAR, className="highlight-bar",
     )
     toolbar = html.Div(
         [
-            dcc.Checklist(id=ids.PRESENT, options=[{"label": "Presentation mode (← → step through the views)", "value": "on"}],
+            dcc.Checklist(id=ids.PRESENT,
+                          options=[{"label": "Presentation mode (← → step through the views)", "value": "on"}],
                           value=[], className="present-toggle"),
             html.Span("Download:", className="export-label"),
             html.Button("Data (CSV)", id=ids.DOWNLOAD_DATA, n_clicks=0, className="button button-secondary",
@@ -151,7 +159,8 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
             html.Button("Adverse events (CSV)", id=ids.DOWNLOAD_EVENTS, n_clicks=0, className="button button-secondary",
                         title="Every adverse event of the selected patients, one row per event"),
             html.Button("Report (HTML)", id=ids.DOWNLOAD_REPORT, n_clicks=0, className="button button-secondary",
-                        title="A self-contained HTML report of the selection: every figure and table, opens without a network"),
+                        title="A self-contained HTML report of the selection: every figure and table, "
+                              "opens without a network"),
             dcc.Download(id=ids.DOWNLOAD),
         ],
         className="toolbar",
@@ -165,11 +174,13 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
             header,
-            html.Div([panel, html.Main([toolbar, highlight_bar, html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs],
+            html.Div([panel, html.Main([toolbar, highlight_bar,
+                                        html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs],
                                        className="main")], className="body"),
             html.Footer(
                 "Every number is computed from the dataset files when the page is drawn. "
-                "Slopes: per-patient OLS; tests: paired t (scipy ttest_rel) and Wilcoxon signed-rank on the differences.",
+                "Slopes: per-patient OLS; tests: paired t (scipy ttest_rel) and Wilcoxon signed-rank on the "
+                "differences.",
                 className="app-footer",
             ),
         ],

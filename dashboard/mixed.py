@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,10 @@ AUTO_FIT_PATIENTS = 150
 MIN_PATIENTS = 3
 
 DISAGREEMENT_NOTE = (
-    "The paired t-test compares per-patient OLS slopes, weighting every patient equally and leaving out patients with fewer "
-    "than 2 values in a period; the mixed model uses every value, weights patients by how much data they have and shrinks "
-    "noisy individual slopes. The two can disagree when patients have few or unequal numbers of visits, when drop-out "
-    "depends on the outcome, or when the spread of slopes differs before and after day 0."
+    "The paired t-test compares per-patient OLS slopes, weighting every patient equally and leaving out patients with "
+    "fewer than 2 values in a period; the mixed model uses every value, weights patients by how much data they have "
+    "and shrinks noisy individual slopes. The two can disagree when patients have few or unequal numbers of visits, "
+    "when drop-out depends on the outcome, or when the spread of slopes differs before and after day 0."
 )
 
 
@@ -75,13 +75,15 @@ def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] |
         return _not(measure, window, n_pat, n_obs,
                     f"not fitted here for more than {max_patients:,} patients (use `python -m dashboard stats`)")
     if n_pat < MIN_PATIENTS:
-        return _not(measure, window, n_pat, n_obs, f"not computable: needs at least {MIN_PATIENTS} patients (n = {n_pat})")
+        return _not(measure, window, n_pat, n_obs,
+                    f"not computable: needs at least {MIN_PATIENTS} patients (n = {n_pat})")
     if not (m["month"] < 0).any() or not (m["month"] > 0).any():
         return _not(measure, window, n_pat, n_obs, "not computable: needs values both before and after day 0")
     if m.loc[m["month"] <= 0, "month"].nunique() < 2:
         # one pre-treatment time point (e.g. FVC, measured once before day 0) leaves the pre slope unidentified
         return _not(measure, window, n_pat, n_obs,
-                    "not computable: the pre-treatment slope needs values at 2 or more distinct months at or before day 0")
+                    "not computable: the pre-treatment slope needs values at 2 or more distinct months "
+                    "at or before day 0")
     if m["value"].std() == 0:
         return _not(measure, window, n_pat, n_obs, "not computable: all values are equal")
     month = m["month"].to_numpy(float)
@@ -129,7 +131,8 @@ def _fit(y, exog, groups, exog_re):
 
 
 @functools.lru_cache(maxsize=512)
-def cached_model(dataset, measure: str, ids: tuple[str, ...], window: float, max_patients: int | None = None) -> MixedModelResult:
+def cached_model(dataset, measure: str, ids: tuple[str, ...], window: float,
+                 max_patients: int | None = None) -> MixedModelResult:
     """Memoised per dataset (immutable) and selection: toggling back to a view does not refit."""
     return piecewise_mixed_model(dataset.measurements, measure, ids, window, max_patients)
 

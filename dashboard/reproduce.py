@@ -19,7 +19,8 @@ from .data import Dataset, sort_patient_ids
 #: "about X%" agrees when the recomputed share is within this many percentage points.
 ABOUT_TOLERANCE_PP = 5.0
 
-AGREES, APPROX, DISAGREES, SIMULATED, NOT_COMPUTABLE = "agrees", "agrees (approximately)", "disagrees", "simulated data", "not computable"
+AGREES, APPROX, DISAGREES, SIMULATED, NOT_COMPUTABLE = ("agrees", "agrees (approximately)", "disagrees",
+                                                         "simulated data", "not computable")
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,12 @@ def reproduce(ds: Dataset) -> list[Claim]:
                      "patients with efficacy_population = true", AGREES if eff.n == 23 else DISAGREES))
     sim_prog = "ALSFRS" in ds.simulated_measures
     out.append(Claim("Progressors (ALSFRS fell 2-11 points in the 6 months before treatment)", "Results", "12",
-                     f"{prog.n} progressors, {stab.n} stable" + (f", {len(prog.unclassified)} unclassified" if prog.unclassified else ""),
+                     f"{prog.n} progressors, {stab.n} stable"
+                     + (f", {len(prog.unclassified)} unclassified" if prog.unclassified else ""),
                      "efficacy patients whose ALSFRS at the earliest pre-treatment visit minus day 0 is >= 2",
                      SIMULATED if sim_prog else (AGREES if prog.n == 12 else DISAGREES),
-                     "rests on simulated pre-treatment ALSFRS (the simulation was built to give 12): not a reproduction" if sim_prog else ""))
+                     ("rests on simulated pre-treatment ALSFRS (the simulation was built to give 12): "
+                      "not a reproduction") if sim_prog else ""))
 
     # --- Table 2 summary row
     for label, series, printed, digits in (
@@ -88,8 +91,10 @@ def reproduce(ds: Dataset) -> list[Claim]:
         s = stats.describe(series.astype("float64"))
         ok = s.sem is not None and f"{s.mean:.{digits}f} ± {s.sem:.{digits}f}" == printed
         out.append(Claim(f"Table 2 Mean ± SEM: {label}", "Table 2, last row", printed, _pm(s, digits),
-                         "mean and SEM (SD/sqrt(n), SD with n-1) over the safety population", AGREES if ok else DISAGREES))
-    for label, measure, visit, printed in (("ALSFRS at day 0", "ALSFRS", "V", "29.5 ± 1.0"), ("FVC (spirometry)", "FVC", "III", "88.8 ± 2.3")):
+                         "mean and SEM (SD/sqrt(n), SD with n-1) over the safety population",
+                         AGREES if ok else DISAGREES))
+    for label, measure, visit, printed in (("ALSFRS at day 0", "ALSFRS", "V", "29.5 ± 1.0"),
+                                           ("FVC (spirometry)", "FVC", "III", "88.8 ± 2.3")):
         vals, sim = _values(ds, measure, visit, safety.patient_ids)
         s = stats.describe(vals)
         ok = s.sem is not None and f"{s.mean:.1f} ± {s.sem:.1f}" == printed
@@ -98,7 +103,8 @@ def reproduce(ds: Dataset) -> list[Claim]:
                          SIMULATED if sim else (AGREES if ok else DISAGREES)))
 
     # --- Table 4 summary row
-    for visit, printed in (("III", "89 ± 11"), ("VIII", "84 ± 16"), ("IX", "82 ± 14"), ("X", "79 ± 17"), ("XI", "75 ± 17"), ("XII", "73 ± 20")):
+    for visit, printed in (("III", "89 ± 11"), ("VIII", "84 ± 16"), ("IX", "82 ± 14"), ("X", "79 ± 17"),
+                           ("XI", "75 ± 17"), ("XII", "73 ± 20")):
         vals, _ = _values(ds, "FVC", visit, eff.patient_ids)
         s = stats.describe(vals)
         if s.sd is None:
@@ -110,7 +116,8 @@ def reproduce(ds: Dataset) -> list[Claim]:
         is_sd = round(s.sd) == pm_printed
         is_sem = round(s.sem) == pm_printed
         verdict = AGREES if (mean_ok and is_sem) else DISAGREES
-        note = ("the ± is the sample SD, not the SEM the row's label claims" if (mean_ok and is_sd and not is_sem) else "")
+        note = ("the ± is the sample SD, not the SEM the row's label claims"
+                if (mean_ok and is_sd and not is_sem) else "")
         out.append(Claim(f"Table 4 Mean ± SEM: FVC at visit {visit}", "Table 4, last row", printed,
                          f"mean {s.mean:.1f}, SEM {s.sem:.1f}, SD {s.sd:.1f} (n = {s.n})",
                          "mean and SEM over the efficacy patients with a value at that visit", verdict, note))
@@ -123,43 +130,57 @@ def reproduce(ds: Dataset) -> list[Claim]:
         verdict = NOT_COMPUTABLE if pct is None else (APPROX if abs(pct - 30) <= ABOUT_TOLERANCE_PP else DISAGREES)
         out.append(Claim("Headache after application in about 30% of patients", "Abstract; Results", "about 30%",
                          _pct(hd, pop.n), f"patients with a Headache event / the {pop.name} population", verdict,
-                         "Table 3 covers all 26 patients, so the safety population is the natural denominator" if pop is safety else
+                         "Table 3 covers all 26 patients, so the safety population is the natural denominator"
+                         if pop is safety else
                          "all 7 patients with headache are in the efficacy population"))
     susar = ae[ae["serious"] & ae["related"]]
     out.append(Claim("No suspected serious adverse reactions (SUSAR)", "Abstract; Results", "0",
                      f"{len(susar)} events both serious and related", "events with serious = true and related = true",
                      AGREES if len(susar) == 0 else DISAGREES))
     deaths = ae[ae["severity"] == "Death"]
-    out.append(Claim("Deaths: patient 10 died of respiratory failure 2 months after application", "Results", "1 death (patient 10)",
-                     f"{deaths['patient_id'].nunique()} patients with severity Death: {', '.join(deaths['patient_id'])}",
-                     "adverse events with severity = Death", AGREES if set(deaths["patient_id"]) == {"10"} else DISAGREES,
-                     "Table 3 also rates patient 2's respiratory failure 'Death', yet patient 2 has FVC and weakness data up to month 12"
+    out.append(Claim("Deaths: patient 10 died of respiratory failure 2 months after application", "Results",
+                     "1 death (patient 10)",
+                     f"{deaths['patient_id'].nunique()} patients with severity Death: "
+                     f"{', '.join(deaths['patient_id'])}",
+                     "adverse events with severity = Death",
+                     AGREES if set(deaths["patient_id"]) == {"10"} else DISAGREES,
+                     ("Table 3 also rates patient 2's respiratory failure 'Death', yet patient 2 has FVC and weakness "
+                      "data up to month 12")
                      if "2" in set(deaths["patient_id"]) else ""))
     m = ds.measurements
     excl = set(pf.index[~pf["efficacy_population"].astype(bool)])
     post = set(m.loc[(m["month"] > 0) & ~m["simulated"], "patient_id"])
     no_follow = sorted(excl - post)
-    out.append(Claim("The 3 excluded patients have no long-term follow-up data (visits VIII-XII)", "Results", "patients 10, 12, 21",
-                     f"excluded: {', '.join(sort_patient_ids(excl))}; without any value after day 0: {', '.join(no_follow) or 'none'}",
-                     "non-simulated values with month > 0", AGREES if excl == set(no_follow) and len(excl) == 3 else DISAGREES))
+    out.append(Claim("The 3 excluded patients have no long-term follow-up data (visits VIII-XII)", "Results",
+                     "patients 10, 12, 21",
+                     f"excluded: {', '.join(sort_patient_ids(excl))}; without any value after day 0: "
+                     f"{', '.join(no_follow) or 'none'}",
+                     "non-simulated values with month > 0",
+                     AGREES if excl == set(no_follow) and len(excl) == 3 else DISAGREES))
 
     # --- FVC stable or above 70%
     for month, target in ((9, 80), (12, 60)):
         share = stats.stability_share(m, eff.patient_ids, "FVC", month, stats.StabilityDefinition())
         alt = stats.stability_share(m, eff.patient_ids, "FVC", month, stats.StabilityDefinition(missing="unstable"))
         alt2 = stats.stability_share(m, eff.patient_ids, "FVC", month,
-                                     stats.StabilityDefinition(mode="at_or_above_or_change_below", change_threshold=10.0))
-        out.append(Claim(f"FVC stable or above 70% at {month} months in about {target}% of patients", "Abstract; Results", f"about {target}%",
+                                     stats.StabilityDefinition(mode="at_or_above_or_change_below",
+                                                               change_threshold=10.0))
+        out.append(Claim(f"FVC stable or above 70% at {month} months in about {target}% of patients",
+                         "Abstract; Results", f"about {target}%",
                          _pct(share.stable, share.denominator), share.definition, _about(share, target),
                          f"other definitions: missing counted as not stable {_pct(alt.stable, alt.denominator)}; "
                          f">= 70 or fall < 10 points {_pct(alt2.stable, alt2.denominator)}"))
 
     # --- WS stable at 3 months
     defs = [
-        ("fall from visit III < 1.0 in all four limbs (the paper's stated threshold)", stats.StabilityDefinition(mode="change_below", threshold=1.0, baseline="first")),
-        ("fall < 1.0, each limb value counted", stats.StabilityDefinition(mode="change_below", threshold=1.0, per_limb="limbs", baseline="first")),
-        ("fall < 0.5 in all four limbs", stats.StabilityDefinition(mode="change_below", threshold=0.5, baseline="first")),
-        ("no fall at all in any limb", stats.StabilityDefinition(mode="change_below", threshold=1e-9, baseline="first")),
+        ("fall from visit III < 1.0 in all four limbs (the paper's stated threshold)",
+         stats.StabilityDefinition(mode="change_below", threshold=1.0, baseline="first")),
+        ("fall < 1.0, each limb value counted",
+         stats.StabilityDefinition(mode="change_below", threshold=1.0, per_limb="limbs", baseline="first")),
+        ("fall < 0.5 in all four limbs",
+         stats.StabilityDefinition(mode="change_below", threshold=0.5, baseline="first")),
+        ("no fall at all in any limb",
+         stats.StabilityDefinition(mode="change_below", threshold=1e-9, baseline="first")),
     ]
     results = [(text, stats.stability_share(m, eff.patient_ids, "WS", 3, d)) for text, d in defs]
     main_text, main = results[0]
@@ -168,13 +189,16 @@ def reproduce(ds: Dataset) -> list[Claim]:
     closest = min((r for r in results if r[1].percent is not None), key=lambda r: abs(r[1].percent - 75), default=None)
     note = f"other definitions: {others}"
     if verdict == DISAGREES and closest is not None:
-        note = f"the stated definition does not reproduce 75%; closest: {closest[0]} ({closest[1].percent:.1f}%). " + note
+        note = (f"the stated definition does not reproduce 75%; closest: {closest[0]} ({closest[1].percent:.1f}%). "
+                + note)
     out.append(Claim("Weakness scores stable in 75% of patients at 3 months", "Abstract; Results", "75%",
                      _pct(main.stable, main.denominator), main.definition, verdict, note))
 
     # --- slope claims (rest on ALSFRS trajectories)
-    for pop, claims in ((eff, ((3, "p < 0.02"), (6, "p < 0.05"))), (prog, ((3, "p < 0.001"), (6, "p < 0.01"), (9, "p < 0.01"), (12, "p < 0.01")))):
-        tests = {t.window_months: t for t in stats.slope_tests(m, "ALSFRS", pop.patient_ids, windows=[w for w, _ in claims])}
+    for pop, claims in ((eff, ((3, "p < 0.02"), (6, "p < 0.05"))),
+                        (prog, ((3, "p < 0.001"), (6, "p < 0.01"), (9, "p < 0.01"), (12, "p < 0.01")))):
+        tests = {t.window_months: t
+                 for t in stats.slope_tests(m, "ALSFRS", pop.patient_ids, windows=[w for w, _ in claims])}
         for w, printed in claims:
             t = tests[w]
             bound = float(printed.split("<")[1])
@@ -183,8 +207,10 @@ def reproduce(ds: Dataset) -> list[Claim]:
             else:
                 rec = f"p = {t.p_ttest:.2g} (paired t, n = {t.n}; slope change {t.mean_difference:+.2f} points/month)"
                 ok = t.p_ttest < bound
-            verdict = SIMULATED if sim_prog else (NOT_COMPUTABLE if t.p_ttest is None else (AGREES if ok else DISAGREES))
-            out.append(Claim(f"ALSFRS decline slower 0-{w} months than before treatment ({pop.name}, n = {23 if pop is eff else 12} in the paper)",
+            verdict = SIMULATED if sim_prog else (NOT_COMPUTABLE if t.p_ttest is None
+                                                  else (AGREES if ok else DISAGREES))
+            out.append(Claim(f"ALSFRS decline slower 0-{w} months than before treatment "
+                             f"({pop.name}, n = {23 if pop is eff else 12} in the paper)",
                              "Abstract; Results; Figure 1", printed, rec,
                              "paired t-test of per-patient OLS slopes, 0 to W months vs month <= 0",
                              verdict, "rests on simulated ALSFRS trajectories: not a reproduction" if sim_prog else ""))

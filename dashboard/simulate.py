@@ -111,7 +111,8 @@ def simulate_alsfrs(dataset: Dataset, params: AlsfrsSimulation | None = None) ->
     efficacy = [pid for pid in ids if bool(patients.at[pid, "efficacy_population"])]
     eligible = [pid for pid in efficacy if day0[pid] + p.progressor_decline[0] <= hi]
     if len(eligible) < p.n_progressors:
-        raise ValueError(f"only {len(eligible)} efficacy patients can fall {p.progressor_decline[0]} points within 0-{hi:g}")
+        raise ValueError(f"only {len(eligible)} efficacy patients can fall {p.progressor_decline[0]} points "
+                         f"within 0-{hi:g}")
     progressors = set(rng.choice(eligible, size=p.n_progressors, replace=False).tolist())
 
     fvc_visits = real[(real["measure"] == "FVC") & (real["month"] > 0)].groupby("patient_id")["visit"].agg(set)
@@ -154,7 +155,8 @@ def replace_simulated_alsfrs(dataset: Dataset, params: AlsfrsSimulation | None =
     meas = dataset.measurements
     keep = meas[~(meas["simulated"] & (meas["measure"] == "ALSFRS"))]
     sim = simulate_alsfrs(dataset.__class__(**{**dataset.__dict__, "measurements": keep}), params)
-    out = pd.concat([keep, sim.astype({"patient_id": "string", "visit": "string", "measure": "string", "source": "string"})], ignore_index=True)
+    out = pd.concat([keep, sim.astype({"patient_id": "string", "visit": "string", "measure": "string",
+                                       "source": "string"})], ignore_index=True)
     return out
 
 
@@ -329,7 +331,8 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
         t = vmonths[vis][None, :]  # 1 x V
         if meas == "ALSFRS":
             pre = day0[:, None] + rate[:, None] * (-t)
-            post = day0[:, None] + a.cumulative_change(np.broadcast_to(t, (n, len(vis))), post_rate[:, None], slow[:, None])
+            post = day0[:, None] + a.cumulative_change(np.broadcast_to(t, (n, len(vis))), post_rate[:, None],
+                                                       slow[:, None])
             val = np.where(t < 0, pre, post) + rng.normal(0, a.noise_sd, (n, len(vis)))
             exact = (t == first_pre) | (t == 0)  # the two visits that define progression carry no noise
             val = np.where(exact, np.where(t == 0, day0[:, None], (day0 + decline)[:, None]), val)
@@ -340,7 +343,8 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
         else:
             k = WS_MEASURES.index(meas)
             since = np.clip(t - ws_start, 0, None)
-            val = ws0[:, k][:, None] - ws_rate[:, None] * since + rng.normal(0, p.ws_noise_sd, (n, len(vis))) * (since > 0)
+            val = (ws0[:, k][:, None] - ws_rate[:, None] * since
+                   + rng.normal(0, p.ws_noise_sd, (n, len(vis))) * (since > 0))
             val = np.clip(np.round(val, 1), MEASURES[meas].low, MEASURES[meas].high)
         present = vis[None, :] <= last_visit[:, None]
         if meas in WS_MEASURES:

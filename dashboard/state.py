@@ -132,7 +132,8 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
         slider_texts[name] = f"{v[0]:g} - {v[1]:g} {unit}" + ("" if (lo, hi) != (None, None) else " (all)")
     words = cohort.describe()
     if cohort.unclassified:
-        words += f". {len(cohort.unclassified)} efficacy patient(s) unclassified (missing {cohort.scale} before or at day 0)."
+        words += (f". {len(cohort.unclassified)} efficacy patient(s) unclassified "
+                  f"(missing {cohort.scale} before or at day 0).")
     shown = Controls(
         population=filt.population, threshold=filt.min_decline,
         categories={cat.field: list(getattr(filt, cat.field)) for cat in CATEGORIES},

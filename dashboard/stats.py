@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -150,13 +150,15 @@ def _baseline_per_row(m: pd.DataFrame, pick: str = "last") -> np.ndarray:
     # per key, the candidate with the largest (pick="last") or smallest month; ties: the later row / the earlier row
     order = cand[np.lexsort((cand, month[cand], inv[cand]))]
     g = inv[order]
-    edge = np.flatnonzero(np.r_[g[1:] != g[:-1], True]) if pick == "last" else np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    edge = (np.flatnonzero(np.r_[g[1:] != g[:-1], True]) if pick == "last"
+            else np.flatnonzero(np.r_[True, g[1:] != g[:-1]]))
     base = np.full(len(_u), np.nan)
     base[g[edge]] = value[order[edge]]
     return base[inv]
 
 
-def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measures: Sequence[str] | None = None) -> pd.DataFrame:
+def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None,
+                    measures: Sequence[str] | None = None) -> pd.DataFrame:
     """Per measure and visit: n, mean, SD, SEM of the values, and of the change from baseline.
 
     Baseline is each patient's last value at or before day 0; the change is
@@ -167,7 +169,8 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None, measur
     m = _sel(meas, ids)
     if measures is not None:
         m = m[m["measure"].isin(list(measures))]
-    cols = ["measure", "visit", "month", "n", "mean", "sd", "sem", "change_n", "change_mean", "change_sd", "change_sem", "simulated"]
+    cols = ["measure", "visit", "month", "n", "mean", "sd", "sem", "change_n", "change_mean", "change_sd", "change_sem",
+            "simulated"]
     if m.empty:
         return pd.DataFrame(columns=cols)
     key = _key_codes(m["measure"], m["visit"], m["month"])
@@ -215,7 +218,8 @@ def _ols_slopes(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"n": n.astype(int), "slope": slope}, index=pd.Index(uniq, name="patient_id"))
 
 
-def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS) -> pd.DataFrame:
+def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None,
+                   windows: Sequence[float] = WINDOWS) -> pd.DataFrame:
     """Per patient: pre-treatment slope (month <= 0) and post-treatment slopes (0 <= month <= W).
 
     Columns ``pre_slope``, ``pre_n`` and for each window W ``post_slope_W``,
@@ -413,7 +417,8 @@ def with_both_slopes(slopes: pd.DataFrame, window: float) -> pd.DataFrame:
     return slopes[slopes["pre_slope"].notna() & slopes[f"post_slope_{window:g}"].notna()]
 
 
-def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None, slopes: pd.DataFrame | None = None) -> SlopeTest:
+def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None,
+               slopes: pd.DataFrame | None = None) -> SlopeTest:
     """Paired test of post- vs pre-treatment slopes for one window.
 
     Patients need a pre slope and a post slope in the window (>= 2 values each);
@@ -433,7 +438,8 @@ def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[st
         if slopes["pre_slope"].notna().sum() == 0:
             res["note"] = f"not computable: no patient has 2 or more {measure} values before day 0"
         else:
-            res["note"] = f"not computable: no patient has 2 or more {measure} values in 0-{window:g} months and a pre-treatment slope"
+            res["note"] = (f"not computable: no patient has 2 or more {measure} values in 0-{window:g} months "
+                           "and a pre-treatment slope")
     return SlopeTest(measure=measure, window_months=window, patient_ids=tuple(both.index), **res)
 
 
@@ -465,9 +471,11 @@ def ae_incidence(ae: pd.DataFrame, ids: Sequence[str], by: str | None = None) ->
     cols = keys + ["patients", "events", "percent"]
     if a.empty:
         return pd.DataFrame(columns=cols)
-    g = a.groupby(keys, observed=True, dropna=False).agg(patients=("patient_id", "nunique"), events=("patient_id", "size")).reset_index()
+    g = a.groupby(keys, observed=True, dropna=False).agg(patients=("patient_id", "nunique"),
+                                                         events=("patient_id", "size")).reset_index()
     g["percent"] = (100.0 * g["patients"] / n) if n else None
-    g = g.sort_values(["patients", "events", "term"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    g = g.sort_values(["patients", "events", "term"], ascending=[False, False, True],
+                      kind="stable").reset_index(drop=True)
     if by == "severity":
         g["severity"] = pd.Categorical(g["severity"], categories=list(SEVERITIES), ordered=True)
     return g[cols]
@@ -542,7 +550,8 @@ class StabilityDefinition:
             rule = f"{measure} >= {self.threshold:g} or fall from {self._baseline_words()} < {self.change_threshold:g}"
         if measure == "WS":
             rule += " in all four limbs" if self.per_limb == "all" else " (each limb value counted)"
-        miss = "patients without a value left out" if self.missing == "exclude" else "patients without a value counted as not stable"
+        miss = ("patients without a value left out" if self.missing == "exclude"
+                else "patients without a value counted as not stable")
         return f"{rule}; {miss}"
 
 
@@ -560,7 +569,8 @@ class Share:
         return clean(asdict(self))
 
 
-def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month: float, definition: StabilityDefinition) -> Share:
+def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month: float,
+                    definition: StabilityDefinition) -> Share:
     """Share of the patients ``ids`` stable at ``month`` for ``measure`` (``"WS"`` = the four limbs)."""
     limbs = list(WS_MEASURES) if measure == "WS" else [measure]
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
@@ -605,6 +615,7 @@ def share_at_or_above(meas: pd.DataFrame, ids: Sequence[str], measure: str, thre
     cols = ["visit", "month", "n", "at_or_above", "percent"]
     if m.empty:
         return pd.DataFrame(columns=cols)
-    g = m.assign(ok=m["value"] >= threshold).groupby(["visit", "month"], observed=True).agg(n=("ok", "size"), at_or_above=("ok", "sum")).reset_index()
+    g = m.assign(ok=m["value"] >= threshold).groupby(["visit", "month"], observed=True).agg(
+        n=("ok", "size"), at_or_above=("ok", "sum")).reset_index()
     g["percent"] = 100.0 * g["at_or_above"] / g["n"]
     return g.sort_values("month").reset_index(drop=True)[cols]

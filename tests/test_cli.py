@@ -10,7 +10,8 @@ from tests.helpers import REPO
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=120)
 
 
 @pytest.mark.parametrize("cohort", ["safety", "efficacy", "progressors", "stable", "compare"])
@@ -61,9 +62,11 @@ def _known_dataset(d, post_slope):
     """Values exactly on lines: pre slope -1/month; post slope post_slope(i) for patient i."""
     d.mkdir()
     visits = (("A", -6), ("B", -3), ("C", 0), ("D", 3), ("E", 6), ("F", 9), ("G", 12))
-    (d / "visits.csv").write_text("visit,month,label,month_stated,note\n" + "".join(f"{v},{mo},{v},true,\n" for v, mo in visits))
+    (d / "visits.csv").write_text("visit,month,label,month_stated,note\n"
+                                  + "".join(f"{v},{mo},{v},true,\n" for v, mo in visits))
     (d / "patients.csv").write_text(
-        "patient_id,age,sex,onset,disease_duration_months,safety_population,efficacy_population,mri_12m_done,exclusion_reason\n"
+        "patient_id,age,sex,onset,disease_duration_months,safety_population,efficacy_population,mri_12m_done,"
+        "exclusion_reason\n"
         + "".join(f"{i},50,F,spinal,20,true,true,true,\n" for i in range(1, 5)))
     rows = ["patient_id,visit,month,measure,value,source"]
     for i in range(1, 5):
@@ -116,7 +119,7 @@ def test_stats_on_known_slopes_varying(tmp_path):
 def test_usage_errors_are_one_line_exit_2(args, needle):
     r = run(*args)
     assert r.returncode == 2
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, r.stderr
     assert needle in lines[0]
     assert "Traceback" not in r.stderr

@@ -21,7 +21,8 @@ from tests.helpers import SHIPPED
 # 6   45  M   spinal         15   no   38     .      30          8 (not efficacy)        60
 # 7   65  F   spinal         35   yes  .      .      31          none -> unclassified   .
 # 10  55  F   spinal         25   yes  20     .      22          -2            85
-PATIENTS = """patient_id,age,sex,onset,disease_duration_months,safety_population,efficacy_population,mri_12m_done,exclusion_reason
+PATIENTS = """\
+patient_id,age,sex,onset,disease_duration_months,safety_population,efficacy_population,mri_12m_done,exclusion_reason
 10,55,F,spinal,25,true,true,true,
 1,40,F,spinal,10,true,true,true,
 2,50,M,spinal+bulbar,20,true,true,true,
@@ -82,7 +83,8 @@ def test_patient_frame_decline_and_baselines(small):
     pf = cohorts.patient_frame(small)
     assert list(pf.index) == list(ALL)  # natural order: 10 after 6
     decline = pf["decline"].to_dict()
-    assert {k: v for k, v in decline.items() if v == v} == {"1": 2.0, "2": 1.0, "3": 5.0, "5": 1.0, "6": 8.0, "10": -2.0}
+    assert {k: v for k, v in decline.items() if v == v} == {"1": 2.0, "2": 1.0, "3": 5.0, "5": 1.0, "6": 8.0,
+                                                            "10": -2.0}
     assert pf.loc["4", "decline"] != pf.loc["4", "decline"]  # NaN: no day-0 value
     assert pf.loc["7", "decline"] != pf.loc["7", "decline"]  # NaN: no value before day 0
     # baseline = last value at or before day 0: patient 1's FVC at V (78), not at III (80)

@@ -82,7 +82,8 @@ def test_large_spaghetti_draws_each_distinct_segment_once_and_every_one():
     for seg, pids in want.items():
         label = drawn[seg]
         assert label.split(" ")[0] == pids[0]
-        assert label == pids[0] if len(pids) == 1 else label == f"{pids[0]} and {len(pids) - 1} other{'s' if len(pids) > 2 else ''}"
+        assert (label == pids[0] if len(pids) == 1
+                else label == f"{pids[0]} and {len(pids) - 1} other{'s' if len(pids) > 2 else ''}")
     assert int(re.search(r"n = (\d+)", fig.data[0].name).group(1)) == n
 
 
@@ -106,7 +107,8 @@ def test_heatmap_rows_terms_and_levels(shipped):
     assert z[row2, list(hm.x).index("Respiratory failure")] == 4  # death
     assert list(hm.colorbar.ticktext) == ["none", "mild", "moderate", "severe", "death"]
     # the severity colours darken monotonically (readable in greyscale)
-    lum = [0.2126 * int(c[1:3], 16) + 0.7152 * int(c[3:5], 16) + 0.0722 * int(c[5:7], 16) for c in figures.SEVERITY_COLOURS]
+    lum = [0.2126 * int(c[1:3], 16) + 0.7152 * int(c[3:5], 16) + 0.0722 * int(c[5:7], 16)
+           for c in figures.SEVERITY_COLOURS]
     assert lum == sorted(lum, reverse=True)
 
 
@@ -124,7 +126,8 @@ def test_every_view_figure_passes_plotly_validation(shipped):
         al = views.run("alsfrs", shipped, c, highlight="7", show_fits=True, window=6)
         figs = [al.figure, al.pairs, al.waterfall, views.run("fvc", shipped, c, "7").figure]
         ws = views.run("weakness", shipped, c, "7")
-        figs += [ws.grid, ws.mean, views.run("safety", shipped, c, "5").heatmap, views.run("profile", shipped, c, "7").figure]
+        figs += [ws.grid, ws.mean, views.run("safety", shipped, c, "5").heatmap,
+                 views.run("profile", shipped, c, "7").figure]
         figs += [figures.for_projector(f) for f in figs]
         figs.append(figures.message_figure("No patients match"))
         for f in figs:

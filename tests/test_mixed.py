@@ -49,7 +49,8 @@ def test_not_computable_cases_say_why_and_carry_no_numbers():
     r = mixed.piecewise_mixed_model(df, "ALSFRS", None, 12)
     assert not r.converged and "at least 3 patients" in r.note and r.slope_change is None
     pre_only = df[df["month"] <= 0]
-    r = mixed.piecewise_mixed_model(pd.concat([pre_only, simulated_trial(n=3)[lambda d: d["month"] <= 0]]), "ALSFRS", None, 12)
+    r = mixed.piecewise_mixed_model(pd.concat([pre_only, simulated_trial(n=3)[lambda d: d["month"] <= 0]]), "ALSFRS",
+                                    None, 12)
     assert not r.converged and "before and after day 0" in r.note
     flat = simulated_trial(n=5).assign(value=20.0)
     r = mixed.piecewise_mixed_model(flat, "ALSFRS", None, 12)

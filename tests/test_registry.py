@@ -125,7 +125,7 @@ def test_a_view_declared_in_one_place_is_drawn_reported_and_wired():
     out = callbacks.render_view(v, compute(None, None, level=4.0))
     assert set(out) == {"figure", "figure-alt", "table"}
     assert "level 4" in out["figure-alt"]
-    section = "".join(reports.render_html(getattr(compute(None, None, level=4.0), "table")))
+    section = "".join(reports.render_html(compute(None, None, level=4.0).table))
     assert "<span class='verdict verdict-agrees'>ok</span>" in section and "careful" in section
 
 

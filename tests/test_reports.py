@@ -26,7 +26,8 @@ def test_selection_csv_long_format_with_simulated_flag(shipped):
     for r in rows:
         assert r["simulated"] == ("true" if r["source"] == "simulated" else "false")
         assert r["progression_group"] == "progressor"
-    assert reports.export_filename("alsfrs", "data", "2026-11-25", True) == "als-trial_alsfrs_data_2026-11-25_includes-simulated.csv"
+    assert (reports.export_filename("alsfrs", "data", "2026-11-25", True)
+            == "als-trial_alsfrs_data_2026-11-25_includes-simulated.csv")
 
 
 def test_slope_and_incidence_csv(shipped):
@@ -54,7 +55,8 @@ def test_adverse_events_csv_lists_every_event_of_the_selection(shipped):
     order = [data.natural_key(r["patient_id"]) for r in rows]
     assert order == sorted(order)
     # patient 2's death (Table 3) is there with its severity
-    assert any(r["patient_id"] == "2" and r["severity"] == "Death" for r in _rows(reports.adverse_events_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter()))))
+    assert any(r["patient_id"] == "2" and r["severity"] == "Death"
+               for r in _rows(reports.adverse_events_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter()))))
     empty = cohorts.select(shipped, cohorts.CohortFilter(patients=("999",)))
     assert _rows(reports.adverse_events_csv(shipped, empty)) == []
 
@@ -86,7 +88,8 @@ def test_report_command_writes_the_file(tmp_path):
 
 
 def test_report_command_refuses_to_write_into_the_dataset(data_copy):
-    r = subprocess.run([sys.executable, "-m", "dashboard", "report", "--data", str(data_copy), "--out", str(data_copy / "r.html")],
+    r = subprocess.run([sys.executable, "-m", "dashboard", "report", "--data", str(data_copy),
+                        "--out", str(data_copy / "r.html")],
                        capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 2 and "dataset directory" in r.stderr
     assert not (data_copy / "r.html").exists()
@@ -109,6 +112,7 @@ def test_figures_command_without_chromium_fails_clearly(tmp_path):
     env = {"PATH": "/nonexistent", "BROWSER_PATH": "/nonexistent/chrome", "HOME": str(tmp_path)}
     code = ("import sys; from pathlib import Path; import dashboard.images as im; im._find_chromium = lambda: None; "
             "from dashboard.__main__ import main; sys.exit(main(['figures', '--out', sys.argv[1]]))")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "figs")], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "figs")], capture_output=True, text=True, cwd=REPO,
+                       env=env, timeout=120)
     assert r.returncode == 1
     assert "need Chromium" in r.stderr and "Traceback" not in r.stderr

@@ -13,7 +13,7 @@ def test_simulate_rewrites_exactly_the_committed_rows(data_copy):
     target = data_copy / "measurements.csv"
     # scramble the simulated rows first, so the command must really regenerate them
     lines = target.read_text().splitlines(keepends=True)
-    target.write_text("".join(l for l in lines if "simulated" not in l))
+    target.write_text("".join(line for line in lines if "simulated" not in line))
     r = subprocess.run([sys.executable, "-m", "dashboard", "simulate-alsfrs", "--data", str(data_copy)],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stderr
@@ -66,7 +66,8 @@ def test_generated_trial_validates_and_has_n_patients(tmp_path):
     r = _generate(out, 300, seed=7)
     assert r.returncode == 0, r.stderr
     assert "300 patients" in r.stdout and "SIMULATED" in r.stdout
-    v = subprocess.run([sys.executable, "-m", "dashboard", "validate", "--data", str(out)], capture_output=True, text=True, cwd=REPO)
+    v = subprocess.run([sys.executable, "-m", "dashboard", "validate", "--data", str(out)], capture_output=True,
+                       text=True, cwd=REPO)
     assert v.returncode == 0, v.stderr
     ds = data.load_dataset(out)
     assert list(ds.patients["patient_id"]) == [str(i) for i in range(1, 301)]
@@ -110,7 +111,8 @@ def test_generated_tables_have_the_csv_columns_and_the_promised_shape():
     assert (ae[ae["severity"] == "Death"].groupby("patient_id").size() <= 1).all()
     # ALSFRS at every visit, FVC and WS only where the shipped data has them
     for meas in ("FVC", "WS_UEL"):
-        assert set(m.loc[m["measure"] == meas, "visit"]) == set(shipped.measurements.loc[shipped.measurements["measure"] == meas, "visit"])
+        assert set(m.loc[m["measure"] == meas, "visit"]) == set(
+            shipped.measurements.loc[shipped.measurements["measure"] == meas, "visit"])
     assert set(m.loc[m["measure"] == "ALSFRS", "visit"]) == set(shipped.visits["visit"])
     # every patient has a day-0 ALSFRS; drop-out thins the later visits; excluded patients stop at day 0
     als = m[m["measure"] == "ALSFRS"]

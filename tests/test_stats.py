@@ -274,7 +274,8 @@ def test_paired_test_wilcoxon_ties_despite_float_noise():
 def test_paired_test_n0():
     r = stats.paired_test([], [])
     assert r["n"] == 0
-    for k in ("pre_slope_mean", "post_slope_mean", "mean_difference", "ci95_low", "ci95_high", "t", "p_ttest", "p_wilcoxon"):
+    for k in ("pre_slope_mean", "post_slope_mean", "mean_difference", "ci95_low", "ci95_high", "t", "p_ttest",
+              "p_wilcoxon"):
         assert r[k] is None
     assert "not computable" in r["note"]
     json_safe(r)
@@ -318,7 +319,8 @@ def test_paired_test_constant_nonzero_differences():
 # ---------------------------------------------------------------- slope tests on known lines
 
 
-def line_patient(pid, intercept, pre_slope, post_slope, pre_months=(-6, -3, -1.15, 0), post_months=(3, 6, 9, 12, 18), measure="ALSFRS"):
+def line_patient(pid, intercept, pre_slope, post_slope, pre_months=(-6, -3, -1.15, 0), post_months=(3, 6, 9, 12, 18),
+                 measure="ALSFRS"):
     """Values exactly on a line before day 0 and on another line (through the day-0 value) after it."""
     rows = [(pid, f"m{mo:g}", mo, measure, intercept + pre_slope * mo) for mo in pre_months]
     rows += [(pid, f"m{mo:g}", mo, measure, intercept + post_slope * mo) for mo in post_months]
@@ -464,7 +466,8 @@ def test_slope_tests_shipped_fvc_has_no_pre_slope(shipped):
 
 def visit_rows():
     return [
-        ("1", "III", -1.15, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "VIII", 3, "FVC", 74), ("1", "IX", 6, "FVC", 73),
+        ("1", "III", -1.15, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "VIII", 3, "FVC", 74),
+        ("1", "IX", 6, "FVC", 73),
         ("2", "III", -1.15, "FVC", 90), ("2", "VIII", 3, "FVC", 84),
         ("3", "V", 0, "FVC", 70), ("3", "VIII", 3, "FVC", 71),
         ("4", "VIII", 3, "FVC", 60),
@@ -536,7 +539,8 @@ def test_visit_summaries_equal_a_plain_pandas_computation(seed):
         for measure in ("ALSFRS", "FVC", "WS_UEL"):
             for visit, month in visits:
                 if rng.random() < 0.7:
-                    rows.append((str(p + 1), visit, month, measure, float(rng.integers(0, 40)), "simulated" if rng.random() < 0.2 else "Table 2"))
+                    rows.append((str(p + 1), visit, month, measure, float(rng.integers(0, 40)),
+                                 "simulated" if rng.random() < 0.2 else "Table 2"))
     m = meas(rows)
     got = stats.visit_summaries(m).set_index(["measure", "visit"])
     base = m[m["month"] <= 0].sort_values("month", kind="stable").groupby(["patient_id", "measure"])["value"].last()
@@ -566,7 +570,8 @@ def test_visit_summaries_shipped_fvc_matches_table4(shipped):
     # Table 4's printed row (mean and, mislabelled as SEM, SD) over the 23 efficacy patients
     eff = list(shipped.patients.loc[shipped.patients["efficacy_population"], "patient_id"])
     v = stats.visit_summaries(shipped.measurements, ids=eff, measures=["FVC"]).set_index("visit")
-    printed = {"III": (89, 11, 23), "VIII": (84, 16, 22), "IX": (82, 14, 22), "X": (79, 17, 19), "XI": (75, 17, 19), "XII": (73, 20, 11)}
+    printed = {"III": (89, 11, 23), "VIII": (84, 16, 22), "IX": (82, 14, 22), "X": (79, 17, 19), "XI": (75, 17, 19),
+               "XII": (73, 20, 11)}
     for visit, (mean, sd, n) in printed.items():
         assert v.loc[visit, "n"] == n
         assert round(v.loc[visit, "mean"]) == mean
@@ -613,7 +618,8 @@ def test_characteristics_shipped_table2(shipped):
     # Table 2 "Mean ± SEM": age 51.2 ± 1.7, disease duration 38.1 ± 4.2, ALSFRS 29.5 ± 1.0, FVC 88.8 ± 2.3
     assert c["n"] == 26
     assert (round(c["age"]["mean"], 1), round(c["age"]["sem"], 1)) == (51.2, 1.7)
-    assert (round(c["disease_duration_months"]["mean"], 1), round(c["disease_duration_months"]["sem"], 1)) == (38.1, 4.2)
+    assert (round(c["disease_duration_months"]["mean"], 1),
+            round(c["disease_duration_months"]["sem"], 1)) == (38.1, 4.2)
     assert (round(c["baseline_ALSFRS"]["mean"], 1), round(c["baseline_ALSFRS"]["sem"], 1)) == (29.5, 1.0)
     # the last FVC at or before day 0 is visit III for every patient (no FVC at V)
     assert (round(c["baseline_FVC"]["mean"], 1), round(c["baseline_FVC"]["sem"], 1)) == (88.8, 2.3)
@@ -659,7 +665,8 @@ def test_ae_incidence_by_hand():
 
 def test_ae_incidence_by_severity():
     t = stats.ae_incidence(ae_frame(), COHORT, by="severity")
-    rows = [(r["term"], str(r["severity"]), r["patients"], r["events"], r["percent"]) for r in t.to_dict(orient="records")]
+    rows = [(r["term"], str(r["severity"]), r["patients"], r["events"], r["percent"])
+            for r in t.to_dict(orient="records")]
     # sorted by patients desc, events desc, term
     assert rows == [
         ("Headache", "Mild", 1, 2, 25.0),
@@ -770,7 +777,8 @@ def test_stability_share_weakness_all_limbs():
     # complete patients 1 and 2; stable: patient 1 only -> 1 of 2 = 50 %; missing 3 and 4
     assert (s.stable, s.denominator, s.missing, s.percent) == (1, 2, 2, 50.0)
     assert "all four limbs" in s.definition
-    s = stats.stability_share(meas(ws_rows()), ["1", "2", "3", "4"], "WS", 12, StabilityDefinition(mode="change_below", threshold=1.0, missing="unstable"))
+    s = stats.stability_share(meas(ws_rows()), ["1", "2", "3", "4"], "WS", 12,
+                              StabilityDefinition(mode="change_below", threshold=1.0, missing="unstable"))
     assert (s.stable, s.denominator, s.percent) == (1, 4, 25.0)
 
 

@@ -33,7 +33,8 @@ def test_table2_summary_row_patients(shipped, column, printed_mean, printed_sem)
     assert round(sem, 1) == printed_sem
 
 
-@pytest.mark.parametrize("measure,visit,printed_mean,printed_sem", [("ALSFRS", "V", 29.5, 1.0), ("FVC", "III", 88.8, 2.3)])
+@pytest.mark.parametrize("measure,visit,printed_mean,printed_sem",
+                         [("ALSFRS", "V", 29.5, 1.0), ("FVC", "III", 88.8, 2.3)])
 def test_table2_summary_row_measures(shipped, measure, visit, printed_mean, printed_sem):
     m = shipped.measurements
     vals = m[(m["measure"] == measure) & (m["visit"] == visit)]
@@ -44,7 +45,8 @@ def test_table2_summary_row_measures(shipped, measure, visit, printed_mean, prin
     assert round(sem, 1) == printed_sem
 
 
-TABLE4_ROW = {"III": (89, 11, 23), "VIII": (84, 16, 22), "IX": (82, 14, 22), "X": (79, 17, 19), "XI": (75, 17, 19), "XII": (73, 20, 11)}
+TABLE4_ROW = {"III": (89, 11, 23), "VIII": (84, 16, 22), "IX": (82, 14, 22), "X": (79, 17, 19), "XI": (75, 17, 19),
+              "XII": (73, 20, 11)}
 
 
 @pytest.mark.parametrize("visit", list(TABLE4_ROW))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import cohorts, stats
 from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
-from ..formatting import Blocks, Notice, Para, characteristics_table, METHODS
+from ..formatting import METHODS, Blocks, Notice, Para, characteristics_table
 from .base import NO_PATIENTS, Slot, View, groups
 
 

@@ -61,7 +61,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None) -> ProfileResult:
         ("ΔFS (pre-treatment progression rate)",
          _val(round(r["delta_fs"], 3) if pd.notna(r.get("delta_fs")) else None, " points/month")),
         ("FVC at baseline", _val(r.get("baseline_FVC"), "% predicted")),
-        ("MRI at 12 months", "not recorded" if mri is pd.NA or mri is None else ("done" if bool(mri) else "not performed")),
+        ("MRI at 12 months",
+         "not recorded" if mri is pd.NA or mri is None else ("done" if bool(mri) else "not performed")),
     )
     events = ds.adverse_events[ds.adverse_events["patient_id"] == patient_id]
     return ProfileResult(patient_id, facts, events,

@@ -47,7 +47,8 @@ def wait_http(url: str, timeout: float = 30.0, proc=None) -> None:
     raise RuntimeError(f"{url} not up after {timeout}s: {last}")
 
 
-def start_gunicorn(port: int, data_dir: Path | None = None, extra_env: dict | None = None, log_path: Path | None = None):
+def start_gunicorn(port: int, data_dir: Path | None = None, extra_env: dict | None = None,
+                   log_path: Path | None = None):
     env = dict(os.environ)
     env.pop("TRIAL_DATA_DIR", None)
     if data_dir is not None:
@@ -103,7 +104,8 @@ class ConsoleLog:
         self.errors: list[str] = []
 
     def attach(self, page):
-        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}")
+                if m.type in ("error", "warning") else None)
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 
 

@@ -93,13 +93,15 @@ def url_param(name: str, value: str):
     return re.compile(rf"[?&]{re.escape(name)}={re.escape(value)}(&|$)")
 
 
-_GD = "const c = document.getElementById(gid); const gd = c && (c.classList.contains('js-plotly-plot') ? c : c.querySelector('.js-plotly-plot'));"
+_GD = ("const c = document.getElementById(gid); "
+       "const gd = c && (c.classList.contains('js-plotly-plot') ? c : c.querySelector('.js-plotly-plot'));")
 
 
 def wait_fig(page, gid: str, cond: str = "true", arg=None, timeout: int = TIMEOUT):
     """Wait until graph ``gid`` is drawn and the JS expression ``cond`` (with ``gd``, ``arg``) holds."""
     page.wait_for_function(
-        f"([gid, arg]) => {{ {_GD} if (!gd || !gd._fullLayout || !gd._fullData || !gd.querySelector('.main-svg')) return false;"
+        f"([gid, arg]) => {{ {_GD} if (!gd || !gd._fullLayout || !gd._fullData"
+        " || !gd.querySelector('.main-svg')) return false;"
         f" return !!({cond}); }}",
         arg=[gid, arg], timeout=timeout,
     )
@@ -264,11 +266,13 @@ def test_html_report_opens_offline(page, new_page, server_url, ds, tmp_path):
     offline.on("request", lambda r: requests.append(r.url))
     offline.goto(path.as_uri())
     offline.wait_for_function(
-        "(n) => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.querySelector('.main-svg')).length === n",
+        "(n) => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".filter(g => g.querySelector('.main-svg')).length === n",
         arg=REPORT_FIGURES, timeout=TIMEOUT)
     expect(offline.locator(".js-plotly-plot")).to_have_count(REPORT_FIGURES)
     # every figure drew its data (not only the empty frame)
-    traces = offline.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(g => (g._fullData || []).length)")
+    traces = offline.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                              ".map(g => (g._fullData || []).length)")
     assert all(n > 0 for n in traces), traces
 
     body = offline.locator("body")
@@ -488,7 +492,8 @@ _FOCUSED = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const cs = getComputedStyle(e);
-  const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow && cs.boxShadow !== 'none');
+  const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) \
+|| (cs.boxShadow && cs.boxShadow !== 'none');
   return {tag: e.tagName.toLowerCase(), id: e.id, type: e.getAttribute('type'), role: e.getAttribute('role'),
           text: (e.textContent || '').trim().slice(0, 40), value: e.value === undefined ? null : String(e.value),
           group: (e.closest('[id]') || {}).id || '', ring,
@@ -508,7 +513,8 @@ def test_keyboard_reaches_controls_tabs_and_buttons_with_a_visible_focus_ring(pa
         stops.append(f)
         if f["role"] == "tab" and f["text"] == TAB_LABELS["paper"]:
             break
-    where = "\n".join(f"{s['tag']}#{s['id']} role={s['role']} type={s['type']} in #{s['group']}: {s['text']!r} ring={s['ring']}"
+    where = "\n".join(f"{s['tag']}#{s['id']} role={s['role']} type={s['type']} in #{s['group']}: {s['text']!r} "
+                      f"ring={s['ring']}"
                       for s in stops)
 
     radios = [s for s in stops if s["type"] == "radio" and s["group"] == "population"]
@@ -516,14 +522,15 @@ def test_keyboard_reaches_controls_tabs_and_buttons_with_a_visible_focus_ring(pa
     tabs = [s["text"] for s in stops if s["role"] == "tab"]
     assert tabs == list(TAB_LABELS.values()), f"tabs in the tab order: {tabs}\n{where}"
     buttons = {s["id"] for s in stops if s["tag"] == "button"}
-    for bid in ("reset", "download-data", "download-slopes", "download-incidence", "download-events", "download-report", "open-profile",
-                "patient-picker", "highlight"):
+    for bid in ("reset", "download-data", "download-slopes", "download-incidence", "download-events", "download-report",
+                "open-profile", "patient-picker", "highlight"):
         assert bid in buttons, f"#{bid} not reached by Tab:\n{where}"
     assert [s for s in stops if s["id"] == "threshold"], where
     assert [s for s in stops if s["type"] == "checkbox" and s["group"] == "present"], where
     no_ring = [s for s in stops if not s["ring"]]
     assert no_ring == [], "focused without a visible focus ring:\n" + "\n".join(
-        f"{s['tag']}#{s['id']} role={s['role']} in #{s['group']}: outline {s['outline']}, shadow {s['shadow']}" for s in no_ring)
+        f"{s['tag']}#{s['id']} role={s['role']} in #{s['group']}: outline {s['outline']}, shadow {s['shadow']}"
+        for s in no_ring)
 
     # the keyboard focus is on the last view's tab: go back to FVC with Shift+Tab and open it with Enter
     expect(page.locator("#tabs .tab:focus")).to_have_text(TAB_LABELS["paper"])
