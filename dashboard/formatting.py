@@ -94,6 +94,20 @@ def _table(header: Sequence[str], rows, caption: str | None = None, id: str | No
     return TableText(tuple(header), tuple(tuple(r) for r in rows), caption, id, css)
 
 
+# ---------------------------------------------------------------- figure configuration
+
+
+#: The plotly.js configuration of every figure drawn (dashboard and report): nothing leaves the machine.
+#: plotly.js shows a "Share chart" button that uploads the chart to Plotly Cloud unless told not to.
+NO_CLOUD_BUTTONS = ("sendChartToCloud", "sendDataToCloud", "editInChartStudio")
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", *NO_CLOUD_BUTTONS],
+}
+
+
 # ---------------------------------------------------------------- numbers
 
 

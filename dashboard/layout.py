@@ -12,7 +12,7 @@ from dash import dcc, html
 from . import ids
 from .cohorts import CATEGORIES, DEFAULT_POPULATION, POPULATION_LABELS, POPULATIONS, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
-from .formatting import METHODS, Badge, Blocks, Heading, Notice, TableText, as_blocks
+from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Heading, Notice, TableText, as_blocks
 from .state import SLIDER_STEP, slider_bounds  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View
 
@@ -41,9 +41,8 @@ def notice(text, kind: str = "info", **kw) -> html.Div:
 def graph(id_: str, alt: str = "", height: int | None = None) -> html.Figure:
     """A dcc.Graph wrapped in a <figure> with a text alternative (updated with the figure)."""
     config = {
-        "displaylogo": False,
+        **PLOTLY_CONFIG,
         "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1, "filename": id_},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }
     style = {"height": f"{height}px"} if height else {}
     exports = html.Div(

@@ -133,6 +133,12 @@ th{background:#f6f8fa}.meta{color:#4a5058}.sim{background:#fde8e1;color:#7a1f00;
 """
 
 
+#: The report's Content-Security-Policy: it may run its own inline plotly.js and show inline images, and
+#: nothing else: no request of any kind leaves the file (connect-src, img-src, form-action, ...).
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+              "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
+
+
 def _esc(x) -> str:
     import html as _html
 
@@ -169,11 +175,13 @@ def render_html(content) -> str:
 def _fig_html(fig, div_id: str) -> str:
     import plotly.io as pio
 
+    from .formatting import PLOTLY_CONFIG
+
     title = fig.layout.title.text or ""
     alt = _esc(title.replace("<br>", " ").replace("<sup>", "").replace("</sup>", ""))
     return (f"<figure class='fig' aria-label='{alt}'>"
             + pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id,
-                          config={"displaylogo": False, "responsive": True})
+                          config={**PLOTLY_CONFIG, "responsive": True})
             + f"<figcaption class='method'>{alt}</figcaption></figure>")
 
 
@@ -233,5 +241,6 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
             parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key)))
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(ds.title)} — report</title>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\">"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}</style>"
             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>{body}</body></html>")
