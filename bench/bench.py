@@ -98,7 +98,7 @@ def callback_specs() -> dict[str, dict]:
     """
     specs = {}
     for key, entry in _dash_callback.GLOBAL_CALLBACK_MAP.items():
-        func = getattr(entry["callback"], "__wrapped__", None)
+        func = getattr(entry.get("callback"), "__wrapped__", None)
         if func is None or func.__module__ != callbacks.__name__:
             continue
         specs[func.__name__] = {
@@ -112,6 +112,14 @@ def callback_specs() -> dict[str, dict]:
             "in_names": entry.get("inputs_state_indices"),
             "out_names": entry.get("outputs_indices"),
         }
+    # a view's server callback reads the store its browser-side gate fills (assets/gate.js) while its tab is
+    # selected; in process it is timed as the gate passes it on: the view's own inputs, by keyword
+    for name, key in VIEWS.items():
+        if name in specs:
+            inputs = callbacks._view_inputs(views.BY_KEY[key])
+            specs[name].update(inputs=[(i.component_id, i.component_property) for i in inputs.values()],
+                               state=[], in_names={k: i for i, k in enumerate(inputs)},
+                               func=callbacks.VIEW_CALLBACKS[key])
     missing = [n for n in (*STATE_CALLBACKS, *VIEWS) if n not in specs]
     if missing:
         raise SystemExit(f"bench: callbacks not found in dashboard.callbacks: {', '.join(missing)}")

@@ -9,8 +9,9 @@ recomputed (their callbacks raise PreventUpdate until their tab is chosen).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -177,15 +178,8 @@ def render_view(view: views.View, result, present=None) -> dict:
     return out
 
 
-def _view_callback(view: views.View):
-    outputs = {}
-    for slot in view.slots:
-        sid = ids.slot_id(view.prefix, slot.name)
-        if slot.kind == "figure":
-            outputs[slot.name] = Output(sid, "figure")
-            outputs[f"{slot.name}-alt"] = Output(f"{sid}-alt", "children")
-        elif slot.kind != "deferred":
-            outputs[slot.name] = Output(sid, "children")
+def _view_inputs(view: views.View) -> dict[str, Input]:
+    """The inputs a view's result depends on, by keyword; the first is always the selected tab."""
     inputs = {"tab": Input(ids.TABS, "value")}
     if view.uses_cohort:
         inputs["store"] = Input(ids.FILTER_STORE, "data")
@@ -195,38 +189,78 @@ def _view_callback(view: views.View):
         inputs[o.name] = Input(ids.slot_id(view.prefix, o.suffix), "value")
     if view.figures:
         inputs["present"] = Input(ids.PRESENT, "value")
+    return inputs
 
-    @callback(output=outputs, inputs=inputs)
-    def view_callback(tab=None, store=None, highlight=None, present=None, **options):
-        _active(tab, view.key)
-        ds, _filt, cohort = _context(store)
-        result = views.run(view.key, ds, cohort, highlight, **options)
-        return render_view(view, result, present)
+
+def compute_view(view: views.View, tab=None, store=None, highlight=None, present=None, **options) -> dict:
+    """A view's slots for the page's state (the plain function behind the view's callback)."""
+    _active(tab, view.key)
+    ds, _filt, cohort = _context(store)
+    result = views.run(view.key, ds, cohort, highlight, **options)
+    return render_view(view, result, present)
+
+
+def _request(view: views.View, request) -> dict:
+    """The gate's list of input values, by keyword (None: the view was never shown)."""
+    if not isinstance(request, list):
+        raise PreventUpdate
+    return dict(zip(_view_inputs(view), request))
+
+
+def _view_callback(view: views.View):
+    outputs = {}
+    for slot in view.slots:
+        sid = ids.slot_id(view.prefix, slot.name)
+        if slot.kind == "figure":
+            outputs[slot.name] = Output(sid, "figure")
+            outputs[f"{slot.name}-alt"] = Output(f"{sid}-alt", "children")
+        elif slot.kind != "deferred":
+            outputs[slot.name] = Output(sid, "children")
+    inputs = _view_inputs(view)
+    # the gate runs in the browser: it passes the inputs on only while the view's tab is selected, so a
+    # filter change asks the server for the visible view alone
+    clientside_callback(ClientsideFunction("dashboard", "gate"), Output(ids.view_request(view.prefix), "data"),
+                        *inputs.values(), State(ids.view_key(view.prefix), "data"))
+
+    @callback(output=outputs, inputs={"request": Input(ids.view_request(view.prefix), "data")},
+              prevent_initial_call=True)
+    def view_callback(request):
+        return compute_view(view, **_request(view, request))
 
     view_callback.__name__ = f"{view.key}_view"
-    return view_callback
+    return functools.partial(compute_view, view)
+
+
+def compute_deferred(view: views.View, slot: views.Slot, part, store=None, tab=None, **options):
+    """One part of a deferred slot (the plain function behind its callback)."""
+    _active(tab, view.key)
+    ds, _filt, cohort = _context(store)
+    kw = {o.name: o.parse(options.get(o.name)) for o in slot.options}
+    return layout.render(slot.compute(ds, cohort, part, interactive=True, **kw))
 
 
 def _deferred_callback(view: views.View, slot: views.Slot, part):
-    inputs = {"store": Input(ids.FILTER_STORE, "data"), "tab": Input(ids.TABS, "value")}
+    first = next(s for s in view.slots if s.kind != "deferred")
+    after = ids.slot_id(view.prefix, first.name) + ("-alt" if first.kind == "figure" else "")
+    inputs = {"after": Input(after, "children"), "request": State(ids.view_request(view.prefix), "data")}
     for o in slot.options:
         inputs[o.name] = Input(ids.slot_id(view.prefix, o.suffix), "value")
 
-    @callback(output=Output(ids.slot_id(view.prefix, f"{slot.name}-{part}"), "children"), inputs=inputs)
-    def deferred_callback(store=None, tab=None, **options):
-        """One part of a slot computed in its own short request, so the view never waits for it."""
-        _active(tab, view.key)
-        ds, _filt, cohort = _context(store)
-        kw = {o.name: o.parse(options.get(o.name)) for o in slot.options}
-        return layout.render(slot.compute(ds, cohort, part, interactive=True, **kw))
+    @callback(output=Output(ids.slot_id(view.prefix, f"{slot.name}-{part}"), "children"), inputs=inputs,
+              prevent_initial_call=True)
+    def deferred_callback(after=None, request=None, **options):
+        """A part computed in its own request once the view's main figure has been answered, so the
+        view never waits for it (the mixed-model fits)."""
+        req = _request(view, request)
+        return compute_deferred(view, slot, part, store=req.get("store"), tab=req.get("tab"), **options)
 
     deferred_callback.__name__ = f"{view.key}_{slot.name}_{part}"
-    return deferred_callback
+    return functools.partial(compute_deferred, view, slot, part)
 
 
-#: view key -> its callback (plain functions: the tests call them with keywords)
+#: view key -> the plain function behind its callback (keywords: tab, store, highlight, present, options)
 VIEW_CALLBACKS = {v.key: _view_callback(v) for v in views.REGISTRY}
-#: (view key, slot name) -> {part: callback}
+#: (view key, slot name) -> {part: the plain function behind its callback}
 DEFERRED_CALLBACKS = {(v.key, s.name): {part: _deferred_callback(v, s, part) for part in s.parts}
                       for v in views.REGISTRY for s in v.slots if s.kind == "deferred"}
 

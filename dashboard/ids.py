@@ -59,6 +59,16 @@ def slot_id(prefix: str, name: str) -> str:
     return f"{prefix}-{name}"
 
 
+def view_request(prefix: str) -> str:
+    """The store a view's gate fills with its inputs while its tab is selected (see assets/gate.js)."""
+    return f"{prefix}-request"
+
+
+def view_key(prefix: str) -> str:
+    """The store holding a view's key (the gate compares it with the selected tab)."""
+    return f"{prefix}-view"
+
+
 TABS = "tabs"
 HIGHLIGHT = "highlight"
 OPEN_PROFILE = "open-profile"

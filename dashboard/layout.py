@@ -249,6 +249,7 @@ def tab_body(ds: Dataset, view: View) -> html.Div:
         at = sum(1 for s in view.slots[: view.controls_at])
         laid.insert(at, controls)
     laid += [html.P(METHODS[m], className="method") for m in view.methods]
+    laid += [dcc.Store(id=ids.view_key(view.prefix), data=view.key), dcc.Store(id=ids.view_request(view.prefix))]
     return html.Div(laid, className="tab-body")
 
 
