@@ -226,6 +226,13 @@ def slope_table(rows: list[tuple[str, dict]], id: str | None = None) -> TableTex
     return _table(SLOPE_HEADER, [slope_row(group, t) for group, t in rows], caption="Slope tests", id=id)
 
 
+def left_out_table(rows: Sequence[tuple[str, float, str, str]]) -> TableText:
+    """The patients a slope test leaves out, and why: (group, window, patient, reason)."""
+    return _table(["Group", "Window", "Patient", "Why left out"],
+                  [[g, f"0-{w:g} months", f"Patient {p}", why] for g, w, p, why in rows],
+                  caption="Patients of the selection left out of the slope tests")
+
+
 MIXED_HEADER = ["Group", "Window", "Patients / values", "Pre slope (points/month)",
                 "Slope change after day 0 [95% CI]", "p", "Note"]
 
@@ -256,6 +263,26 @@ def share_table(shares: list[tuple[str, object]]) -> TableText:
     rows = [[label, f"{s.stable} of {s.denominator}", pct(s.percent), str(s.missing),
              s.definition + (f" — {s.note}" if s.note else "")] for label, s in shares]
     return _table(["When", "Stable", "Percent", "Without a value", "Definition"], rows)
+
+
+# ---------------------------------------------------------------- visit summaries
+
+
+VISIT_HEADER = ["Measure", "Visit", "Month", "n", "Mean", "SD", "SEM", "n with a baseline", "Change from baseline",
+                "SD of change", "SEM of change"]
+
+
+def visit_summary_table(label: str, summaries: pd.DataFrame, digits: int = 1) -> TableText:
+    """Per measure and visit: n, mean, SD, SEM of the values and of the change from baseline
+    (:func:`dashboard.stats.visit_summaries`), as the paper's Tables 4 and 5 can be checked against."""
+    rows = []
+    for r in summaries.itertuples():
+        label_m = MEASURES[r.measure].label if r.measure in MEASURES else str(r.measure)
+        rows.append([label_m + (" (simulated)" if r.simulated else ""), str(r.visit), f"{r.month:g}", str(r.n),
+                     fmt(r.mean, digits), fmt(r.sd, digits), fmt(r.sem, digits), str(r.change_n),
+                     fmt(r.change_mean, digits, True), fmt(r.change_sd, digits), fmt(r.change_sem, digits)])
+    return _table(VISIT_HEADER, rows, caption=f"{label}: mean ± SD and SEM = SD/√n; the change is from each "
+                  "patient's last value at or before day 0")
 
 
 # ---------------------------------------------------------------- adverse events

@@ -35,8 +35,27 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "visit_summaries": visits.to_dict(orient="records"),
         "adverse_events": ae.to_dict(orient="records"),
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
+        "groups": _groups_statistics(ds, cohort, pf),
     }
     return stats.clean(out)
+
+
+def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
+    """Each group the dashboard shows for the selection (progressors and stable side by side in compare mode,
+    else the one selection), with its own characteristics, slope tests and visit summaries."""
+    from . import views
+
+    m = ds.measurements
+    out = []
+    for _key, label, pids in views.groups(cohort):
+        slope_tests = [t.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
+                       for t in stats.slope_tests(m, measure, pids)]
+        out.append({"name": label, "n": len(pids), "patient_ids": list(pids),
+                    "characteristics": stats.characteristics(pf, pids) if pids else None,
+                    "slope_tests": slope_tests,
+                    "visit_summaries": stats.visit_summaries(m, pids).to_dict(orient="records"),
+                    "adverse_event_summary": stats.ae_summary(ds.adverse_events, pids)})
+    return out
 
 
 # ---------------------------------------------------------------- CSV exports

@@ -417,6 +417,24 @@ def with_both_slopes(slopes: pd.DataFrame, window: float) -> pd.DataFrame:
     return slopes[slopes["pre_slope"].notna() & slopes[f"post_slope_{window:g}"].notna()]
 
 
+def slope_exclusions(slopes: pd.DataFrame, ids: Sequence[str], window: float,
+                     measure: str = "") -> list[tuple[str, str]]:
+    """(patient, why) for each of ``ids`` that a window's slope test leaves out (see :func:`with_both_slopes`)."""
+    out = []
+    post, post_n = f"post_slope_{window:g}", f"post_n_{window:g}"
+    for pid in ids:
+        if pid not in slopes.index:
+            out.append((pid, f"no {measure} value".replace("  ", " ")))
+            continue
+        r = slopes.loc[pid]
+        if pd.isna(r["pre_slope"]):
+            out.append((pid, f"{int(r['pre_n'])} value(s) at or before day 0: a slope needs 2 at distinct months"))
+        elif pd.isna(r[post]):
+            out.append((pid, f"{int(r[post_n])} value(s) from day 0 to month {window:g}: a slope needs 2 at "
+                             "distinct months"))
+    return out
+
+
 def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None,
                slopes: pd.DataFrame | None = None) -> SlopeTest:
     """Paired test of post- vs pre-treatment slopes for one window.

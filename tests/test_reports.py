@@ -116,3 +116,21 @@ def test_figures_command_without_chromium_fails_clearly(tmp_path):
                        env=env, timeout=120)
     assert r.returncode == 1
     assert "need Chromium" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_stats_of_a_two_group_selection_give_both_groups(shipped):
+    from dashboard import stats
+
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="compare"))
+    out = reports.cohort_statistics(shipped, c, with_mixed=False)
+    assert [(g["name"], g["n"]) for g in out["groups"]] == [("Progressors", 12), ("Stable", 11)]
+    assert sum(g["n"] for g in out["groups"]) == out["cohort"]["n"] == 23
+    for g, group in zip(out["groups"], (cohorts.PROGRESSOR, cohorts.STABLE), strict=True):
+        assert g["patient_ids"] == list(c.ids_in_group(group))
+        want = stats.slope_tests(shipped.measurements, "ALSFRS", g["patient_ids"])
+        got = [t for t in g["slope_tests"] if t["measure"] == "ALSFRS"]
+        assert [(t["n"], t["mean_difference"]) for t in got] == [(t.n, t.mean_difference) for t in want]
+    # the pooled figures stay as documented
+    assert out["slope_tests"][0]["n"] == 22
+    one = reports.cohort_statistics(shipped, cohorts.select(shipped, cohorts.CohortFilter()), with_mixed=False)
+    assert [g["n"] for g in one["groups"]] == [26]

@@ -14,3 +14,48 @@ def test_serious_events_listed_most_severe_first_then_by_patient(shipped):
     for sev in set(serious["severity"]):
         pids = list(serious.loc[serious["severity"] == sev, "patient_id"].astype(str))
         assert pids == sorted(pids, key=data.natural_key)
+
+
+def test_fvc_and_weakness_tables_per_visit_match_a_direct_pandas_count(shipped):
+    """The per-visit n, mean, SD and SEM (Table 4's check) against pandas' own groupby, per group shown."""
+    import math
+
+    for pop in ("efficacy", "compare"):
+        c = cohorts.select(shipped, cohorts.CohortFilter(population=pop))
+        for key, measures in (("fvc", ["FVC"]), ("weakness", list(data.WS_MEASURES))):
+            tables = views.run(key, shipped, c).visit_tables
+            assert len(tables) == (2 if pop == "compare" else 1)
+            groups = views.groups(c)
+            for table, (_k, label, pids) in zip(tables, groups, strict=True):
+                assert table.caption.startswith(label)
+                m = shipped.measurements
+                m = m[m["measure"].isin(measures) & m["patient_id"].isin(list(pids))]
+                g = m.groupby(["measure", "visit"], observed=True)["value"].agg(["size", "mean", "std"])
+                assert len(table.rows) == len(g)
+                labels = {data.MEASURES[x].label: x for x in measures}
+                digits = 1 if key == "fvc" else 2
+                for row in table.rows:
+                    want = g.loc[(labels[row[0].replace(" (simulated)", "")], row[1])]
+                    assert int(row[3]) == want["size"]
+                    half = 0.5 * 10 ** -digits + 1e-9  # the table rounds to ``digits``
+                    assert abs(float(row[4]) - want["mean"]) <= half
+                    assert abs(float(row[5]) - want["std"]) <= half
+                    assert abs(float(row[6]) - want["std"] / math.sqrt(want["size"])) <= half
+
+
+def test_slope_tests_name_who_they_leave_out_and_why(shipped):
+    from dashboard import stats
+
+    for pop in ("progressors", "efficacy", "compare"):
+        c = cohorts.select(shipped, cohorts.CohortFilter(population=pop))
+        r = views.run("alsfrs", shipped, c)
+        for _k, label, pids in views.groups(c):
+            for t in stats.slope_tests(shipped.measurements, "ALSFRS", pids):
+                left = {p for g, w, p, _why in r.left_out if g == label and w == t.window_months}
+                assert left == set(pids) - set(t.patient_ids), (pop, label, t.window_months)
+                assert len(left) + t.n == len(pids)
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    r = views.run("alsfrs", shipped, c)
+    assert ("Progressors", 3, "1", "1 value(s) from day 0 to month 3: a slope needs 2 at distinct months") in r.left_out
+    texts = [b for b in r.slope_table if b is not None and getattr(b, "caption", "") and "left out" in b.caption]
+    assert texts and texts[0].rows[0][2] == "Patient 1"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .. import figures, ids, mixed, stats
 from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
-from ..formatting import METHODS, Blocks, Notice, Para, mixed_table, slope_table
+from ..formatting import METHODS, Blocks, Notice, Para, left_out_table, mixed_table, slope_table
 from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, groups, outcome_over_time, simulated_text
 
 #: Mixed models are fitted on every filter change up to this many patients; above, on request.
@@ -29,6 +29,8 @@ class AlsfrsResult:
     #: (group label, slope test as a dict) per group and window
     slope_rows: tuple[tuple[str, dict], ...]
     message: str | None
+    #: (group label, window, patient, why) for each patient a slope test leaves out
+    left_out: tuple[tuple[str, float, str, str], ...] = ()
 
     @property
     def notice(self) -> Blocks:
@@ -39,6 +41,7 @@ class AlsfrsResult:
         if not self.slope_rows:
             return (Notice(self.message, "warn"), Para(METHODS["slopes"], "method"))
         return (slope_table(list(self.slope_rows), id=f"{ids.ALSFRS_SLOPE_TABLE}-table"),
+                left_out_table(self.left_out) if self.left_out else None,
                 Para(METHODS["slopes"], "method"))
 
 
@@ -64,12 +67,15 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
     slope_rows = tuple((label, t.to_dict(with_ids=False))
                        for _k, label, pids in groups(cohort)
                        for t in stats.slope_tests(rows, measure, pids, slopes=slopes))
+    left_out = tuple((label, w, pid, why) for _k, label, pids in groups(cohort) for w in stats.WINDOWS
+                     for pid, why in stats.slope_exclusions(slopes, pids, w, measure))
     return AlsfrsResult(
         measure, window, figure,
         figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim),
         figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim),
         slope_rows,
         "Slope tests are not computable for n < 2." if cohort.n < 2 else None,
+        left_out,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import stats
 from ..cohorts import Cohort
 from ..data import Dataset
-from ..formatting import Blocks, Notice, fvc_share_table
+from ..formatting import Blocks, Notice, fvc_share_table, visit_summary_table
 from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, groups, outcome_over_time
 
 
@@ -18,6 +18,12 @@ class FvcResult:
     #: (group label, per-visit share table) per group shown
     shares: tuple[tuple[str, object], ...]
     message: str | None
+    #: (group label, stats.visit_summaries) per group shown
+    summaries: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def visit_tables(self) -> Blocks:
+        return tuple(visit_summary_table(label, s) for label, s in self.summaries) or None
 
     @property
     def share_tables(self) -> Blocks:
@@ -30,11 +36,12 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=70.0) -> FvcR
     rows = cohort_rows(ds, cohort, ["FVC"])
     fig = outcome_over_time(ds, cohort, "FVC", highlight, title="FVC over time", reference=threshold,
                             reference_label=f"{threshold:g}% predicted", rows=rows)
-    shares = ()
+    shares, summaries = (), ()
     if "FVC" in ds.measures and cohort.n:
         shares = tuple((label, stats.share_at_or_above(rows[key], pids, "FVC", threshold))
                        for key, label, pids in groups(cohort))
-    return FvcResult(fig, threshold, shares, None if cohort.n else NO_PATIENTS)
+        summaries = tuple((label, stats.visit_summaries(rows[key])) for key, label, _pids in groups(cohort))
+    return FvcResult(fig, threshold, shares, None if cohort.n else NO_PATIENTS, summaries)
 
 
 VIEW = View(
@@ -43,6 +50,8 @@ VIEW = View(
     slots=(
         Slot("spaghetti", "figure", attr="figure", export="fvc_spaghetti", clickable=True),
         Slot("share-table", "blocks", attr="share_tables", title="Share at or above the reference line, per visit"),
+        Slot("visit-table", "blocks", attr="visit_tables",
+             title="Per visit: n, mean, SD, SEM and change from baseline (% predicted)"),
     ),
     methods=("fvc",),
 )

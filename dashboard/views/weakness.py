@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import figures, stats
 from ..cohorts import Cohort
 from ..data import WS_MEASURES, Dataset
-from ..formatting import Blocks, Notice, share_table
+from ..formatting import Blocks, Notice, share_table, visit_summary_table
 from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, group_summaries, groups
 
 NO_SCORES = "This dataset has no weakness scores"
@@ -20,6 +20,12 @@ class WeaknessResult:
     #: (label, stats.Share) per group and month
     shares: tuple[tuple[str, stats.Share], ...]
     message: str | None
+    #: (group label, stats.visit_summaries of the four limbs) per group shown
+    summaries: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def visit_tables(self) -> Blocks:
+        return tuple(visit_summary_table(label, s, digits=2) for label, s in self.summaries) or None
 
     @property
     def share_table(self) -> Blocks:
@@ -41,7 +47,12 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> Weakn
     definition = stats.StabilityDefinition(mode="change_below", threshold=threshold, baseline="first")
     shares = tuple((f"{label}, {month} months", stats.stability_share(rows[key], pids, "WS", month, definition))
                    for key, label, pids in groups(cohort) for month in (3, 12))
-    return WeaknessResult(grid, figures.ws_mean(whole), shares, None)
+    if by_group is not None and cohort.filter.is_comparison:
+        labels = {key: label for key, label, _p in groups(cohort)}
+        summaries = tuple((labels[key], part.drop(columns="group")) for key, part in by_group.groupby("group", sort=False))
+    else:
+        summaries = ((groups(cohort)[0][1], whole),)
+    return WeaknessResult(grid, figures.ws_mean(whole), shares, None, summaries)
 
 
 VIEW = View(
@@ -53,6 +64,8 @@ VIEW = View(
         Slot("share-table", "blocks", attr="share_table", title="Share stable at 3 and 12 months"),
         Slot("grid", "figure", attr="grid", export="weakness_limbs", clickable=True),
         Slot("mean", "figure", attr="mean", export="weakness_mean"),
+        Slot("visit-table", "blocks", attr="visit_tables",
+             title="Per visit and limb: n, mean, SD, SEM and change from baseline (points)"),
     ),
     methods=("weakness",),
 )
