@@ -247,7 +247,8 @@ def mixed_row(group: str, r: dict) -> list[str]:
 
 
 def mixed_table(rows: list[tuple[str, dict]]) -> TableText:
-    return _table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows])
+    """One window's mixed models (one row per group); the windows' tables share their column widths (CSS)."""
+    return _table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows], css="data-table mixed-table")
 
 
 # ---------------------------------------------------------------- shares

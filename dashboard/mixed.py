@@ -107,6 +107,24 @@ def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] |
                             p if math.isfinite(p) else None, True, note)
 
 
+#: statsmodels' warnings (first words, lower case) -> what they mean, in words a trial statistician reads
+_PLAIN = (
+    ("the mle may be on the boundary", "a variance was estimated at zero"),
+    ("hessian matrix at the estimated parameter values is not positive definite",
+     "the estimates are unstable (the likelihood is flat or curved the wrong way there)"),
+    ("gradient optimization failed", "the optimiser did not converge"),
+    ("check mle_retvals", "the optimiser did not converge"),
+    ("retrying mixedlm optimization", "the optimiser did not converge"),
+    ("singular matrix", "the design is singular"),
+)
+
+
+def plain_words(message: str) -> str:
+    """A statsmodels/numpy message as a reason people read (never the raw message)."""
+    low = message.lower()
+    return next((words for key, words in _PLAIN if key in low), "the optimiser did not converge")
+
+
 def _fit(y, exog, groups, exog_re):
     """(fixed-effect estimates, their SEs) of a converged REML fit, or (None, why not)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
@@ -121,12 +139,12 @@ def _fit(y, exog, groups, exog_re):
                 params = np.asarray(res.fe_params, dtype=float)
                 bse = np.asarray(res.bse_fe, dtype=float)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            why = f"the fit failed ({exc})"
+            why = plain_words(str(exc))
             continue
         problems = [str(w.message).split("\n")[0] for w in caught if issubclass(w.category, ConvergenceWarning)]
         if res.converged and not problems and np.all(np.isfinite(params)) and np.all(np.isfinite(bse)) and bse[2] > 0:
             return (params, bse), None
-        why = problems[0] if problems else why
+        why = plain_words(problems[0]) if problems else why
     return None, why
 
 

@@ -99,3 +99,23 @@ def test_a_single_pre_treatment_time_point_is_not_computable(shipped):
     assert len(results) == 4
     for r in results:
         assert r.slope_change is None and "2 or more distinct months" in r.note
+
+
+@pytest.mark.parametrize("raw,words", [
+    ("The MLE may be on the boundary of the parameter space.", "a variance was estimated at zero"),
+    ("The Hessian matrix at the estimated parameter values is not positive definite.", "the estimates are unstable"),
+    ("Retrying MixedLM optimization with lbfgs", "the optimiser did not converge"),
+    ("Maximum Likelihood optimization failed to converge. Check mle_retvals", "the optimiser did not converge"),
+    ("Singular matrix", "the design is singular"),
+    ("something new from statsmodels", "the optimiser did not converge"),
+])
+def test_statsmodels_messages_become_plain_words(raw, words):
+    assert mixed.plain_words(raw).startswith(words)
+
+
+def test_no_raw_statsmodels_message_reaches_a_note(shipped):
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="stable"))
+    notes = [r.note for r in mixed.mixed_models(shipped.measurements, "ALSFRS", c.patient_ids)]
+    assert notes and all(n for n in notes)  # the stable group's random slope is not estimable: each says so
+    for n in notes:
+        assert not any(w in n for w in ("mle_retvals", "Hessian", "MLE", "MixedLM", "lbfgs")), n
