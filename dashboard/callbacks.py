@@ -56,6 +56,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
 
 @callback(
     Output(ids.POPULATION, "value"),
+    Output(ids.POPULATION, "options"),
     Output(ids.THRESHOLD, "value"),
     *[Output(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGORIES],
     *[Output(ids.RANGE_IDS[name], "value") for name, *_ in RANGES],
@@ -92,9 +93,11 @@ def sync_state(search, population, threshold, *rest):
         present=isinstance(present, (list, tuple)) and "on" in present)
     r = state.reconcile(ctx.triggered_id, search, controls, dataset())
     shown = r.controls
-    notice = layout.notice(["Some link parameters were ignored: ", "; ".join(r.notices)], "warn") if r.notices else None
+    lead = "Some link parameters were ignored: " if ctx.triggered_id in (None, ids.URL) else "Not applied: "
+    notice = layout.notice([lead, "; ".join(r.notices)], "warn") if r.notices else None
     return (
-        shown.population, shown.threshold, *[shown.categories[cat.field] for cat in CATEGORIES],
+        shown.population, list(r.population_options), shown.threshold,
+        *[shown.categories[cat.field] for cat in CATEGORIES],
         *[shown.ranges[name] for name, *_ in RANGES], shown.patients, shown.tab, shown.highlight,
         ["on"] if shown.present else [], no_update if r.search is None else r.search, r.store, notice,
         r.count_text, r.words, *[r.slider_texts[name] for name, *_ in RANGES],

@@ -258,8 +258,12 @@ class CohortFilter:
         kw: dict = {}
         if population in POPULATIONS:
             kw["population"] = population
-        if isinstance(threshold, (int, float)) and 0 < threshold <= MAX_MIN_DECLINE:
+        notices: list[str] = []
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold <= MAX_MIN_DECLINE:
             kw["min_decline"] = float(threshold)
+        elif threshold is not None:
+            notices.append(f"progressor threshold {threshold!r} ignored: it must be above 0 and at most "
+                           f"{MAX_MIN_DECLINE:g} points; {DEFAULT_MIN_DECLINE:g} is used")
         for cat in CATEGORIES:
             kw[cat.field] = tuple(v for v in (categories.get(cat.field) or []) if v in cat.choices)
         for name, *_ in RANGES:
@@ -267,9 +271,9 @@ class CohortFilter:
         known = known_patients if isinstance(known_patients, (set, frozenset, dict)) else set(known_patients)
         kw["patients"] = tuple(p for p in (patients or []) if isinstance(p, str) and p in known)
         try:
-            return cls(**kw), []
+            return cls(**kw), notices
         except ValueError as exc:
-            return cls(), [f"Filters reset: {exc}"]
+            return cls(), [*notices, f"Filters reset: {exc}"]
 
     def with_(self, **changes) -> CohortFilter:
         return replace(self, **changes)

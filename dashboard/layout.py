@@ -10,10 +10,10 @@ import pandas as pd
 from dash import dcc, html
 
 from . import ids
-from .cohorts import CATEGORIES, DEFAULT_POPULATION, POPULATION_LABELS, POPULATIONS, RANGES, CohortFilter
+from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
 from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Heading, Notice, TableText, as_blocks
-from .state import SLIDER_STEP, slider_bounds  # noqa: F401  (slider_bounds: re-exported for callers of layout)
+from .state import SLIDER_STEP, population_options, slider_bounds  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View
 
 #: Tab value -> label, from the view registry.
@@ -85,7 +85,7 @@ def _category_control(cat) -> html.Fieldset:
                                                                 value=[], inline=True)], className="control")
 
 
-def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int]) -> html.Div:
+def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
     bounds = slider_bounds(ds, patient_frame)
     pids = list(patient_frame.index)
     patient_options = [{"label": f"Patient {p}", "value": p} for p in pids]
@@ -106,8 +106,7 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
         ],
         className="app-header",
     )
-    pop_options = [{"label": f"{POPULATION_LABELS[p]}" + (f" ({counts[p]})" if p in counts else ""), "value": p}
-                   for p in POPULATIONS]
+    pop_options = population_options(ds, DEFAULT_MIN_DECLINE)
     panel = html.Aside(
         [
             html.H2("Filters"),
@@ -122,7 +121,8 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame, counts: dict[str, int
                 html.Label(f"Progressor threshold: {MEASURES[functional_measure(ds.measures)].label} fall before day 0 "
                            "of at least (points)",
                            htmlFor=ids.THRESHOLD),
-                dcc.Input(id=ids.THRESHOLD, type="number", min=0.5, max=40, step=0.5, value=2, debounce=True,
+                # no min/max: the browser would send an out-of-range value as empty; the server names what it refuses
+                dcc.Input(id=ids.THRESHOLD, type="number", step=0.5, value=2, debounce=True,
                           className="num-input"),
             ], className="control"),
             *[_category_control(cat) for cat in CATEGORIES],

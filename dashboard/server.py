@@ -53,10 +53,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     )
     app.server.config[callbacks.DATASET_KEY] = ds
     pf = cohorts.patient_frame(ds)
-    counts = {}
-    for pop in (p for p in cohorts.POPULATIONS if p != cohorts.COMPARE):
-        counts[pop] = cohorts.select(ds, cohorts.CohortFilter(population=pop)).n
-    app.layout = layout.build_layout(ds, pf, counts)
+    app.layout = layout.build_layout(ds, pf)
     security.install(app, users_file)
     # Dash finishes its setup (registering the component-suite JS paths, taking the
     # callbacks) in a before_request hook that sets its "done" flag before doing the

@@ -95,6 +95,21 @@ class StateResult:
     words: str
     #: Each range slider's text by RANGES field, e.g. "40 - 64 years (all)".
     slider_texts: dict[str, str]
+    #: The population choices with their counts at the filter's threshold.
+    population_options: tuple[dict, ...] = ()
+
+
+def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
+    """The population radio's choices, each with its number of patients at the progressor threshold
+    ``min_decline`` (progressors and stable change with it); the comparison shows no single count."""
+    out = []
+    for p in cohorts.POPULATIONS:
+        label = cohorts.POPULATION_LABELS[p]
+        if p != cohorts.COMPARE:
+            n = cohorts.select(dataset, CohortFilter(population=p, min_decline=min_decline)).n
+            label += f" ({n})"
+        out.append({"label": label, "value": p})
+    return out
 
 
 def reconcile(trigger: str | None, search: str | None, controls: Controls, dataset: Dataset) -> StateResult:
@@ -140,7 +155,8 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
         ranges=slider_values, patients=list(filt.patients), tab=tab, highlight=highlight, present=present)
     return StateResult(
         filter=filt, controls=shown, search=new_search if new_search != (search or "") else None, store=params,
-        notices=tuple(notices), count_text=cohort.count_text(), words=words, slider_texts=slider_texts)
+        notices=tuple(notices), count_text=cohort.count_text(), words=words, slider_texts=slider_texts,
+        population_options=tuple(population_options(dataset, filt.min_decline)))
 
 
 def _from_address(search: str | None, known: set[str]):

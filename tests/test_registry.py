@@ -58,7 +58,7 @@ def test_slot_ids_follow_the_rule_and_keep_the_shipped_ids():
 
 
 def test_layout_has_a_place_for_every_slot_and_control(shipped):
-    page = layout.build_layout(shipped, cohorts.patient_frame(shipped), {})
+    page = layout.build_layout(shipped, cohorts.patient_frame(shipped))
     present = _ids_in(page)
     for v in views.REGISTRY:
         for sid in _slot_ids(v):

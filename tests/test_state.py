@@ -71,7 +71,10 @@ def test_from_controls_drops_what_is_not_a_choice(bounds):
 ])
 def test_from_controls_threshold_in_zero_to_thousand(bounds, threshold, expected):
     filt, notices = from_controls(bounds, threshold=threshold)
-    assert filt.min_decline == expected and notices == []
+    assert filt.min_decline == expected
+    # a value the control sent that is not used is said (issue 15: a negative threshold reverted silently)
+    ignored = threshold is not None and expected == 2.0 and threshold != 2
+    assert len(notices) == int(ignored) and all("progressor threshold" in n for n in notices)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -224,7 +227,8 @@ def test_control_change_that_does_not_validate_resets_with_a_notice(shipped):
 def test_threshold_control_out_of_range_keeps_the_default(shipped):
     for bad in (0, -3, 1001, None):
         r = reconcile(ids.THRESHOLD, "", controls(population="progressors", threshold=bad), shipped)
-        assert r.filter.min_decline == 2.0 and r.controls.threshold == 2.0 and r.notices == ()
+        assert r.filter.min_decline == 2.0 and r.controls.threshold == 2.0
+        assert len(r.notices) == (0 if bad is None else 1)
         assert r.count_text == "12 of 26 patients"
 
 
@@ -277,3 +281,29 @@ def test_parse_search():
     assert state.parse_search("?cohort=stable&tab=fvc&tab=alsfrs") == {"cohort": "stable", "tab": "alsfrs"}
     assert state.parse_search("?onset=" + quote("spinal+bulbar")) == {"onset": "spinal+bulbar"}
     assert state.parse_search(None) == {} and state.parse_search("?" + "a=1&" * 10000) == {}
+
+
+def test_population_counts_follow_the_threshold(shipped):
+    """The radio said "Progressors (12)" after the threshold had made the group 7 (issue 15)."""
+    from dashboard import ids as _ids
+
+    r2 = reconcile(_ids.THRESHOLD, "", Controls(threshold=2), shipped)
+    r5 = reconcile(_ids.THRESHOLD, "", Controls(threshold=5), shipped)
+    labels2 = {o["value"]: o["label"] for o in r2.population_options}
+    labels5 = {o["value"]: o["label"] for o in r5.population_options}
+    for pop, label in labels5.items():
+        if pop == cohorts.COMPARE:
+            continue
+        n = cohorts.select(shipped, CohortFilter(population=pop, min_decline=5)).n
+        assert label.endswith(f"({n})"), (pop, label)
+    assert labels2["progressors"].endswith("(12)") and labels5["progressors"] != labels2["progressors"]
+
+
+def test_a_threshold_out_of_range_says_so():
+    """A negative threshold used to revert to 2 without a word."""
+    for bad in (-1, 0, 5000):
+        filt, notices = CohortFilter.from_controls("progressors", bad, {}, {}, [], {n: (0, 1) for n, *_ in RANGES}, [])
+        assert filt.min_decline == 2.0
+        assert notices and f"progressor threshold {bad!r} ignored" in notices[0]
+    _filt, notices = CohortFilter.from_controls("progressors", None, {}, {}, [], {n: (0, 1) for n, *_ in RANGES}, [])
+    assert notices == []
