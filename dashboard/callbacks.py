@@ -70,6 +70,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Output(ids.COHORT_COUNT, "children"),
     Output(ids.COHORT_WORDS, "children"),
     *[Output(f"{ids.RANGE_IDS[name]}-text", "children") for name, *_ in RANGES],
+    *[Output(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     Input(ids.URL, "search"),
     Input(ids.POPULATION, "value"),
     Input(ids.THRESHOLD, "value"),
@@ -80,20 +81,24 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Input(ids.HIGHLIGHT, "value"),
     Input(ids.PRESENT, "value"),
     Input(ids.RESET, "n_clicks"),
+    *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
 )
 def sync_state(search, population, threshold, *rest):
     """URL, controls and the filter store, reconciled by state.reconcile (this only wires it to the page)."""
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
-    patients, tab, highlight, present, _reset = rest[n_cat + n_range:]
+    patients, tab, highlight, present, _reset = rest[n_cat + n_range:n_cat + n_range + 5]
+    option_values = rest[n_cat + n_range + 5:]
     controls = state.Controls(
+        options={o.param: value for (_v, o), value in zip(views.URL_OPTIONS, option_values, strict=True)},
         population=population, threshold=threshold, patients=patients, tab=tab, highlight=highlight,
         categories={cat.field: v for cat, v in zip(CATEGORIES, cats, strict=True)},
         ranges={name: v for (name, *_), v in zip(RANGES, ranges, strict=True)},
         present=isinstance(present, (list, tuple)) and "on" in present)
     r = state.reconcile(ctx.triggered_id, search, controls, dataset())
     shown = r.controls
-    lead = "Some link parameters were ignored: " if ctx.triggered_id in (None, ids.URL) else "Not applied: "
+    from_address = ctx.triggered_id in (None, ids.URL)
+    lead = "Some link parameters were ignored: " if from_address else "Not applied: "
     notice = layout.notice([lead, "; ".join(r.notices)], "warn") if r.notices else None
     return (
         shown.population, list(r.population_options), shown.threshold,
@@ -101,6 +106,8 @@ def sync_state(search, population, threshold, *rest):
         *[shown.ranges[name] for name, *_ in RANGES], shown.patients, shown.tab, shown.highlight,
         ["on"] if shown.present else [], no_update if r.search is None else r.search, r.store, notice,
         r.count_text, r.words, *[r.slider_texts[name] for name, *_ in RANGES],
+        # a view's option is set from the address only: echoing a changed control would ask its view again
+        *[shown.options[o.param] if from_address else no_update for _v, o in views.URL_OPTIONS],
     )
 
 

@@ -74,6 +74,27 @@ class Controls:
     tab: object = DEFAULT_TAB
     highlight: object = None
     present: bool = False
+    #: the views' options carried by the URL: URL parameter -> the control's value (views.URL_OPTIONS)
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+def _option_values(controls: Controls) -> dict[str, object]:
+    """Each URL option's control value as it should show (invalid or missing: the default)."""
+    return {o.param: o.control_value(o.parse(controls.options.get(o.param, o.control_value(o.default))))
+            for _v, o in views.URL_OPTIONS}
+
+
+def _options_from_address(search: str | None) -> tuple[dict[str, object], list[str]]:
+    params = parse_search(search)
+    values, notices = {}, []
+    for _v, o in views.URL_OPTIONS:
+        if o.param in params:
+            values[o.param], problem = o.from_param(params[o.param])
+            if problem:
+                notices.append(problem)
+        else:
+            values[o.param] = o.control_value(o.default)
+    return values, notices
 
 
 @dataclass(frozen=True)
@@ -121,9 +142,12 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
     bounds = slider_bounds(dataset, pf)
     known = set(pf.index)
     tab, highlight, present = controls.tab, controls.highlight, bool(controls.present)
+    options = _option_values(controls)
     notices: list[str] = []
     if trigger is None or trigger == ids.URL:
         filt, tab, highlight, present, notices = _from_address(search, known)
+        options, option_notices = _options_from_address(search)
+        notices += option_notices
     elif trigger == ids.RESET:
         filt = CohortFilter()
         highlight = None
@@ -137,7 +161,7 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
             highlight = None
     cohort = cohorts.select(dataset, filt)
     params = filt.to_params()
-    new_search = _address(params, tab, highlight, present)
+    new_search = _address({**params, **_option_params(options)}, tab, highlight, present)
     slider_values, slider_texts = {}, {}
     for name, _stem, _col, _label, unit in RANGES:
         lo_b, hi_b = bounds[name]
@@ -152,7 +176,8 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
     shown = Controls(
         population=filt.population, threshold=filt.min_decline,
         categories={cat.field: list(getattr(filt, cat.field)) for cat in CATEGORIES},
-        ranges=slider_values, patients=list(filt.patients), tab=tab, highlight=highlight, present=present)
+        ranges=slider_values, patients=list(filt.patients), tab=tab, highlight=highlight, present=present,
+        options=options)
     return StateResult(
         filter=filt, controls=shown, search=new_search if new_search != (search or "") else None, store=params,
         notices=tuple(notices), count_text=cohort.count_text(), words=words, slider_texts=slider_texts,
@@ -183,6 +208,16 @@ def _from_address(search: str | None, known: set[str]):
         notices.append(f"patient={highlight!r} ignored: no such patient")
         highlight = None
     return filt, tab, highlight, present, notices
+
+
+def _option_params(options: Mapping[str, object]) -> dict[str, str]:
+    """The URL parameters of the views' options that differ from their defaults."""
+    out = {}
+    for _v, o in views.URL_OPTIONS:
+        text = o.to_param(options.get(o.param))
+        if text is not None:
+            out[o.param] = text
+    return out
 
 
 def _address(params: dict[str, str], tab: str, highlight: str | None, present: bool) -> str:

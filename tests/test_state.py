@@ -114,7 +114,8 @@ def test_page_load_with_no_address_shows_everything(shipped):
     assert r.count_text == "26 of 26 patients"
     assert r.words == "Safety population (all enrolled)"
     assert r.controls == Controls(population="safety", threshold=2.0, categories={"sex": [], "onset": []},
-                                  ranges=ALL_RANGES, patients=[], tab="overview", highlight=None, present=False)
+                                  ranges=ALL_RANGES, patients=[], tab="overview", highlight=None, present=False,
+                                  options={o.param: o.control_value(o.default) for _v, o in views.URL_OPTIONS})
     assert r.slider_texts == {"age": "33 - 64 years (all)", "disease_duration": "11 - 99 months (all)",
                               "baseline_alsfrs": "15 - 37 points (all)", "delta_fs": "0.1 - 1.1 points/month (all)",
                               "baseline_fvc": "70 - 118 % predicted (all)"}
@@ -307,3 +308,27 @@ def test_a_threshold_out_of_range_says_so():
         assert notices and f"progressor threshold {bad!r} ignored" in notices[0]
     _filt, notices = CohortFilter.from_controls("progressors", None, {}, {}, [], {n: (0, 1) for n, *_ in RANGES}, [])
     assert notices == []
+
+
+def test_view_options_travel_in_the_address(shipped):
+    """The ALSFRS window, the fitted slopes, the reference lines and the safety colouring and filters are in a
+    shared link (issue 15: a link lost them)."""
+    opts = {"fits": ["fits"], "window": 9, "fvc_ref": 80, "ws_stable": 0.5, "colour": "serious", "only": ["serious"]}
+    r = reconcile(ids.ALSFRS_WINDOW, "", controls(tab="alsfrs", options=opts), shipped)
+    for part in ("fits=1", "window=9", "fvc_ref=80", "ws_stable=0.5", "colour=serious", "only=serious", "tab=alsfrs"):
+        assert part in r.search, (part, r.search)
+    back = reconcile(ids.URL, r.search, controls(), shipped)
+    assert back.notices == ()
+    assert back.controls.options == {"fits": ["fits"], "window": 9, "fvc_ref": 80.0, "ws_stable": 0.5,
+                                     "colour": "serious", "only": ["serious"]}
+    # defaults stay out of the address; bad values are named and leave the default
+    assert reconcile(ids.ALSFRS_WINDOW, "", controls(options={"window": 3}), shipped).search is None
+    bad = reconcile(ids.URL, "?window=7&fits=maybe&fvc_ref=-5&colour=pink&only=serious,x", controls(), shipped)
+    assert list(bad.notices) == [
+        "fits='maybe' ignored: use 1 or 0",
+        "window='7' ignored: choose from 3, 6, 9, 12",
+        "fvc_ref='-5' ignored: a number from 0 to 200",
+        "colour='pink' ignored: choose from severity, serious, related",
+        "only='x' ignored: choose from serious, related",
+    ]
+    assert bad.controls.options["window"] == 3 and bad.controls.options["only"] == ["serious"]

@@ -42,6 +42,10 @@ REGISTRY: tuple[View, ...] = _discover()
 BY_KEY: dict[str, View] = {v.key: v for v in REGISTRY}
 #: The tab values (URL ``tab=``), in order.
 TAB_KEYS: tuple[str, ...] = tuple(BY_KEY)
+#: (view, option) for every option carried by the URL, in registry order.
+URL_OPTIONS: tuple[tuple[View, Option], ...] = tuple((v, o) for v in REGISTRY for o in v.options if o.param)
+if len({o.param for _v, o in URL_OPTIONS}) != len(URL_OPTIONS):
+    raise RuntimeError("two view options share a URL parameter")
 
 
 def run(key: str, ds: Dataset, cohort: Cohort, highlight=None, **options):

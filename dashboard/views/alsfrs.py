@@ -109,8 +109,8 @@ VIEW = View(
     controls_at=1,
     options=(
         Option("show_fits", "toggle", "Show each patient's fitted pre- and post-treatment slopes", False,
-               choices=(("fits", "Show each patient's fitted pre- and post-treatment slopes"),)),
-        Option("window", "radio", "Window for the slope plots and fits", 3, choices=WINDOW_OPTIONS),
+               choices=(("fits", "Show each patient's fitted pre- and post-treatment slopes"),), param="fits"),
+        Option("window", "radio", "Window for the slope plots and fits", 3, choices=WINDOW_OPTIONS, param="window"),
     ),
     slots=(
         Slot("message", "blocks", attr="notice"),

@@ -50,10 +50,53 @@ class Option:
     #: radio/checklist drawn as a fieldset with a legend (else a label above)
     legend: bool = False
     inline: bool = True
+    #: the URL parameter that carries the option ("" = not in the URL); unique across views and filters
+    param: str = ""
 
     @property
     def suffix(self) -> str:
         return self.name.replace("_", "-")
+
+    def control_value(self, value):
+        """What the control holds for a parsed value (a toggle: its one choice ticked or none)."""
+        if self.kind == "toggle":
+            return [self.choices[0][0]] if value else []
+        if self.kind == "checklist":
+            return list(value)
+        return value
+
+    def to_param(self, raw) -> str | None:
+        """The URL value of a control's value, or None at the default (left out of the address)."""
+        value = self.parse(raw)
+        if value == self.default or (self.kind == "checklist" and not value):
+            return None
+        if self.kind == "toggle":
+            return "1"
+        if self.kind == "checklist":
+            return ",".join(str(v) for v in value)
+        return f"{value:.10g}" if self.kind == "number" else str(value)
+
+    def from_param(self, text: str) -> tuple[object, str | None]:
+        """(control value, problem or None) of a URL value; a problem leaves the default."""
+        values = {str(v): v for v, _label in self.choices}
+        if self.kind == "number":
+            try:
+                v = float(text)
+            except ValueError:
+                v = None
+            if v is None or not self.low <= v <= self.high:
+                return self.default, f"{self.param}={text!r} ignored: a number from {self.low:g} to {self.high:g}"
+            return v, None
+        if self.kind == "toggle":
+            if text not in ("0", "1"):
+                return self.control_value(self.default), f"{self.param}={text!r} ignored: use 1 or 0"
+            return self.control_value(text == "1"), None
+        items = [i.strip() for i in text.split(",") if i.strip()] if self.kind == "checklist" else [text]
+        bad = [i for i in items if i not in values]
+        problem = f"{self.param}={','.join(bad)!r} ignored: choose from {', '.join(values)}" if bad else None
+        if self.kind == "checklist":  # the valid ones are kept
+            return list(dict.fromkeys(values[i] for i in items if i in values)), problem
+        return (self.control_value(self.default) if bad else values[items[0]]), problem
 
     def parse(self, raw):
         """The value a control sent, or the default where it is missing or invalid."""

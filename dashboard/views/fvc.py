@@ -46,7 +46,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=70.0) -> FvcR
 
 VIEW = View(
     key="fvc", label="FVC", prefix="fvc", order=30, compute=compute, measures=lambda ds: ["FVC"],
-    options=(Option("threshold", "number", "Reference line (FVC % predicted)", 70.0, low=0, high=200, step=1),),
+    options=(Option("threshold", "number", "Reference line (FVC % predicted)", 70.0, low=0, high=200, step=1,
+                    param="fvc_ref"),),
     slots=(
         Slot("spaghetti", "figure", attr="figure", export="fvc_spaghetti", clickable=True),
         Slot("share-table", "blocks", attr="share_tables", title="Share at or above the reference line, per visit"),

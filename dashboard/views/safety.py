@@ -54,8 +54,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", o
 VIEW = View(
     key="safety", label="Safety", prefix="ae", order=50, compute=compute,
     options=(
-        Option("colour_by", "radio", "Colour cells by", "severity", choices=COLOUR_BY, legend=True),
-        Option("only", "checklist", "Show only", (), choices=ONLY, legend=True),
+        Option("colour_by", "radio", "Colour cells by", "severity", choices=COLOUR_BY, legend=True, param="colour"),
+        Option("only", "checklist", "Show only", (), choices=ONLY, legend=True, param="only"),
     ),
     slots=(
         Slot("heatmap", "figure", attr="heatmap", export="adverse_events_heatmap", clickable=True),

@@ -49,7 +49,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> Weakn
                    for key, label, pids in groups(cohort) for month in (3, 12))
     if by_group is not None and cohort.filter.is_comparison:
         labels = {key: label for key, label, _p in groups(cohort)}
-        summaries = tuple((labels[key], part.drop(columns="group")) for key, part in by_group.groupby("group", sort=False))
+        summaries = tuple((labels[key], part.drop(columns="group"))
+                          for key, part in by_group.groupby("group", sort=False))
     else:
         summaries = ((groups(cohort)[0][1], whole),)
     return WeaknessResult(grid, figures.ws_mean(whole), shares, None, summaries)
@@ -59,7 +60,7 @@ VIEW = View(
     key="weakness", label="Weakness", prefix="ws", order=40, compute=compute, measures=lambda ds: list(WS_MEASURES),
     report_title="Weakness scores",
     options=(Option("threshold", "number", "Stable = fall from the visit III baseline smaller than (points)", 1.0,
-                    low=0.01, high=5, step=0.1, input_min=0.1),),
+                    low=0.01, high=5, step=0.1, input_min=0.1, param="ws_stable"),),
     slots=(
         Slot("share-table", "blocks", attr="share_table", title="Share stable at 3 and 12 months"),
         Slot("grid", "figure", attr="grid", export="weakness_limbs", clickable=True),

@@ -34,3 +34,23 @@ def test_population_counts_follow_the_threshold_and_a_bad_one_is_named(page, ser
     _threshold(page, "-1")
     expect(page.locator("#url-notice")).to_contain_text("progressor threshold -1 ignored")
     expect(radio).to_contain_text("Progressors (12)")
+
+
+def test_view_options_are_in_a_shared_link(page, server_url):
+    page.goto(f"{server_url}/?tab=alsfrs&window=9&fits=1")
+    wait_ready(page)
+    expect(page.locator("#alsfrs-window input[value='9']")).to_be_checked()
+    expect(page.locator("#alsfrs-show-fits input[value='fits']")).to_be_checked()
+    page.wait_for_function("() => { const g = document.querySelector('#alsfrs-slope-pairs .js-plotly-plot');"
+                           " return g && g._fullLayout && /0-9 months/.test(g._fullLayout.title.text); }")
+    page.locator("#tabs .tab").filter(has_text="Safety").click()
+    wait_ready(page)
+    page.locator("#ae-colour-by input[value='serious']").check()
+    wait_ready(page)
+    page.wait_for_function("() => location.search.includes('colour=serious')")
+    assert "window=9" in page.evaluate("() => location.search")
+    # the link opens the same views
+    link = page.evaluate("() => location.href")
+    page.goto(link)
+    wait_ready(page)
+    expect(page.locator("#ae-colour-by input[value='serious']")).to_be_checked()
