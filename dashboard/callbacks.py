@@ -256,13 +256,19 @@ def _deferred_callback(view: views.View, slot: views.Slot, part):
     for o in slot.options:
         inputs[o.name] = Input(ids.slot_id(view.prefix, o.suffix), "value")
 
-    @callback(output=Output(ids.slot_id(view.prefix, f"{slot.name}-{part}"), "children"), inputs=inputs,
-              prevent_initial_call=True)
+    output = {"content": Output(ids.slot_id(view.prefix, f"{slot.name}-{part}"), "children")}
+    if part == slot.parts[0] and slot.offer is not None:
+        output["hidden"] = Output(ids.slot_options(view.prefix, slot.name), "hidden")
+
+    @callback(output=output, inputs=inputs, prevent_initial_call=True)
     def deferred_callback(after=None, request=None, **options):
         """A part computed in its own request once the view's main figure has been answered, so the
-        view never waits for it (the mixed-model fits)."""
+        view never waits for it (the mixed-model fits); the first part also shows or hides the slot's options."""
         req = _request(view, request)
-        return compute_deferred(view, slot, part, store=req.get("store"), tab=req.get("tab"), **options)
+        out = {"content": compute_deferred(view, slot, part, store=req.get("store"), tab=req.get("tab"), **options)}
+        if "hidden" in output:
+            out["hidden"] = not slot.offer(_context(req.get("store"))[2])
+        return out
 
     deferred_callback.__name__ = f"{view.key}_{slot.name}_{part}"
     return functools.partial(compute_deferred, view, slot, part)

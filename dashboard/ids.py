@@ -64,6 +64,11 @@ def view_request(prefix: str) -> str:
     return f"{prefix}-request"
 
 
+def slot_options(prefix: str, slot: str) -> str:
+    """The box of a deferred slot's options (hidden where they are not offered)."""
+    return f"{prefix}-{slot}-options"
+
+
 def view_key(prefix: str) -> str:
     """The store holding a view's key (the gate compares it with the selected tab)."""
     return f"{prefix}-view"

@@ -223,7 +223,8 @@ def _slot_skeleton(view: View, slot: Slot):
     if slot.kind == "deferred":
         return _section(
             slot.title,
-            *[control(view, o) for o in slot.options],
+            html.Div([control(view, o) for o in slot.options], id=ids.slot_options(view.prefix, slot.name),
+                     hidden=slot.offer is not None),
             html.Div([dcc.Loading(html.Div(id=ids.slot_id(view.prefix, f"{slot.name}-{part}")), type="dot",
                                   delay_show=300) for part in slot.parts], className="mixed-grid"),
             *[html.P(note, className="method") for note in slot.notes],

@@ -121,7 +121,8 @@ VIEW = View(
              options=(Option("fit_mixed", "toggle", "", False, choices=(
                  ("fit", f"Fit the mixed models for selections of more than {AUTO_FIT_PATIENTS} patients "
                          "(seconds per window)"),)),),
-             notes=(METHODS["mixed"], "When the two disagree: " + mixed.DISAGREEMENT_NOTE)),
+             notes=(METHODS["mixed"], "When the two disagree: " + mixed.DISAGREEMENT_NOTE),
+             offer=lambda cohort: cohort.n > AUTO_FIT_PATIENTS),
         Slot("slope-pairs", "figure", attr="pairs", export="alsfrs_slope_pairs", clickable=True, row="slopes"),
         Slot("waterfall", "figure", attr="waterfall", export="alsfrs_waterfall", clickable=True, row="slopes"),
     ),

@@ -143,6 +143,8 @@ class Slot:
     options: tuple[Option, ...] = ()
     #: paragraphs under a deferred slot's parts (methods)
     notes: tuple[str, ...] = ()
+    #: whether a deferred slot's options are offered for a cohort (None: always)
+    offer: Callable | None = None
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,12 @@ def test_view_options_are_in_a_shared_link(page, server_url):
     page.goto(link)
     wait_ready(page)
     expect(page.locator("#ae-colour-by input[value='serious']")).to_be_checked()
+
+
+def test_the_mixed_model_request_is_offered_only_where_it_is_needed(page, server_url):
+    """'Fit the mixed models for selections of more than 150 patients' was offered on 26."""
+    page.goto(f"{server_url}/?tab=alsfrs")
+    wait_ready(page)
+    page.wait_for_function("() => document.querySelector('#alsfrs-mixed-3 table') !== null", timeout=30_000)
+    expect(page.locator("#alsfrs-mixed-options")).to_be_hidden()
+    expect(page.locator("#alsfrs-fit-mixed")).to_be_hidden()
