@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_cli
 
 
 def run(*args, env=None):
@@ -138,3 +138,11 @@ def test_reproduce_table_and_json():
     t4 = [c for c in claims if c["claim"].startswith("Table 4")]
     assert len(t4) == 6 and all("sample SD" in c["note"] for c in t4)
     assert all(c["verdict"] == "simulated data" for c in claims if "ALSFRS decline slower" in c["claim"])
+
+
+@pytest.mark.parametrize("command", ["stats", "report", "figures", "validate", "convert", "serve", "generate"])
+def test_every_command_has_help(command):
+    """`stats --help` crashed on a bare '%' in a help text (issue 15)."""
+    r = run_cli(command, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "usage:" in r.stdout and "Traceback" not in r.stderr
