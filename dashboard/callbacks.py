@@ -82,13 +82,14 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Input(ids.PRESENT, "value"),
     Input(ids.RESET, "n_clicks"),
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
+    State(ids.FILTER_STORE, "data"),
 )
 def sync_state(search, population, threshold, *rest):
     """URL, controls and the filter store, reconciled by state.reconcile (this only wires it to the page)."""
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
     patients, tab, highlight, present, _reset = rest[n_cat + n_range:n_cat + n_range + 5]
-    option_values = rest[n_cat + n_range + 5:]
+    option_values, old_store = rest[n_cat + n_range + 5:-1], rest[-1]
     controls = state.Controls(
         options={o.param: value for (_v, o), value in zip(views.URL_OPTIONS, option_values, strict=True)},
         population=population, threshold=threshold, patients=patients, tab=tab, highlight=highlight,
@@ -100,15 +101,28 @@ def sync_state(search, population, threshold, *rest):
     from_address = ctx.triggered_id in (None, ids.URL)
     lead = "Some link parameters were ignored: " if from_address else "Not applied: "
     notice = layout.notice([lead, "; ".join(r.notices)], "warn") if r.notices else None
+    trig = ctx.triggered_id
+    # only what changed goes back: every property sent is re-rendered, and a store or tab sent again would
+    # set off the callbacks that read it a second time
+    options_change = from_address or trig in (ids.THRESHOLD, ids.RESET)
+    texts_change = from_address or trig == ids.RESET or trig in ids.RANGE_IDS.values()
     return (
-        shown.population, list(r.population_options), shown.threshold,
-        *[shown.categories[cat.field] for cat in CATEGORIES],
-        *[shown.ranges[name] for name, *_ in RANGES], shown.patients, shown.tab, shown.highlight,
-        ["on"] if shown.present else [], no_update if r.search is None else r.search, r.store, notice,
-        r.count_text, r.words, *[r.slider_texts[name] for name, *_ in RANGES],
+        _changed(shown.population, population), list(r.population_options) if options_change else no_update,
+        _changed(shown.threshold, threshold),
+        *[_changed(shown.categories[cat.field], v) for cat, v in zip(CATEGORIES, cats, strict=True)],
+        *[_changed(shown.ranges[name], v) for (name, *_), v in zip(RANGES, ranges, strict=True)],
+        _changed(shown.patients, patients), _changed(shown.tab, tab), _changed(shown.highlight, highlight),
+        _changed(["on"] if shown.present else [], present), no_update if r.search is None else r.search,
+        _changed(r.store, old_store), notice,
+        r.count_text, r.words, *[r.slider_texts[name] if texts_change else no_update for name, *_ in RANGES],
         # a view's option is set from the address only: echoing a changed control would ask its view again
         *[shown.options[o.param] if from_address else no_update for _v, o in views.URL_OPTIONS],
     )
+
+
+def _changed(new, old):
+    """``new``, or no_update where the page already shows it."""
+    return no_update if new == old else new
 
 
 #: Figures whose clicks highlight a patient: the registry's clickable slots.
