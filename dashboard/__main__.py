@@ -64,7 +64,7 @@ def cmd_convert(args) -> int:
         ds = importers.convert(src, args.from_format, out)
     except data.DatasetError as exc:
         _invalid_dataset_exit(exc)
-    print(f"converted {src} ({data.FORMAT_LABELS[args.from_format]}) to {out}:"
+    print(f"converted {src} ({importers.format_label(args.from_format)}) to {out}:"
           f" {len(ds.patients)} patients, {len(ds.measurements)} measurements, {len(ds.adverse_events)} adverse events,"
           f" {len(ds.visits)} visits" + (f"; SIMULATED values in {', '.join(ds.simulated_measures)}" if ds.simulated_measures else ""))
     return 0
@@ -75,12 +75,36 @@ def cmd_simulate(args) -> int:
 
     ds = _load_or_exit(args)
     if ds.format != "native":
-        _usage_error(f"{ds.directory} holds {data.FORMAT_LABELS[ds.format]}: simulate-alsfrs rewrites measurements.csv"
+        _usage_error(f"{ds.directory} holds {ds.format_label}: simulate-alsfrs rewrites measurements.csv"
                      " of a dataset in the dashboard's own format; convert it first (python -m dashboard convert)")
     params = AlsfrsSimulation() if args.seed is None else AlsfrsSimulation(seed=args.seed)
+    import os
+    import tempfile
+
     meas = replace_simulated_alsfrs(ds, params)
     path = ds.directory / "measurements.csv"
-    data.write_measurements(meas, ds.visits, path)
+    # written beside it and renamed over it: a failed write never leaves a truncated measurements.csv
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".measurements-", suffix=".csv.tmp", dir=ds.directory)
+        os.close(fd)
+        data.write_measurements(meas, ds.visits, Path(tmp))
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        except OSError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        sys.stderr.write(f"python -m dashboard simulate-alsfrs: error: cannot write {path}:"
+                         f" {exc.strerror or exc}; nothing was changed\n")
+        return 1
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     n = int(meas["simulated"].sum())
     print(f"wrote {path}: {len(meas)} rows, {n} simulated ALSFRS values (seed {params.seed})")
     return 0

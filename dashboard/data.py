@@ -125,12 +125,8 @@ PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 VISIT_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 MONTH_TOLERANCE = 1e-6
 
-#: The formats a dataset directory may be in (see :func:`dashboard.importers.detect_format`).
-FORMAT_LABELS = {
-    "native": "dashboard CSV format",
-    "adam": "ADaM datasets",
-    "proact": "PRO-ACT-style files",
-}
+#: Our own format, in words (the import formats' words are their mapping entries': see dashboard.importers).
+NATIVE_LABEL = "dashboard CSV format"
 
 
 # ---------------------------------------------------------------- problems
@@ -233,6 +229,8 @@ class Dataset:
     warnings: tuple[str, ...] = field(default=())
     #: "native" (our four CSV files), "adam" or "proact" (imported in memory).
     format: str = "native"
+    #: The format in words ("ADaM datasets").
+    format_label: str = NATIVE_LABEL
 
     # derived values below are computed once per dataset (cached_property writes the instance's
     # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
@@ -284,7 +282,7 @@ class Dataset:
         m = self.measurements
         n_sim = int(m["simulated"].sum())
         parts = [
-            f"Dataset {self.directory} (read as {FORMAT_LABELS.get(self.format, self.format)};"
+            f"Dataset {self.directory} (read as {self.format_label};"
             f" hash {self.short_hash}, data as of {self.data_as_of}):",
             f"{len(p)} patients ({int(p['safety_population'].sum())} safety,"
             f" {int(p['efficacy_population'].sum())} efficacy);",
@@ -783,7 +781,7 @@ def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
 
 
 def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, files: list[str],
-                   fmt: str = "native") -> Dataset:
+                   fmt: str = "native", fmt_label: str = NATIVE_LABEL) -> Dataset:
     """The :class:`Dataset` of validated tables (part of the loading API).
 
     ``tables`` are :func:`validate_tables`' typed tables (with ``_row``),
@@ -826,6 +824,7 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         data_as_of_source=as_of_source,
         title=str(meta.get("title") or directory.name),
         format=fmt,
+        format_label=fmt_label,
     )
 
 

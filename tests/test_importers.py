@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -159,7 +158,7 @@ def test_import_raises_every_problem(adam):
 @pytest.mark.parametrize("fmt", ["native", "adam", "proact"])
 def test_summary_says_which_format_was_read(exports, fmt):
     directory = {"native": SHIPPED, "adam": exports / "adam-csv", "proact": exports / "proact"}[fmt]
-    assert f"read as {data.FORMAT_LABELS[fmt]};" in importers.load(directory).summary()
+    assert f"read as {importers.format_label(fmt)};" in importers.load(directory).summary()
 
 
 def test_loading_an_import_writes_nothing(adam_xpt):

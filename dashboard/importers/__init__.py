@@ -44,7 +44,16 @@ from __future__ import annotations
 from .adam import read_adam
 from .build import Imported
 from .export import EXPORT_BDS, ExportError, convert, export_adam, export_proact
-from .loading import READERS, import_adam, import_proact, load, load_imported, read_import
+from .loading import (
+    READERS,
+    detect_format,
+    format_label,
+    import_adam,
+    import_proact,
+    load,
+    load_imported,
+    read_import,
+)
 from .mapping import (
     ADAM,
     FORMATS,
@@ -58,12 +67,13 @@ from .mapping import (
 )
 from .proact import read_proact
 from .rules import DAYS_PER_MONTH, day_to_month, month_to_day
-from .sources import PROACT_FILES, PROACT_OUTCOME_FILES, PROACT_REQUIRED, detect_format
+from .sources import PROACT_FILES, PROACT_OUTCOME_FILES, PROACT_REQUIRED
 
 __all__ = [
     "ADAM", "DAYS_PER_MONTH", "EXPORT_BDS", "FORMATS", "IMPORT_FORMATS", "MAPPING", "NATIVE", "PROACT",
     "PROACT_FILES", "PROACT_OUTCOME_FILES", "PROACT_REQUIRED", "READERS",
     "ExportError", "FormatInfo", "Imported", "MapRow",
-    "convert", "day_to_month", "detect_format", "export_adam", "export_proact", "import_adam", "import_proact",
+    "convert", "day_to_month", "detect_format", "format_label", "export_adam", "export_proact", "import_adam",
+    "import_proact",
     "load", "load_imported", "mapping_markdown", "month_to_day", "read_adam", "read_import", "read_proact",
 ]

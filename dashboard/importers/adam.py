@@ -6,10 +6,16 @@ from pathlib import Path
 
 from .. import data
 from ..data import SCHEMA
-from .build import Builder, Imported, Record, unknown_measure
+from .build import Builder, Imported, Reader, Record, unknown_measure
 from .mapping import ADAM, measure_codes, variables
 from .rules import ONGOING_OUTCOMES, ONSET, PERCENT_UNITS, SEX, SIMULATED_DTYPE, YES, number, visit_name
 from .sources import Source, adam_files, read_csv_source, read_xpt_source
+
+
+def _is_adam(directory: Path) -> bool:
+    """ADSL or ADAE (.csv or .xpt, any case), or any .xpt file."""
+    found = adam_files(directory)
+    return "ADSL" in found or "ADAE" in found or any(p.suffix.lower() == ".xpt" for ps in found.values() for p in ps)
 
 
 def read_adam(directory) -> Imported:
@@ -181,3 +187,6 @@ def _outcomes(b: Builder, src: Source) -> None:
         r.set("value", src.get(cells, aval), aval)
         r.set("source", source, svar)
         b.outcome(r, visit, label, when, (src.name, line, vvar), (src.name, line, tvar))
+
+
+READER = Reader(ADAM, read_adam, _is_adam, order=10)

@@ -16,6 +16,20 @@ from .rules import FATAL, NO, RELATED_FALSE, RELATED_TRUE, SEVERITY, YES, ady_to
 from .sources import Source
 
 
+@dataclass(frozen=True)
+class Reader:
+    """An import format's reader, declared by its module as ``READER`` (found by :mod:`.loading`).
+
+    ``detect(directory)`` says whether a directory (not in our own format) is in this format; formats are
+    tried in ``order``.  Its mapping entries live in :mod:`.mapping` under ``format``.
+    """
+
+    format: str
+    read: object
+    detect: object
+    order: int
+
+
 @dataclass
 class Record:
     """One row of one of our tables, with where each cell came from."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import data
-from .loading import validated
+from .loading import format_label, validated
 from .mapping import ADAM, PROACT, export_code, measure_rows, variables
 from .rules import FATAL, days_to_ady, month_to_day
 from .sources import PROACT_OUTCOME_FILES
@@ -46,7 +46,7 @@ def convert(in_dir, fmt: str, out_dir) -> data.Dataset:
     :class:`~dashboard.data.DatasetError` (nothing written) if the source is invalid.
     """
     imp, typed, meta = validated(in_dir, fmt)
-    src_ds = data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt)
+    src_ds = data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt, format_label(fmt))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in imp.frames().items():
@@ -54,7 +54,7 @@ def convert(in_dir, fmt: str, out_dir) -> data.Dataset:
     meta = dict(meta)
     meta.setdefault("title", src_ds.title)
     meta.setdefault("data_as_of", src_ds.data_as_of)
-    note = f"Converted from the {data.FORMAT_LABELS[fmt]} in {imp.directory.name}/ by python -m dashboard convert."
+    note = f"Converted from the {format_label(fmt)} in {imp.directory.name}/ by python -m dashboard convert."
     meta["description"] = f"{meta['description']} {note}" if meta.get("description") else note
     (out / data.METADATA_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return data.load_dataset(out)

@@ -3,21 +3,53 @@ the one entry point that loads a dataset directory in any format."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from pathlib import Path
 
 import pandas as pd
 
 from .. import data
-from ..data import DatasetError, Problem
-from .adam import read_adam
-from .build import Imported
-from .mapping import ADAM, IMPORT_FORMATS, PROACT
-from .proact import read_proact
-from .sources import detect_format
+from ..data import FILES, DatasetError, Problem
+from .build import Imported, Reader
+from .mapping import ADAM, FORMATS, IMPORT_FORMATS, NATIVE, PROACT
 
+
+def _discover() -> tuple[Reader, ...]:
+    """Every module of this package that declares ``READER``, in the readers' order."""
+    package = __name__.rsplit(".", 1)[0]
+    found = []
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        module = importlib.import_module(f"{package}.{info.name}")
+        if isinstance(getattr(module, "READER", None), Reader):
+            found.append(module.READER)
+    missing = {r.format for r in found} - set(FORMATS)
+    if missing:
+        raise RuntimeError(f"readers of formats without a mapping entry: {sorted(missing)}")
+    return tuple(sorted(found, key=lambda r: r.order))
+
+
+#: The import formats' readers, in the order :func:`detect_format` tries them.
+READER_LIST = _discover()
 #: The reader of each import format.
-READERS = {ADAM: read_adam, PROACT: read_proact}
+READERS = {r.format: r.read for r in READER_LIST}
+
+
+def detect_format(directory) -> str | None:
+    """``native`` if any of our four CSV files is there, else the first import format whose reader recognises
+    the directory (ADaM: ``adsl``/``adae`` or any ``.xpt``; PRO-ACT: any of its files), else None."""
+    d = Path(directory)
+    if not d.is_dir():
+        return None
+    if any((d / f).is_file() for f in FILES):
+        return NATIVE
+    return next((r.format for r in READER_LIST if r.detect(d)), None)
+
+
+def format_label(fmt: str) -> str:
+    """What a directory in ``fmt`` holds, in words."""
+    return data.NATIVE_LABEL if fmt == NATIVE else FORMATS[fmt].label
 
 
 def read_import(directory, fmt: str) -> Imported:
@@ -44,7 +76,7 @@ def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], d
 def load_imported(directory, fmt: str) -> data.Dataset:
     """The validated :class:`~dashboard.data.Dataset` of an ADaM or PRO-ACT-style directory."""
     imp, typed, meta = validated(directory, fmt)
-    return data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt)
+    return data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt, format_label(fmt))
 
 
 def load(data_dir: str | os.PathLike | None = None) -> data.Dataset:

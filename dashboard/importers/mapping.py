@@ -31,14 +31,16 @@ class FormatInfo:
     title: str
     #: The variable whose values pick a measure's records (``codes`` of a :class:`MapRow`), if any.
     code_variable: str
+    #: What a directory in this format holds, in words ("ADaM datasets").
+    label: str = ""
 
 
 #: The import formats, in the order of the table's columns (and of :func:`~dashboard.importers.detect_format`).
 FORMATS: dict[str, FormatInfo] = {
     f.name: f
     for f in (
-        FormatInfo(ADAM, "ADaM", "PARAMCD"),
-        FormatInfo(PROACT, "PRO-ACT-style", "MS_Test_Name"),
+        FormatInfo(ADAM, "ADaM", "PARAMCD", "ADaM datasets"),
+        FormatInfo(PROACT, "PRO-ACT-style", "MS_Test_Name", "PRO-ACT-style files"),
     )
 }
 IMPORT_FORMATS = tuple(FORMATS)

@@ -6,10 +6,14 @@ import math
 from pathlib import Path
 
 from .. import data
-from .build import Builder, Imported, Record, unknown_measure
+from .build import Builder, Imported, Reader, Record, unknown_measure
 from .mapping import PROACT, measure_rows, variables
 from .rules import ONGOING_OUTCOMES, ONSET, SEX, YES, day_to_month, number, visit_name
 from .sources import PROACT_OUTCOME_FILES, PROACT_REQUIRED, Source, proact_files, read_csv_source
+
+
+def _is_proact(directory: Path) -> bool:
+    return bool(proact_files(directory))
 
 
 def read_proact(directory) -> Imported:
@@ -202,3 +206,6 @@ def _outcomes(b: Builder, src: Source) -> None:
             r.set("value", value, column)
             r.set("source", data.SOURCES_SIMULATED if simulated else f"PRO-ACT {key}", sim if simulated else None)
             b.outcome(r, visit, label, ("days", days), (src.name, line, vvar), (src.name, line, dvar))
+
+
+READER = Reader(PROACT, read_proact, _is_proact, order=20)

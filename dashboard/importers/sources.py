@@ -10,7 +10,6 @@ import pandas as pd
 
 from .. import data
 from ..data import FILES, Problem
-from .mapping import ADAM, NATIVE, PROACT
 
 #: PRO-ACT-style files (upper-case key = the file name without ``.csv``, any case, optional ``PROACT_`` prefix).
 PROACT_FILES = ("DEMOGRAPHICS", "ALSHISTORY", "ALSFRS", "FVC", "MUSCLESTRENGTH", "ADVERSEEVENTS")
@@ -178,19 +177,3 @@ def proact_files(directory: Path) -> dict[str, list[Path]]:
             if stem in PROACT_FILES:
                 found.setdefault(stem, []).append(p)
     return found
-
-
-def detect_format(directory) -> str | None:
-    """``native`` if any of our four CSV files is there, else ``adam`` if ``adsl``/``adae`` (.csv or .xpt,
-    any case) or any ``.xpt`` file is, else ``proact`` if any PRO-ACT-style file is, else None."""
-    d = Path(directory)
-    if not d.is_dir():
-        return None
-    if any((d / f).is_file() for f in FILES):
-        return NATIVE
-    adam = adam_files(d)
-    if "ADSL" in adam or "ADAE" in adam or any(p.suffix.lower() == ".xpt" for ps in adam.values() for p in ps):
-        return ADAM
-    if proact_files(d):
-        return PROACT
-    return None
