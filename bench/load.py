@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""Load test: concurrent simulated users against the real gunicorn server on 127.0.0.1.
+"""Load test: concurrent simulated users against the real gunicorn server(s) on 127.0.0.1.
 
-Each user loads the page (/, /_dash-layout, /_dash-dependencies, the CSS and JS
-assets) and then, until the time is up, makes filter changes the way a
-person does: a change of population, sex, onset, age range, threshold, tab or
-highlighted patient (POST of the state callback), followed by the callbacks
-of the visible view and the simulated-data notice (sent concurrently, as the
-browser does), then a think time.  Bounded in users, requests and seconds;
-only loopback addresses.
+Each user signs in (with login on), loads the page (/, /_dash-layout, /_dash-dependencies, the CSS and JS
+assets) and then, until the time is up, makes filter changes the way a person does: a change of
+population, sex, onset, age range, threshold, tab or highlighted patient (POST of the state callback),
+followed by the callbacks of the visible view and the simulated-data notice (sent concurrently, as the
+browser does), then a think time.  With several instances each user's two connections go to two different
+instances (a load balancer that does not stick), so every session is used on more than one server.
+Bounded in users, requests and seconds; only loopback addresses.
 
-    python bench/load.py [--users 50] [--duration 60] [--think 1.0-3.0] [--data DIR] [--url URL]
+    python bench/load.py [--users 50] [--duration 60] [--think 1.0-3.0] [--data DIR]
+                         [--login] [--instances N] [--kill-worker-at SECONDS]
+    python bench/load.py --url http://127.0.0.1:8050 [--url ...] [--user NAME]   (password: $DASHBOARD_LOAD_PASSWORD)
 
-Prints throughput, p50/p95/p99 latency per kind of request and overall, and
-the count of failed requests (any status other than 200/204, or a socket
-error).  Without --url it starts its own server (dashboard/gunicorn_conf.py).
+Without --url it starts its own server(s) (dashboard/gunicorn_conf.py): with --login, one account per
+simulated user in a temporary credentials file; with --instances N > 1 also a redis-server (Debian's
+package, on a free port, nothing saved) that the instances share (DASHBOARD_REDIS_URL).
+--kill-worker-at S sends SIGKILL to one worker of each instance S seconds into the run.
+
+Prints throughput, p50/p95/p99 latency per kind of request and overall, and the count of failed requests
+(any status other than 200/204, or a socket error).
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ import http.client
 import json
 import os
 import random
-import statistics
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -64,30 +72,36 @@ def _pct(values, q):
 class Client:
     """One keep-alive HTTP connection (a browser keeps a few)."""
 
-    def __init__(self, host, port, stats: Stats):
+    def __init__(self, host, port, stats: Stats, cookie: str | None = None):
         self.host, self.port, self.stats = host, port, stats
+        self.cookie = cookie
         self.conn = None
 
-    def request(self, kind, method, path, body=None):
+    def request(self, kind, method, path, body=None, content_type="application/json", ok_status=(200, 204)):
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
             t = time.perf_counter()
             try:
-                headers = {"Content-Type": "application/json"} if body is not None else {}
+                headers = {"Content-Type": content_type} if body is not None else {}
+                if self.cookie:
+                    headers["Cookie"] = self.cookie
                 self.conn.request(method, path, body=body, headers=headers)
                 r = self.conn.getresponse()
                 data = r.read()
+                self.last_headers = r.headers
                 dt = time.perf_counter() - t
-                ok = r.status in (200, 204)
+                ok = r.status in ok_status
                 self.stats.add(kind, dt, ok, f"HTTP {r.status} {data[:120]!r}")
                 if r.getheader("Connection", "").lower() == "close":
                     self.close()
                 return r.status, data
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 self.close()
-                if attempt == 1 and isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)) and time.perf_counter() - t < 0.05:
-                    continue  # a stale keep-alive connection closed by the server between requests: reconnect, as browsers do
+                stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                if attempt == 1 and stale and time.perf_counter() - t < 0.05:
+                    # a stale keep-alive connection closed by the server between requests: reconnect, as browsers do
+                    continue
                 self.stats.add(kind, time.perf_counter() - t, False, f"{type(exc).__name__}: {exc}")
                 return None, b""
         return None, b""
@@ -125,18 +139,41 @@ FILTER_CHANGES = [
 ]
 
 
-def user(host, port, deps, patients, stop_at, think, seed, stats: Stats):
+def login(client: Client, name: str, password: str, tries: int = 5) -> str | None:
+    """Sign in on ``client``'s server; the session cookie (``session=...``), also set on the client."""
+    form = urllib.parse.urlencode({"username": name, "password": password, "next": "/"})
+    for _ in range(tries):
+        status, _data = client.request("login", "POST", "/login", body=form,
+                                       content_type="application/x-www-form-urlencoded", ok_status=(303,))
+        if status == 303:
+            for header, value in client.last_headers.items():
+                if header.lower() == "set-cookie" and value.startswith("session="):
+                    client.cookie = value.split(";", 1)[0]
+                    return client.cookie
+            return None
+        if status != 429:
+            return None
+        time.sleep(min(5.0, float(client.last_headers.get("Retry-After", "1"))))  # as a person would wait
+    return None
+
+
+def user(targets, deps, patients, stop_at, think, seed, stats: Stats, credentials=None):
     rng = random.Random(seed)
+    (host, port), (host2, port2) = targets[seed % len(targets)], targets[(seed + 1) % len(targets)]
     c = Client(host, port, stats)
-    c2 = Client(host, port, stats)  # the browser's second connection for concurrent callbacks
+    c2 = Client(host2, port2, stats)  # the browser's second connection for concurrent callbacks
+    if credentials:
+        c2.cookie = login(c, *credentials)
+        if c2.cookie is None:
+            return
     for kind, path in (("page", "/"), ("layout", "/_dash-layout"), ("dependencies", "/_dash-dependencies"),
                        ("asset", "/assets/style.css"), ("asset", "/assets/dashboard.js")):
         c.request(kind, "GET", path)
-    by_first_output = {}
+    by_first_output = {}  # every output id -> its callback (the first callback that names it)
     for d in deps:
         o = _outputs(d)
-        first = (o[0] if isinstance(o, list) else o)["id"]
-        by_first_output[first] = d
+        for out in (o if isinstance(o, list) else [o]):
+            by_first_output.setdefault(out["id"], d)
     sync = by_first_output["population"]
     notice = by_first_output["simulated-notice"]
     state = {"population": "safety", "threshold": 2, "sex": [], "onset": [], "patient-picker": [], "tabs": "overview",
@@ -171,16 +208,21 @@ def user(host, port, deps, patients, stop_at, think, seed, stats: Stats):
     c2.close()
 
 
-def start_server(port, data_dir=None, workers=None):
+def start_server(port, data_dir=None, workers=None, extra_env=None, log_path=None):
     env = dict(os.environ, DASHBOARD_BIND=f"127.0.0.1:{port}", DASHBOARD_ACCESS_LOG="/dev/null")
     if data_dir:
         env["TRIAL_DATA_DIR"] = str(data_dir)
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn_conf.py", "app:server"], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    env.update(extra_env or {})
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn_conf.py", "app:server"],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT if log_path else subprocess.PIPE,
+                            start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
@@ -192,29 +234,75 @@ def start_server(port, data_dir=None, workers=None):
     raise RuntimeError("server did not start")
 
 
-def run_load(url, users, duration, think=(1.0, 3.0), seed=0, on_tick=None) -> tuple[Stats, float]:
-    """Drive ``users`` simulated users for ``duration`` seconds; returns (stats, elapsed seconds)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("load tests target loopback only")
+def start_redis(port):
+    """A throw-away redis-server on 127.0.0.1 (nothing saved to disk)."""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    import socket
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def _fetch(host, port, path, cookie=None):
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    if r.status != 200:
+        raise RuntimeError(f"GET {path}: HTTP {r.status}")
+    return data
+
+
+def run_load(url, users, duration, think=(1.0, 3.0), seed=0, on_tick=None, credentials=None,
+             stats: Stats | None = None) -> tuple[Stats, float]:
+    """Drive ``users`` simulated users for ``duration`` seconds; returns (stats, elapsed seconds).
+
+    ``url``: one server or a list of them (behind no balancer: each user spreads its connections).
+    ``credentials``: None (no login), a (name, password) pair for every user, or a list of pairs, one a user.
+    """
+    urls = [url] if isinstance(url, str) else list(url)
+    targets = []
+    for u in urls:
+        parts = urllib.parse.urlsplit(u)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit("load tests target loopback only")
+        targets.append((parts.hostname, parts.port or 80))
     users = min(users, MAX_USERS)
     duration = min(duration, MAX_DURATION)
-    host, port = parts.hostname, parts.port or 80
-    conn = http.client.HTTPConnection(host, port, timeout=30)
-    conn.request("GET", "/_dash-dependencies")
-    deps = json.loads(conn.getresponse().read())
-    conn.request("GET", "/_dash-layout")
-    layout = conn.getresponse().read().decode()
-    conn.close()
+    creds = None
+    if credentials:
+        creds = [credentials] * users if isinstance(credentials, tuple) else list(credentials)
+    host, port = targets[0]
+    cookie = None
+    if creds:
+        cookie = login(Client(host, port, Stats()), *creds[0])
+        if cookie is None:
+            raise RuntimeError(f"cannot sign in as {creds[0][0]} on {urls[0]}")
+    deps = json.loads(_fetch(host, port, "/_dash-dependencies", cookie))
+    layout = _fetch(host, port, "/_dash-layout", cookie).decode()
     import re
 
     patients = sorted(set(re.findall(r'"label": ?"Patient ([^"]+)"', layout))) or ["1"]
-    stats = Stats()
+    stats = Stats() if stats is None else stats  # a caller's, to watch the run from on_tick
     t0 = time.monotonic()
     stop_at = t0 + duration
-    threads = [threading.Thread(target=user, args=(host, port, deps, patients, stop_at, think, seed + i, stats), daemon=True)
+    threads = [threading.Thread(target=user, args=(targets, deps, patients, stop_at, think, seed + i, stats,
+                                                   creds[i % len(creds)] if creds else None), daemon=True)
                for i in range(users)]
-    for i, th in enumerate(threads):
+    for th in threads:
         th.start()
         time.sleep(min(0.05, duration / max(users, 1) / 10))  # ramp up over a moment, not all in one instant
     while any(th.is_alive() for th in threads):
@@ -227,13 +315,16 @@ def run_load(url, users, duration, think=(1.0, 3.0), seed=0, on_tick=None) -> tu
 
 
 def report(stats: Stats, elapsed: float) -> str:
-    lines = [f"{stats.requests} requests in {elapsed:.1f} s: {stats.requests / elapsed:.1f} requests/s; failed: {len(stats.failures)}"]
+    lines = [f"{stats.requests} requests in {elapsed:.1f} s: {stats.requests / elapsed:.1f} requests/s;"
+             f" failed: {len(stats.failures)}"]
     allv = [v for vs in stats.latencies.values() for v in vs]
     lines.append(f"{'kind':34s} {'count':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}")
     for kind in sorted(stats.latencies):
         v = stats.latencies[kind]
-        lines.append(f"{kind:34s} {len(v):7d} {1000 * _pct(v, 50):8.1f} {1000 * _pct(v, 95):8.1f} {1000 * _pct(v, 99):8.1f} {1000 * max(v):8.1f}")
-    lines.append(f"{'ALL':34s} {len(allv):7d} {1000 * _pct(allv, 50):8.1f} {1000 * _pct(allv, 95):8.1f} {1000 * _pct(allv, 99):8.1f} {1000 * max(allv):8.1f}")
+        lines.append(f"{kind:34s} {len(v):7d} {1000 * _pct(v, 50):8.1f} {1000 * _pct(v, 95):8.1f}"
+                     f" {1000 * _pct(v, 99):8.1f} {1000 * max(v):8.1f}")
+    lines.append(f"{'ALL':34s} {len(allv):7d} {1000 * _pct(allv, 50):8.1f} {1000 * _pct(allv, 95):8.1f}"
+                 f" {1000 * _pct(allv, 99):8.1f} {1000 * max(allv):8.1f}")
     filt = [v for k, vs in stats.latencies.items() if k.startswith("filter:") for v in vs]
     if filt:
         lines.append(f"filter-change requests: p95 {1000 * _pct(filt, 95):.1f} ms (target < 300 ms)")
@@ -242,34 +333,105 @@ def report(stats: Stats, elapsed: float) -> str:
     return "\n".join(lines)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def workers_of(master_pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def make_accounts(directory, n) -> tuple[str, list[tuple[str, str]]]:
+    """A credentials file with ``n`` accounts (load-1 ... load-n) and their random passwords."""
+    import secrets
+
+    sys.path.insert(0, str(REPO))
+    from werkzeug.security import generate_password_hash
+
+    creds = [(f"load-{i + 1}", secrets.token_urlsafe(12)) for i in range(n)]
+    path = os.path.join(directory, "users.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        for name, password in creds:
+            f.write(f"{name}:{generate_password_hash(password, method='scrypt')}\n")
+    os.chmod(path, 0o600)
+    return path, creds
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--duration", type=float, default=60)
     ap.add_argument("--think", default="1.0-3.0", help="think time between a user's filter changes, seconds (min-max)")
-    ap.add_argument("--url", default=None, help="an already running server on loopback (default: start one)")
+    ap.add_argument("--url", action="append", default=None,
+                    help="an already running server on loopback (repeat for several instances; default: start them)")
+    ap.add_argument("--user", default=None,
+                    help="with --url: sign in as this user (password: $DASHBOARD_LOAD_PASSWORD)")
     ap.add_argument("--data", default=None, help="dataset directory for the server started here")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--login", action="store_true", help="start the server(s) with login on (one account a user)")
+    ap.add_argument("--instances", type=int, default=1, help="servers to start (more than one: with a redis-server)")
+    ap.add_argument("--kill-worker-at", type=float, default=None, metavar="SECONDS",
+                    help="SIGKILL one worker of each started instance this many seconds into the run")
     args = ap.parse_args(argv)
     think = tuple(float(x) for x in args.think.split("-"))
-    proc = None
-    url = args.url
-    if url is None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = start_server(port, args.data, args.workers)
-        url = f"http://127.0.0.1:{port}"
+    procs = []
+    tmp = tempfile.mkdtemp(prefix="als-load-")
+    credentials = None
+    urls = args.url
     try:
-        print(f"{args.users} users for {args.duration:g} s against {url} (think {think[0]:g}-{think[1]:g} s)", flush=True)
-        stats, elapsed = run_load(url, args.users, args.duration, think)
+        if urls:
+            if args.user:
+                password = os.environ.get("DASHBOARD_LOAD_PASSWORD")
+                if not password:
+                    raise SystemExit("--user needs the password in $DASHBOARD_LOAD_PASSWORD")
+                credentials = (args.user, password)
+        else:
+            import secrets
+
+            extra = {}
+            if args.login:
+                users_file, credentials = make_accounts(tmp, args.users)
+                extra["DASHBOARD_USERS_FILE"] = users_file
+            if args.instances > 1:
+                redis_port = _free_port()
+                procs.append(start_redis(redis_port))
+                extra["DASHBOARD_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+                extra["DASHBOARD_SECRET_KEY"] = secrets.token_hex(32)
+            urls = []
+            for i in range(max(1, min(args.instances, 8))):
+                port = _free_port()
+                procs.append(start_server(port, args.data, args.workers, extra,
+                                          log_path=os.path.join(tmp, f"gunicorn-{i}.log")))
+                urls.append(f"http://127.0.0.1:{port}")
+        servers = [p for p in procs if p.args[1:3] == ["-m", "gunicorn"]]
+        killed = []
+
+        def tick(elapsed):
+            if args.kill_worker_at is not None and not killed and elapsed >= args.kill_worker_at:
+                for proc in servers:
+                    ws = workers_of(proc.pid)
+                    if ws:
+                        os.kill(ws[0], signal.SIGKILL)
+                        killed.append(ws[0])
+                print(f"{elapsed:.1f} s: SIGKILL to worker(s) {killed}", flush=True)
+
+        print(f"{args.users} users for {args.duration:g} s against {', '.join(urls)} (think {think[0]:g}-{think[1]:g} s"
+              f"{', login on' if credentials else ''})", flush=True)
+        stats, elapsed = run_load(urls, args.users, args.duration, think, credentials=credentials, on_tick=tick)
         print(report(stats, elapsed))
     finally:
-        if proc is not None:
+        for proc in reversed(procs):
             proc.terminate()
-            proc.wait(15)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 1 if stats.failures else 0
 
 

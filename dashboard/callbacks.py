@@ -15,7 +15,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
-from . import cohorts, figures, ids, layout, reports, state, views
+from . import audit, cohorts, figures, ids, layout, reports, state, views
 from .cohorts import RANGES, CohortFilter
 from .data import Dataset, functional_measure
 from .state import MAX_SEARCH_LENGTH, parse_search  # noqa: F401  (re-exported: the tests and bench call them here)
@@ -321,6 +321,7 @@ DOWNLOADS = (ids.DOWNLOAD_DATA, ids.DOWNLOAD_SLOPES, ids.DOWNLOAD_INCIDENCE, ids
             "options": [OPTION_STATES[k] for k in OPTION_STATES]},
     prevent_initial_call=True,
 )
+@audit.audited_export
 def download(clicks=None, store=None, tab=None, highlight=None, options=None):
     """CSV of the selection, of the slope tests, of the incidence table and of the adverse events; the HTML report."""
     trig = ctx.triggered_id

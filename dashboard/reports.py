@@ -72,11 +72,14 @@ def selection_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     m = cohorts.rows(ds.measurements, cohort)
     pf = cohorts.patient_frame(ds)[PATIENT_COLUMNS]
     groups = cohorts.progression_groups(ds, cohort.filter.min_decline).rename("progression_group")
-    out = m[["patient_id", "visit", "month", "measure", "value", "source", "simulated"]].join(pf, on="patient_id").join(groups, on="patient_id")
+    out = (m[["patient_id", "visit", "month", "measure", "value", "source", "simulated"]]
+           .join(pf, on="patient_id").join(groups, on="patient_id"))
     for col in ("simulated", "safety_population", "efficacy_population"):
         out[col] = out[col].map({True: "true", False: "false"}).astype(object)
+    from .untrusted import csv_frame
+
     buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\n", float_format="%.10g")
+    csv_frame(out).to_csv(buf, index=False, lineterminator="\n", float_format="%.10g")
     return buf.getvalue()
 
 
@@ -84,11 +87,13 @@ def table_csv(header: list[str], rows: list[list]) -> str:
     import csv
     import io
 
+    from .untrusted import csv_cell
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in rows:
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else csv_cell(v) for v in r])
     return buf.getvalue()
 
 
@@ -129,8 +134,10 @@ def adverse_events_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     ae = ae.sort_values("patient_id", kind="stable")[AE_CSV_COLUMNS].astype(object)
     for col in ("serious", "related", "ongoing"):
         ae[col] = ae[col].map({True: "true", False: "false"})
+    from .untrusted import csv_frame
+
     buf = io.StringIO()
-    ae.to_csv(buf, index=False, lineterminator="\n")
+    csv_frame(ae).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
 

@@ -78,7 +78,7 @@ def create_app_or_exit(data_dir=None) -> Dash:
             sys.stderr.write(f"{prob}\n")
         sys.stderr.flush()
         raise SystemExit(1)
-    except security.UsersFileError as exc:
+    except security.ConfigError as exc:
         sys.stderr.write(f"Refusing to start: {exc}\n")
         sys.stderr.flush()
         raise SystemExit(1)

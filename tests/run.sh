@@ -10,6 +10,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# Redis (the two-instance tests of tests/test_security_redis.py start their own on a free port, saving nothing)
+if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+  echo "installing Debian's redis-server (tests of several instances) ..."
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
 python3 -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
 # axe-core (accessibility checks of the browser tests), pinned in tests/package-lock.json; never from a CDN
 if ! command -v npm >/dev/null 2>&1; then

@@ -174,3 +174,31 @@ def test_mixed_models_fitted_at_once_for_small_selections_and_on_request_above(r
     assert texts(fit(3, {"cohort": "progressors"}, "alsfrs", ["fit"])) == small
     with pytest.raises(PreventUpdate):
         fit(3, {"cohort": "progressors"}, "overview", ["fit"])
+
+
+def test_every_download_is_audited(app, tmp_path, monkeypatch):
+    """An export (CSV or report) leaves an audit line with its file name, size and hash (issue 16)."""
+    import hashlib
+    import json
+
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from dashboard import audit, ids
+
+    log_path = tmp_path / "audit.jsonl"
+    monkeypatch.setitem(app.server.config, audit.CONFIG_KEY,
+                        audit.AuditLog(str(log_path), app.server.config[audit.CONFIG_KEY].store))
+    with app.server.test_request_context():
+        token = context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{ids.DOWNLOAD_INCIDENCE}.n_clicks",
+                                                                   "value": 1}],
+                                                input_values={}, state_values={}, updated_props={}))
+        try:
+            out = callbacks.download(clicks=[0, 0, 1, 0, 0], store={"cohort": "stable"}, tab="safety")
+        finally:
+            context_value.reset(token)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["event"] == "export"
+    assert lines[0]["filename"] == out["filename"] and "incidence" in out["filename"]
+    assert lines[0]["sha256"] == hashlib.sha256(out["content"].encode()).hexdigest()
+    assert lines[0]["filter"] == {"cohort": "stable"}

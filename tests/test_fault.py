@@ -1,4 +1,5 @@
-"""Fault test: SIGKILL a gunicorn worker under load; only its in-flight requests may fail, and the server heals."""
+"""Fault test: SIGKILL a gunicorn worker under load (with login on: every simulated user signs in, #16);
+only its in-flight requests may fail, and the server heals."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def _workers(master_pid: int) -> list[int]:
 def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
     load = _load_module()
     port = free_port()
-    proc = start_gunicorn(port, extra_env={"WEB_CONCURRENCY": "2"}, log_path=tmp_path / "gunicorn.log")
+    users_file, credentials = load.make_accounts(str(tmp_path), 12)
+    proc = start_gunicorn(port, extra_env={"WEB_CONCURRENCY": "2", "DASHBOARD_USERS_FILE": users_file},
+                          log_path=tmp_path / "gunicorn.log")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz", proc=proc)
@@ -40,16 +43,20 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
         before = _workers(proc.pid)
         assert len(before) == 2
         killed = []
+        stats = load.Stats()
 
         def tick(elapsed):
-            if elapsed > 4 and not killed:
+            # once every user has signed in (12 scrypt checks on a busy machine can take seconds), mid-run
+            if elapsed > 4 and not killed and (len(stats.latencies.get("login", [])) >= 12 or elapsed > 8):
                 os.kill(before[0], signal.SIGKILL)
                 killed.append(before[0])
 
-        stats, elapsed = load.run_load(url, users=12, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick)
+        stats, elapsed = load.run_load(url, users=12, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick,
+                                       credentials=credentials, stats=stats)
         assert killed, "the worker was never killed"
         assert stats.requests > 200, stats.requests
-        print(f"fault test: {stats.requests} requests, {len(stats.failures)} failed after SIGKILL of worker {killed[0]}: {stats.failures}")
+        print(f"fault test: {stats.requests} requests, {len(stats.failures)} failed after SIGKILL of worker"
+              f" {killed[0]}: {stats.failures}")
         assert len(stats.failures) <= THREADS_PER_WORKER, stats.failures
         # the master replaced the worker by itself, and the server answers normally
         deadline = time.monotonic() + 20
@@ -59,8 +66,9 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
                 break
             time.sleep(0.2)
         assert len(now) == 2 and killed[0] not in now, now
-        stats2, _ = load.run_load(url, users=4, duration=3, think=(0.1, 0.3), seed=9)
+        stats2, _ = load.run_load(url, users=4, duration=3, think=(0.1, 0.3), seed=9, credentials=credentials[:4])
         assert stats2.requests > 20 and stats2.failures == []
+        assert len(stats.latencies["login"]) == 12 and len(stats2.latencies["login"]) == 4  # every user signed in
     finally:
         stop(proc)
     log = (tmp_path / "gunicorn.log").read_text()

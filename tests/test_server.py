@@ -28,7 +28,8 @@ def request(url, data=None, headers=None, opener=None, method=None, timeout=10):
     body = None
     if data is not None:
         body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})}, method=method)
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+                                 method=method)
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *a, **k):
@@ -43,7 +44,8 @@ def request(url, data=None, headers=None, opener=None, method=None, timeout=10):
 
 
 def _snapshot(directory: Path) -> dict:
-    return {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.iterdir())}
+    return {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(directory.iterdir())}
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +106,28 @@ def test_every_route_is_closed_without_login(auth_server):
         text = body.decode(errors="replace")
         for leak in ("Patient", "patient_id", "ALSFRS", "Headache", "d46c66721a03"):
             assert leak not in text, (path, leak)
-    status, _h, body = request(auth_server + "/_dash-update-component", data={"output": "cohort-count.children", "inputs": []})
+    status, _h, body = request(auth_server + "/_dash-update-component",
+                               data={"output": "cohort-count.children", "inputs": []})
     assert status == 401 and b"ALSFRS" not in body
 
 
-def test_wrong_password_is_refused_and_slowed(auth_server):
-    form = urllib.parse.urlencode({"username": "alice", "password": "wrong"}).encode()
-    times = []
-    for _ in range(5):
-        t = time.monotonic()
-        status, _h, body = request(auth_server + "/login", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
-        times.append(time.monotonic() - t)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_wrong_password_is_refused_and_then_locked_at_once(auth_server):
+    """Three failures per address and name are free; the fourth is refused at once (429, Retry-After),
+    without the password being checked and without a thread sleeping."""
+    form = urllib.parse.urlencode({"username": "alice-typo", "password": "wrong"}).encode()
+    for _ in range(3):
+        status, _h, body = request(auth_server + "/login", data=form, headers=FORM)
         assert status == 401 and b"Wrong user name or password" in body
-    assert times[-1] > times[0] + 0.3  # the 4th and 5th failures wait
-    # an unknown user gets the same answer
+    t = time.monotonic()
+    status, headers, body = request(auth_server + "/login", data=form, headers=FORM)
+    assert status == 429 and b"Too many failed sign-ins" in body and int(headers["Retry-After"]) >= 1
+    assert time.monotonic() - t < 0.5
+    # an unknown user gets the same answer as a known one
     form = urllib.parse.urlencode({"username": "mallory", "password": "x"}).encode()
-    status, _h, body = request(auth_server + "/login", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _h, body = request(auth_server + "/login", data=form, headers=FORM)
     assert status == 401 and b"Wrong user name or password" in body
 
 
@@ -142,18 +150,96 @@ def test_every_route_opens_after_login(auth_server):
     assert status == 401
 
 
-def test_login_does_not_redirect_off_site(auth_server):
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example", "/\t\t/evil.example", "/\r\n/evil.example",
+                                    "/\n//evil.example", "/\\evil.example", "https://evil.example/",
+                                    "/\x0b/evil.example", "/ /evil.example"])
+def test_login_does_not_redirect_off_site(auth_server, target):
+    """#16 finding 6: ``next=/%09/evil.com`` passed the check and Werkzeug stripped the tab (``//evil.com``);
+    finding 8: a newline in ``next`` was a 500 with a traceback."""
     jar = http.cookiejar.CookieJar()
-    form = urllib.parse.urlencode({"username": "alice", "password": PASSWORD, "next": "//evil.example/x"}).encode()
+    form = urllib.parse.urlencode({"username": "alice", "password": PASSWORD, "next": target}).encode()
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *a, **k):
             return None
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    status, headers, _b = request(auth_server + "/login", data=form, opener=opener,
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert status == 303 and headers["Location"] == "/"
+    status, headers, _b = request(auth_server + "/login", data=form, opener=opener, headers=FORM)
+    assert status == 303 and headers["Location"] == "/", (target, status, headers.get("Location"))
+    # the login page itself, with the same next in its address
+    status, _h, body = request(auth_server + "/login?next=" + urllib.parse.quote(target, safe=""))
+    assert status == 200 and b"evil.example" not in body, target
+
+
+def test_unknown_component_suite_is_404_not_500(open_server):
+    """#16 finding 8: an unknown /_dash-component-suites/<package>/... was a 500 with a traceback."""
+    for path in ["/_dash-component-suites/nosuchpackage/x.js", "/_dash-component-suites/dash/no/such/file.js",
+                 "/_dash-component-suites/os/x.js"]:
+        status, _h, body = request(open_server[0] + path)
+        assert status == 404, (path, status)
+        assert b"Traceback" not in body
+
+
+def test_request_id_is_made_by_the_server(auth_server):
+    """#16 finding 10: the client chose X-Request-Id, and it was logged."""
+    import re
+
+    for sent in ["attacker-chosen", "x" * 60, "a\u2028b"]:
+        raw = sent.encode("utf-8").decode("latin-1")
+        status, headers, _b = request(auth_server + "/healthz", headers={"X-Request-Id": raw})
+        assert status == 200
+        assert headers["X-Request-Id"] != sent and re.fullmatch(r"[0-9a-f]{16}", headers["X-Request-Id"])
+
+
+def test_gunicorn_without_the_configuration_refuses_to_start(tmp_path):
+    """#16 finding 4: ``gunicorn -b 0.0.0.0:PORT app:server`` (no config: no preload, no bind check) served
+    the data to the network with no users and no warning."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_", "TRIAL_DATA_DIR"))}
+    with open(tmp_path / "log.txt", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"0.0.0.0:{port}", "app:server"], cwd=REPO,
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        stop(proc)
+    log = (tmp_path / "log.txt").read_text()
+    assert rc not in (None, 0), log[-2000:]
+    assert "without the dashboard's configuration" in log and "gunicorn -c dashboard/gunicorn_conf.py" in log
+
+
+def test_gunicorn_control_socket_is_disabled(tmp_path):
+    """#16 finding 10: gunicorn's control socket ($XDG_RUNTIME_DIR/gunicorn.ctl) was shared by every
+    gunicorn of the user."""
+    port = free_port()
+    (tmp_path / "run").mkdir(mode=0o700)
+    proc = start_gunicorn(port, extra_env={"HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path / "run")},
+                          log_path=tmp_path / "log.txt")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        time.sleep(0.5)
+        sockets = list(tmp_path.rglob("*.ctl"))
+    finally:
+        stop(proc)
+    assert sockets == []
+
+
+@pytest.mark.parametrize("key", ["changeme", "changeme-changeme-changeme-changeme"])
+def test_weak_secret_keys_are_refused(tmp_path, key):
+    """#16 finding 10: DASHBOARD_SECRET_KEY=changeme was accepted."""
+    port = free_port()
+    proc = start_gunicorn(port, extra_env={"DASHBOARD_SECRET_KEY": key}, log_path=tmp_path / "log.txt")
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        stop(proc)
+    log = (tmp_path / "log.txt").read_text()
+    assert rc not in (None, 0), log[-2000:]
+    assert "Refusing to start" in log and "DASHBOARD_SECRET_KEY" in log and "Traceback" not in log
 
 
 @pytest.mark.parametrize("path", ["/", "/_dash-layout", "/assets/style.css", "/login", "/nonexistent"])
@@ -193,8 +279,10 @@ HOSTILE_VALUES = [
     {"filter-store": "not a dict", "tabs": 12, "highlight": ["x"], "population": {"a": 1}, "threshold": "abc"},
     {"filter-store": {"cohort": "x" * 100_000, "patients": ",".join(str(i) for i in range(50_000))}, "tabs": "alsfrs"},
     {"filter-store": {"age_min": "1e308", "age_max": "-1e308", "threshold": "nan"}, "tabs": "overview"},
-    {"patient-picker": list(range(10_000)), "range-age": ["a", None, 5], "sex": "FM", "onset": [None, 1], "tabs": "fvc"},
-    {"highlight": "../../etc/passwd", "tabs": "profile", "alsfrs-window": -1e9, "fvc-threshold": 1e300, "ws-threshold": -5},
+    {"patient-picker": list(range(10_000)), "range-age": ["a", None, 5], "sex": "FM", "onset": [None, 1],
+     "tabs": "fvc"},
+    {"highlight": "../../etc/passwd", "tabs": "profile", "alsfrs-window": -1e9, "fvc-threshold": 1e300,
+     "ws-threshold": -5},
     {"url": "?" + "cohort=stable&" * 3000, "tabs": "safety", "ae-colour-by": "<script>", "ae-only": "serious"},
     {"alsfrs-spaghetti": {"points": [{"customdata": [[["deep"]]]}]}, "ae-heatmap": {"points": "x"}},
 ]
@@ -222,7 +310,8 @@ def test_hostile_callback_requests_get_clean_answers(open_server):
 
 def test_hostile_urls_get_the_page(open_server):
     base = open_server[0]
-    for q in ["?cohort=%00", "?patients=" + ",".join(map(str, range(900))), "?age_min=abc&age_max=-inf", "?tab=<script>alert(1)</script>"]:
+    for q in ["?cohort=%00", "?patients=" + ",".join(map(str, range(900))), "?age_min=abc&age_max=-inf",
+              "?tab=<script>alert(1)</script>"]:
         status, _h, body = request(base + "/" + q)
         assert status == 200 and b"Traceback" not in body
     # gunicorn caps the request line (4094 bytes): a longer address is refused cleanly
@@ -234,7 +323,8 @@ def test_the_dataset_directory_is_never_written(open_server):
     base, directory, before = open_server
     deps = _callback_payloads(base)
     for dep in deps:  # exercise every callback once with sane values, downloads included
-        request(base + "/_dash-update-component", data=_payload(dep, {"tabs": "alsfrs", "filter-store": {}, "download-report": 1}), timeout=60)
+        values = {"tabs": "alsfrs", "filter-store": {}, "download-report": 1}
+        request(base + "/_dash-update-component", data=_payload(dep, values), timeout=60)
     assert _snapshot(directory) == before
     assert sorted(p.name for p in directory.iterdir()) == sorted(before)
 
