@@ -59,14 +59,16 @@ def cmd_convert(args) -> int:
     if out.exists() and not out.is_dir():
         _usage_error(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not args.force:
-        _usage_error(f"--out {out} is not empty: choose a new or empty directory, or add --force to overwrite its dataset files")
+        _usage_error(f"--out {out} is not empty: choose a new or empty directory, "
+                     "or add --force to overwrite its dataset files")
     try:
         ds = importers.convert(src, args.from_format, out)
     except data.DatasetError as exc:
         _invalid_dataset_exit(exc)
     print(f"converted {src} ({importers.format_label(args.from_format)}) to {out}:"
           f" {len(ds.patients)} patients, {len(ds.measurements)} measurements, {len(ds.adverse_events)} adverse events,"
-          f" {len(ds.visits)} visits" + (f"; SIMULATED values in {', '.join(ds.simulated_measures)}" if ds.simulated_measures else ""))
+          f" {len(ds.visits)} visits"
+          + (f"; SIMULATED values in {', '.join(ds.simulated_measures)}" if ds.simulated_measures else ""))
     return 0
 
 
@@ -238,7 +240,8 @@ def cmd_reproduce(args) -> int:
     else:
         print(f"Paper check on {ds.directory} (hash {ds.short_hash}, data as of {ds.data_as_of})")
         if ds.simulated_measures:
-            print(f"NOTE: {', '.join(ds.simulated_measures)} values in this dataset are partly SIMULATED; claims resting on them are marked 'simulated data'.")
+            print(f"NOTE: {', '.join(ds.simulated_measures)} values in this dataset are partly SIMULATED; "
+                  "claims resting on them are marked 'simulated data'.")
         print()
         print(format_table(claims))
     return 0
@@ -253,7 +256,8 @@ def cmd_serve(args) -> int:
     env = dict(os.environ, TRIAL_DATA_DIR=str(ds.directory), DASHBOARD_BIND=f"{args.host}:{args.port}")
     root = Path(__file__).resolve().parent.parent
     print(f"Serving {ds.directory} (hash {ds.short_hash}) at http://{args.host}:{args.port}", flush=True)
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(root / "dashboard" / "gunicorn_conf.py"), "--chdir", str(root), "app:server"]
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(root / "dashboard" / "gunicorn_conf.py"), "--chdir", str(root),
+           "app:server"]
     os.execvpe(cmd[0], cmd, env)
     return 0
 
@@ -296,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_format", required=True, choices=("adam", "proact"),
                    help="the input's format: adam (ADaM datasets, CSV or .xpt) or proact (PRO-ACT-style CSV files)")
     p.add_argument("in_dir", metavar="IN_DIR", help="the directory to import")
-    p.add_argument("--out", required=True, metavar="OUT_DIR", help="directory to write (created if needed; never the shipped data/)")
+    p.add_argument("--out", required=True, metavar="OUT_DIR",
+                   help="directory to write (created if needed; never the shipped data/)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out, overwriting its dataset files")
     p.set_defaults(func=cmd_convert)
 
@@ -307,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="write a synthetic trial (all values simulated) as a new dataset directory")
     p.add_argument("--patients", type=int, required=True, metavar="N", help="number of patients (ids 1..N)")
-    p.add_argument("--out", required=True, metavar="DIR", help="directory to write (created if needed; never the shipped data/)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="directory to write (created if needed; never the shipped data/)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); the same seed writes the same files")
     p.set_defaults(func=cmd_generate)
 
@@ -334,9 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("add-user", help="add a user (salted scrypt hash) to the credentials file; prompts for the password")
+    p = sub.add_parser("add-user",
+                       help="add a user (salted scrypt hash) to the credentials file; prompts for the password")
     p.add_argument("name")
-    p.add_argument("--users-file", default=None, metavar="FILE", help="credentials file (default: $DASHBOARD_USERS_FILE)")
+    p.add_argument("--users-file", default=None, metavar="FILE",
+                   help="credentials file (default: $DASHBOARD_USERS_FILE)")
     p.set_defaults(func=cmd_add_user)
 
     p = sub.add_parser("reproduce", help="recompute the paper's quantitative claims and compare")

@@ -118,11 +118,13 @@ def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = N
 
 def incidence_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     inc = stats.ae_incidence(ds.adverse_events, cohort.patient_ids)
-    rows = [[r.term, r.patients, r.events, None if r.percent is None else round(float(r.percent), 4), cohort.n] for r in inc.itertuples()]
+    rows = [[r.term, r.patients, r.events, None if r.percent is None else round(float(r.percent), 4), cohort.n]
+            for r in inc.itertuples()]
     return table_csv(["term", "patients", "events", "percent", "cohort_n"], rows)
 
 
-AE_CSV_COLUMNS = ["patient_id", "progression_group", "term", "serious", "related", "severity", "action", "duration_days", "ongoing"]
+AE_CSV_COLUMNS = ["patient_id", "progression_group", "term", "serious", "related", "severity", "action",
+                  "duration_days", "ongoing"]
 
 
 def adverse_events_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
@@ -149,11 +151,16 @@ def export_filename(view: str, kind: str, today: str, simulated: bool = False) -
 
 
 REPORT_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328;max-width:1200px;margin:0 auto;padding:24px;line-height:1.45}
-h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.2rem;border-bottom:2px solid #0072b2;padding-bottom:4px;margin-top:36px}
-table{border-collapse:collapse;width:100%;font-size:.9rem;margin:8px 0}th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}.meta{color:#4a5058}.sim{background:#fde8e1;color:#7a1f00;border:2px solid #d55e00;border-radius:5px;padding:8px 12px;margin:10px 0}
-.method{color:#4a5058;font-size:.88rem}.fig{border:1px solid #d0d7de;border-radius:6px;margin:10px 0;padding:4px}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328;
+  max-width:1200px;margin:0 auto;padding:24px;line-height:1.45}
+h1{font-size:1.5rem;margin:0 0 4px}
+h2{font-size:1.2rem;border-bottom:2px solid #0072b2;padding-bottom:4px;margin-top:36px}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:8px 0}
+th,td{border-bottom:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}.meta{color:#4a5058}
+.sim{background:#fde8e1;color:#7a1f00;border:2px solid #d55e00;border-radius:5px;padding:8px 12px;margin:10px 0}
+.method{color:#4a5058;font-size:.88rem}
+.fig{border:1px solid #d0d7de;border-radius:6px;margin:10px 0;padding:4px}
 .notice{border-radius:5px;padding:8px 12px;margin:8px 0;background:#eef6fc;border:1px solid #56b4e9}
 .notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
 """
@@ -250,7 +257,7 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
 
     from . import views
 
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated_at = generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = views.simulated_notes(ds, cohort, "report")
     parts = [
         f"<h1>{_esc(ds.title)}</h1>",

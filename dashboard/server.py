@@ -31,7 +31,8 @@ INDEX_STRING = """<!DOCTYPE html>
 """
 
 
-def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None, users_file: str | None = None) -> Dash:
+def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | None = None,
+               users_file: str | None = None) -> Dash:
     """Load and validate the dataset in any format (:func:`dashboard.importers.load`; raising
     ``DatasetError`` if invalid) and build the Dash app.
 
@@ -77,8 +78,8 @@ def create_app_or_exit(data_dir=None) -> Dash:
         for prob in exc.problems:
             sys.stderr.write(f"{prob}\n")
         sys.stderr.flush()
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     except security.ConfigError as exc:
         sys.stderr.write(f"Refusing to start: {exc}\n")
         sys.stderr.flush()
-        raise SystemExit(1)
+        raise SystemExit(1) from None
