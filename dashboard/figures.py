@@ -29,6 +29,7 @@ import plotly.graph_objects as go
 
 from .data import MEASURES, SEVERITIES, WS_MEASURES, profile_panels
 from .stats import with_both_slopes
+from .untrusted import plain_text, plain_texts
 
 # Okabe-Ito
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK, GREY = (
@@ -594,7 +595,7 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
                                                                           na_action="ignore").astype(object)))
     desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", "
             + yes("related", "related")
-            + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given").to_numpy(dtype=object)
+            + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given").map(plain_text).to_numpy(dtype=object)
             + "; " + duration.astype(object))
     text_map = a.assign(desc=desc).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
     text = np.full(z.shape, "no event", dtype=object)  # made a fixed-width array by _Spec.trace
@@ -611,7 +612,7 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     # many rows (a large trial): thin rows without labels or gaps, in a figure of bounded height
     many = len(order) > HEATMAP_LABELLED_ROWS
     row_px = min(26.0, HEATMAP_MAX_HEIGHT / len(order)) if many else 26
-    s.trace(type="heatmap", z=z, x=term_list, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
+    s.trace(type="heatmap", z=z, x=plain_texts(term_list), y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
             colorscale=scale,
             xgap=1 if many else 2, ygap=0 if many else 2,
             customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,
@@ -656,7 +657,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
             if d.empty:
                 continue
             spec = MEASURES[measure]
-            src = np.where(d["simulated"], "simulated", "observed (" + d["source"].astype(str) + ")")
+            src = np.where(d["simulated"], "simulated", "observed (" + d["source"].astype(str).map(plain_text) + ")")
             colour = LIMB_COLOURS.get(measure, BLUE)
             s.trace(type="scatter", x=d["month"].to_numpy(float), y=d["value"].to_numpy(float), mode="lines+markers",
                     name=spec.label.replace("Weakness score, ", "WS "), xaxis=cell["xaxis"], yaxis=cell["yaxis"],

@@ -159,3 +159,20 @@ def test_large_waterfall_draws_needles_one_trace_per_group():
         assert seen[pid] == (rank, pytest.approx(c))
     assert [t for t in fig.data if t.name == "Patient 7"]
     assert f"n = {n}" in fig.layout.title.text
+
+
+def test_dataset_text_is_never_live_markup_in_a_figure():
+    """An adverse-event term holding a link became a live link in the heatmap (issue 16, finding 7)."""
+    import pandas as pd
+
+    evil = '<a href="https://evil.example/phish">details</a>'
+    ae = pd.DataFrame({"patient_id": ["1"], "term": [evil], "serious": [False], "related": [False],
+                       "severity": ["Mild"], "action": ['<b onmouseover="x()">act</b>'],
+                       "duration_days": pd.array([2], dtype="Int64"), "ongoing": [False]})
+    fig = figures.ae_heatmap(ae, pd.DataFrame({"patient_id": ["1", "2"]}))
+    trace = fig.to_plotly_json()["data"][0]
+    shown = " ".join(str(v) for v in np.asarray(trace.get("x", [])).ravel())
+    shown += " ".join(str(v) for v in np.asarray(trace.get("text", []), dtype=object).ravel())
+    shown += " ".join(str(v) for v in np.asarray(trace.get("hovertext", []), dtype=object).ravel())
+    assert "<a " not in shown and "<b " not in shown
+    assert "details" in shown  # the words stay, as text
