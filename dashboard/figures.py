@@ -595,7 +595,8 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
                                                                           na_action="ignore").astype(object)))
     desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", "
             + yes("related", "related")
-            + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given").map(plain_text).to_numpy(dtype=object)
+            + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given")
+            .map(plain_text).to_numpy(dtype=object)
             + "; " + duration.astype(object))
     text_map = a.assign(desc=desc).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
     text = np.full(z.shape, "no event", dtype=object)  # made a fixed-width array by _Spec.trace
