@@ -86,7 +86,8 @@ def test_large_alsfrs_view_draws_distinct_segments_and_a_click_highlights_a_pati
             if abs(p["px"] - target["px"]) < 3 and abs(p["py"] - target["py"]) < 3}
     lpage.mouse.move(target["px"], target["py"])
     lpage.mouse.click(target["px"], target["py"])
-    lpage.wait_for_function("() => /Patient /.test(document.querySelector('#highlight').textContent)", timeout=30000)
+    # the picker is re-rendered when its value changes: wait on the locator, which tolerates a moment without it
+    expect(lpage.locator("#highlight")).to_contain_text("Patient ", timeout=30000)
     chosen = lpage.locator("#highlight").text_content().split("Patient ")[1].strip()
     assert chosen in near, (chosen, sorted(near)[:10])
     wait_fig(lpage, "alsfrs-spaghetti", "gd._fullData.some(t => t.name === arg)", f"Patient {chosen}", timeout=60000)

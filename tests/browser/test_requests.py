@@ -46,7 +46,7 @@ def test_a_filter_change_asks_for_the_visible_view_only(page, server_url):
     page.wait_for_function("() => document.querySelector('#alsfrs-mixed-3 table') !== null", timeout=30_000)
     seen = _record(page)
     page.locator(f"#{ids.SEX} input[value='F']").check()
-    page.wait_for_function("() => document.querySelector('#cohort-count').textContent.startsWith('12 of')",
+    page.wait_for_function("() => (document.querySelector('#cohort-count')?.textContent ?? '').startsWith('12 of')",
                            timeout=15_000)
     wait_ready(page)
     page.wait_for_function("() => document.querySelector('#alsfrs-mixed-3 table') !== null", timeout=30_000)
