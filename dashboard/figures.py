@@ -38,6 +38,13 @@ GROUP_COLOURS = {"progressor": VERMILLION, "stable": BLUE, "all": SKY}
 GROUP_LABELS = {"progressor": "Progressors", "stable": "Stable", "all": "Patients"}
 HIGHLIGHT_COLOUR = BLACK
 LIMB_COLOURS = dict(zip(WS_MEASURES, (BLUE, SKY, VERMILLION, ORANGE)))
+#: Each measure its own colour (the patient profile): the limbs', and three more Okabe-Ito colours.
+MEASURE_COLOURS = {"ALSFRS": GREEN, "ALSFRS_R": BLACK, "FVC": PURPLE, **LIMB_COLOURS}
+#: Measures sharing a profile panel (the four limbs) differ in dash and marker too, and are drawn widest first.
+PROFILE_DASHES = ("solid", "dash", "dot", "dashdot")
+PROFILE_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
+#: A profile panel's y range: the measure's scale and this share of it on each side.
+PROFILE_PAD = 0.04
 #: Ordinal severity scale: none, mild, moderate, severe, death (luminance falls monotonically).
 SEVERITY_COLOURS = ["#F2F2F2", "#FDD49E", "#FC8D59", "#D7301F", "#3B0A0A"]
 SEVERITY_LEVELS = ("none",) + tuple(s.lower() for s in SEVERITIES)
@@ -49,6 +56,21 @@ LARGE_THRESHOLD = 5000
 HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 #: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
+#: Heatmap rows are this many pixels high (a row label fits); HEATMAP_BOTTOM pixels under the rows hold the note.
+HEATMAP_ROW_PX, HEATMAP_BOTTOM = 26, 48
+#: The heatmap's term labels by the number of terms: (up to this many terms, tick angle, lines per label,
+#: characters per line).  Steeper and on fewer lines as the columns narrow, so that neighbours never touch.
+TERM_LABELS = ((10, -30, 2, 24), (20, -60, 1, 32), (None, -90, 1, 32))
+#: In presentation mode a heatmap shows at most this many rows, each labelled: more patients are
+#: aggregated into labelled bands of consecutive rows (the worst value of the band per term).
+PRESENT_HEATMAP_ROWS, PRESENT_ROW_PX = 20, 34
+#: A legend under the plot starts this many font sizes under it (tick labels and the x-axis title above it).
+LEGEND_GAP = 4.4
+#: The figures' font size, their title's (plotly: 1.4 times the font) and the projector's (for_projector).
+BASE_FONT, TITLE_SIZE, PROJECTOR_FONT, PROJECTOR_TITLE = 13, 18, 20, 26
+#: An axis that keeps room for the figure title above its top-side labels (_reserve_title): this much
+#: taller than the title's font.
+TITLE_RESERVE_PAD = 10
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIMULATED_TAG = "SIMULATED"
 MONTHS_TITLE = "Months from application (day 0)"
@@ -99,12 +121,12 @@ class _Spec:
                                            "font": {"size": size, "color": colour}})
 
     def figure(self, title: str, n=None, simulated=None, x_title=None, y_title=None, height=420, summary: str = "",
-               **layout) -> go.Figure:
+               title_style: dict | None = None, **layout) -> go.Figure:
         lay = self.layout
         lay.update(
-            title={"text": title_text(title, n, simulated), "x": 0.01, "xanchor": "left"},
+            title={"text": title_text(title, n, simulated), "x": 0.01, "xanchor": "left", **(title_style or {})},
             template=_template(),
-            font={"family": FONT, "size": 13, "color": "#222"},
+            font={"family": FONT, "size": BASE_FONT, "color": "#222"},
             margin={"l": 64, "r": 24, "t": 76 if simulated else 56, "b": 110},
             height=height,
             hoverlabel={"namelength": -1},
@@ -121,7 +143,18 @@ class _Spec:
                 lay[key] = {**lay[key], **value}
             else:
                 lay[key] = value
+        _legend_below(lay, BASE_FONT)
         return go.Figure({"data": self.data, "layout": lay}, _validate=False)
+
+
+def _legend_below(lay: dict, font: float) -> None:
+    """A legend under the plot (horizontal, y < 0) placed a fixed number of pixels under it, below the tick
+    labels and the x-axis title: as a share of the plot's height (-0.2), it ran into the title of a short plot."""
+    legend, margin = lay.get("legend") or {}, lay.get("margin") or {}
+    if legend.get("orientation") != "h" or not (legend.get("y") or 0) < 0 or legend.get("yref") not in (None, "paper"):
+        return
+    plot = (lay.get("height") or 450) - margin.get("t", 100) - margin.get("b", 80)
+    lay["legend"] = {**legend, "y": -min(0.6, LEGEND_GAP * font / max(plot, 1))}
 
 
 def validate(fig: go.Figure) -> go.Figure:
@@ -394,9 +427,11 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25],
                          "zeroline": False}
     s.hline(0)
+    # on two lines: as one, it was longer than a two-column plot is high and ran into the figure title
+    y_title = f"Slope<br>({MEASURES[measure].label} points/month)"
     summary = (f"Each of {len(d)} patients' OLS slope before day 0 and 0-{window:g} months after, joined by a line; "
                f"mean before {d['pre_slope'].mean():+.2f}, after {d[col].mean():+.2f} points/month.")
-    return s.figure(title, n=len(d), simulated=simulated, y_title=f"Slope ({MEASURES[measure].label} points per month)",
+    return s.figure(title, n=len(d), simulated=simulated, y_title=y_title,
                     summary=summary, clickmode="event")
 
 
@@ -414,7 +449,8 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     summary = (f"{'Lines from zero' if needles else 'Bars'}: each of {len(d)} patients' post minus pre slope, sorted; "
                f"{int((d['change'] > 0).sum())} above zero (slower decline after day 0), "
                f"{int((d['change'] < 0).sum())} below.")
-    y_title = f"Post minus pre slope ({MEASURES[measure].label} points/month)"
+    # on two lines: as one, it was longer than the plot is high and ran into the figure title
+    y_title = f"Post − pre slope<br>({MEASURES[measure].label} points/month)"
     if needles:
         return _needles(d, highlight, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
                         summary=summary, y_title=y_title)
@@ -549,22 +585,89 @@ def ws_mean(summaries: pd.DataFrame) -> go.Figure:
                     xaxis={"dtick": 3}, yaxis={"range": [0, 5.2]})
 
 
+#: What the safety view's "Show only" may keep (in the order the heatmap's title names them).
+ONLY_KINDS = ("serious", "related")
+
+
+def _only_words(only) -> str:
+    """("related", "serious") -> "serious and related" (the events kept by the safety view's "Show only")."""
+    return " and ".join(o for o in ONLY_KINDS if o in set(only or ()))
+
+
+def wrap_label(text: str, width: int = 24, max_lines: int = 2) -> str:
+    """A tick label on lines of at most ``width`` characters, broken at spaces (``<br>``), at most ``max_lines``
+    lines (the rest cut with an ellipsis: the hover text names the whole term)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines or any(len(line) > width for line in lines):
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:width - 2] + " …"
+    return "<br>".join(lines) or str(text)
+
+
+def term_labels(terms) -> tuple[list[str], int]:
+    """The heatmap's column labels and their tick angle (:data:`TERM_LABELS`)."""
+    for most, angle, lines, width in TERM_LABELS:
+        if most is None or len(terms) <= most:
+            return [wrap_label(t, width, lines) for t in terms], angle
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _label_block(ticktext, font: float, angle: float) -> float:
+    """The height in pixels of rotated multi-line tick labels (a generous estimate: automargin does the rest)."""
+    lines = [str(t).split("<br>") for t in ticktext] or [[""]]
+    chars = max(len(line) for ls in lines for line in ls)
+    n_lines = max(len(ls) for ls in lines)
+    a = np.radians(abs(angle))
+    return chars * 0.62 * font * np.sin(a) + n_lines * 1.3 * font * np.cos(a) + 10
+
+
+def _reserve_title(axis: dict, title_size: float) -> None:
+    """Room for the figure title above a top-side axis's tick labels.
+
+    The title is pinned to the top of the figure; the axis gets an empty title of the title's height, which
+    plotly's automargin stacks above the tick labels: the labels never reach the title, however long they
+    are, and no blank band is left between them."""
+    axis["title"] = {"text": "&nbsp;", "standoff": 0, "font": {"size": title_size + TITLE_RESERVE_PAD}}
+
+
+def heatmap_geometry(n_rows: int, ticktext, angle: float, levels: int, font: float, title_size: float,
+                     row_px: float) -> tuple[int, int]:
+    """(figure height, colour bar length) of an adverse-event heatmap: rows of ``row_px`` pixels under the title
+    and the term labels, and a plot at least as tall as the colour bar, whose labels (``levels`` of them, at
+    ``font`` pixels) never overprint."""
+    colorbar = round(levels * 1.9 * font)
+    top = 1.3 * (title_size + TITLE_RESERVE_PAD) + _label_block(ticktext, font, angle)
+    plot = max(n_rows * row_px, colorbar + 3 * font)
+    return min(round(top + plot + HEATMAP_BOTTOM), HEATMAP_MAX_HEIGHT + 120), colorbar
+
+
 def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity",
-               highlight: str | None = None) -> go.Figure:
+               highlight: str | None = None, only=()) -> go.Figure:
     """Patients (rows) by event terms (columns), coloured by the worst severity, seriousness or relatedness.
 
     ``patients``: the selected patients (patient_id column) in row order.  Rows:
-    the patients with events, worst severity first, then most events.
+    the patients with events, worst severity first, then most events.  ``only``: what ``ae`` was narrowed
+    to ("serious", "related": the safety view's "Show only"), said in the title and the notes.
     """
+    kept = _only_words(only)
+    events = f"{kept} events" if kept else "events"
     title = {"severity": "Adverse events by patient and term: worst severity",
              "serious": "Adverse events by patient and term: seriousness",
              "related": "Adverse events by patient and term: relationship to the cell product"}[colour_by]
+    if kept:
+        title += f", {kept} events only"
     if patients.empty:
         return message_figure("No patients match the current filters", title)
     sel = patients["patient_id"].astype(str).tolist()
     a = ae[ae["patient_id"].isin(sel)]
     if a.empty:
-        return message_figure(f"No adverse events in the {len(sel)} selected patients", title)
+        return message_figure(f"No {'adverse' if not kept else kept} events in the {len(sel)} selected patients",
+                              title)
     sev_rank = {sv: i + 1 for i, sv in enumerate(SEVERITIES)}
     a = a.assign(patient_id=a["patient_id"].astype(str).astype(object), sev=a["severity"].map(sev_rank).astype(int))
     terms = a.groupby("term")["patient_id"].nunique().sort_values(ascending=False, kind="stable")
@@ -599,7 +702,7 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
             .map(plain_text).to_numpy(dtype=object)
             + "; " + duration.astype(object))
     text_map = a.assign(desc=desc).groupby(["patient_id", "term"])["desc"].agg("<br>".join)
-    text = np.full(z.shape, "no event", dtype=object)  # made a fixed-width array by _Spec.trace
+    text = np.full(z.shape, f"no {events[:-1]}", dtype=object)  # made a fixed-width array by _Spec.trace
     rows_at = pd.Index(order).get_indexer(text_map.index.get_level_values(0))
     cols_at = pd.Index(term_list).get_indexer(text_map.index.get_level_values(1))
     text[rows_at, cols_at] = text_map.to_numpy(dtype=object)
@@ -612,36 +715,61 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     row_ids = text_array(np.asarray(order, dtype=object))
     # many rows (a large trial): thin rows without labels or gaps, in a figure of bounded height
     many = len(order) > HEATMAP_LABELLED_ROWS
-    row_px = min(26.0, HEATMAP_MAX_HEIGHT / len(order)) if many else 26
-    s.trace(type="heatmap", z=z, x=plain_texts(term_list), y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
+    row_px = min(HEATMAP_ROW_PX, HEATMAP_MAX_HEIGHT / len(order)) if many else HEATMAP_ROW_PX
+    # the terms as text (dataset text is untrusted: no live markup), and their labels from that text
+    shown = plain_texts(term_list)
+    ticktext, angle = term_labels(shown)
+    height, colorbar = heatmap_geometry(len(order), ticktext, angle, k, BASE_FONT, TITLE_SIZE, row_px)
+    s.trace(type="heatmap", z=z, x=shown, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
             colorscale=scale,
             xgap=1 if many else 2, ygap=0 if many else 2,
             customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>",
             colorbar={"tickvals": list(range(k)), "ticktext": levels, "title": {"text": colour_by}, "thickness": 14,
-                      "len": 0.8})
+                      "lenmode": "pixels", "len": colorbar, "y": 0.5, "yanchor": "middle"})
     if highlight in pos_p:
         i = pos_p[highlight]
         s.layout["shapes"].append({"type": "rect", "x0": -0.5, "x1": len(term_list) - 0.5, "y0": i - 0.5, "y1": i + 0.5,
                                    "xref": "x", "yref": "y", "line": {"color": HIGHLIGHT_COLOUR, "width": 3}})
     n_without = len(sel) - len(order)
-    sub = f"{len(order)} patients with events shown; {n_without} selected patients without any event not shown"
+    note = sub = (f"{len(order)} patients with {events} shown; {n_without} selected patients without "
+                  f"{'a ' + kept + ' event' if kept else 'any event'} not shown")
     if many:
         sub += f"; {len(order)} rows are too many to label: hover a row to name its patient"
     s.note(sub, 0, -0.02, size=11, colour="#444")
-    return s.figure(title, n=len(sel), height=max(320, 120 + round(row_px * len(order))),
-                    summary=(f"Grid of {len(order)} patients with events (rows) by {len(term_list)} event terms "
+    xaxis = {"type": "category", "tickangle": angle, "side": "top", "tickmode": "array",
+             "tickvals": shown, "ticktext": ticktext, "automargin": True}
+    _reserve_title(xaxis, TITLE_SIZE)
+    return s.figure(title, n=len(sel), height=height,
+                    summary=(f"Grid of {len(order)} patients with {events} (rows) by {len(term_list)} event terms "
                              f"(columns), coloured by {colour_by}; {sub}."),
-                    xaxis={"type": "category", "tickangle": -30, "side": "top"},
-                    # many rows: no tick, label or grid line per row (thousands of them would be a grey smear)
-                    yaxis={"autorange": "reversed", "type": "category",
+                    xaxis=xaxis,
+                    # every row labelled (dtick 1: plotly would otherwise skip labels it finds crowded); many
+                    # rows: no tick, label or grid line per row (thousands of them would be a grey smear)
+                    yaxis={"autorange": "reversed", "type": "category", "automargin": True,
                            **({"showticklabels": False, "showgrid": False, "ticks": "", "tickmode": "array",
-                               "tickvals": []} if many else {})},
-                    clickmode="event", margin={"t": 150, "b": 48})
+                               "tickvals": []} if many else {"dtick": 1})},
+                    # the title at the top, the room under it kept by the x axis (_reserve_title)
+                    title_style={"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+                    clickmode="event", margin={"t": 10, "b": HEATMAP_BOTTOM},
+                    meta={"heatmap": {"rows": len(order), "labelled": not many, "note": note},
+                          "title_reserve": "xaxis"})
+
+
+def _panel_range(measures) -> list[float]:
+    """A profile panel's y range: the measures' whole scale (``MEASURES`` low to high), with a little room."""
+    low = min(MEASURES[m].low for m in measures)
+    high = max(MEASURES[m].high for m in measures)
+    pad = PROFILE_PAD * (high - low)
+    return [low - pad, high + pad]
 
 
 def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: list[str]) -> go.Figure:
-    """All measures of one patient over time, one panel per outcome."""
+    """All measures of one patient over time, one panel per outcome.
+
+    Each panel spans its measure's whole scale (a fall from 25 to 18 reads as what it is on 0-40); each
+    measure has its own colour, and the limbs of the weakness panel also their own dash, marker and width
+    (drawn widest first), so two limbs with the same values stay visible, one inside the other."""
     m = meas[meas["patient_id"] == patient_id]
     if m.empty:
         return message_figure(f"Patient {patient_id} has no measurements", f"Patient {patient_id}")
@@ -651,39 +779,99 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     for r, ((t, ms), cell) in enumerate(zip(panels, cells)):
         x0, x1, _y0, y1 = cell["domain"]
         partly = any(x in simulated_measures for x in ms) and m[m["measure"].isin(ms)]["simulated"].any()
-        s.note(t + (" (partly SIMULATED)" if partly else ""), (x0 + x1) / 2, y1, xanchor="center", yanchor="bottom",
-               size=13)
-        for measure in ms:
+        # the panel's title names its measure and scale (an axis title would be longer than the panel is high)
+        s.note(f"{t} ({MEASURES[ms[0]].unit})" + (" (partly SIMULATED)" if partly else ""), (x0 + x1) / 2, y1,
+               xanchor="center", yanchor="bottom", size=13)
+        for i, measure in enumerate(ms):
             d = m[m["measure"] == measure].sort_values("month")
             if d.empty:
                 continue
             spec = MEASURES[measure]
             src = np.where(d["simulated"], "simulated", "observed (" + d["source"].astype(str).map(plain_text) + ")")
-            colour = LIMB_COLOURS.get(measure, BLUE)
+            colour = MEASURE_COLOURS.get(measure, BLUE)
+            symbol = PROFILE_SYMBOLS[i % len(PROFILE_SYMBOLS)] if len(ms) > 1 else "circle"
+            # several measures in a panel: the first widest, each next one narrower on top of it
+            width, size = (2.5, 9) if len(ms) == 1 else (1.5 + 1.2 * (len(ms) - 1 - i), 8 + 2.5 * (len(ms) - 1 - i))
             s.trace(type="scatter", x=d["month"].to_numpy(float), y=d["value"].to_numpy(float), mode="lines+markers",
                     name=spec.label.replace("Weakness score, ", "WS "), xaxis=cell["xaxis"], yaxis=cell["yaxis"],
-                    line={"color": colour, "width": 2.5},
-                    marker={"size": 9, "symbol": np.where(d["simulated"], "circle-open", "circle"), "color": colour},
+                    legendgroup=t, legendgrouptitle={"text": t} if len(ms) > 1 else None,
+                    line={"color": colour, "width": width, "dash": PROFILE_DASHES[i % len(PROFILE_DASHES)]},
+                    marker={"size": size, "symbol": np.where(d["simulated"], symbol + "-open", symbol),
+                            "color": colour, "line": {"color": colour, "width": 1.5}},
                     customdata=np.stack([np.full(len(d), patient_id, dtype=object), src.astype(object)], axis=-1),
                     hovertemplate=(f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} "
                                    f"{spec.unit}<br>%{{customdata[1]}}<extra></extra>"))
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
         sfx = "" if r == 0 else str(r + 1)
-        axes[f"yaxis{sfx}"]["title"] = {"text": MEASURES[ms[0]].axis_title if len(ms) == 1
-                                        else f"{t} ({MEASURES[ms[0]].unit})"}
+        axes[f"yaxis{sfx}"]["range"] = _panel_range(ms)
+        axes[f"yaxis{sfx}"]["zeroline"] = False
         axes[f"xaxis{sfx}"]["dtick"] = 3
     last = "" if len(panels) == 1 else str(len(panels))
     axes[f"xaxis{last}"]["title"] = {"text": MONTHS_TITLE}
     s.layout.update(axes)
+    for trace in s.data:  # None: no group title (a panel of one measure)
+        if trace.get("legendgrouptitle") is None:
+            trace.pop("legendgrouptitle", None)
     sim = ", ".join(simulated_measures) if m.loc[m["simulated"], "measure"].isin(simulated_measures).any() else None
     return s.figure(f"Patient {patient_id}: all measures",
                     simulated=(f"hollow markers are simulated {sim} values" if sim else None),
                     summary=f"Patient {patient_id}'s {', '.join(t for t, _ in panels)} over months from application.",
-                    height=260 * len(panels) + 80)
+                    height=260 * len(panels) + 80, showlegend=True,
+                    # the legend beside the panels, from the top: under them it would sit far below the last one
+                    legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",
+                            "tracegroupgap": 14},
+                    margin={"b": 64})
+
+
+_AXIS_KEY = re.compile(r"^[xy]axis\d*$")
+
+
+def _bands(data: list[dict], lay: dict, heat: dict, source) -> int:
+    """A heatmap of more rows than PRESENT_HEATMAP_ROWS as labelled bands of consecutive rows (in place): each
+    band shows per term the worst value of its patients, is named by them (up to three) or by its rows, and
+    says in its hover how many of its patients had the event.  ``source``: the heatmap trace (its arrays as
+    arrays: the JSON has numeric ones base64-encoded).  Returns the rows drawn."""
+    t = data[0]
+    z = np.asarray(source.z, dtype=float)
+    n = z.shape[0]
+    if n <= PRESENT_HEATMAP_ROWS:
+        return n
+    size = -(-n // PRESENT_HEATMAP_ROWS)
+    ids = np.asarray(source.customdata)[:, 0] if z.shape[1] else np.array([""] * n)
+    levels = list(t.get("colorbar", {}).get("ticktext") or [])
+    starts = range(0, n, size)
+    zb, labels, text = [], [], []
+    for a in starts:
+        b = min(n, a + size)
+        block = z[a:b]
+        zb.append(block.max(axis=0))
+        labels.append(("Patients " + ", ".join(ids[a:b])) if b - a <= 3 else f"Rows {a + 1}-{b} ({b - a} patients)")
+        had = (block > 0).sum(axis=0)
+        worst = block.max(axis=0).astype(int)
+        text.append([f"{h} of {b - a} patients with this event" + (f"; worst: {levels[w]}" if h and w < len(levels)
+                                                                     else "") for h, w in zip(had, worst)])
+    t["z"] = np.array(zb)
+    t["y"] = text_array(labels)
+    t["text"] = text_array(np.array(text, dtype=object))
+    t["customdata"] = np.full(t["z"].shape, "", dtype=str)  # a band names no single patient: a click highlights none
+    t["xgap"], t["ygap"] = 2, 2
+    for shape in lay.get("shapes", []):  # the highlighted patient: their band
+        if shape.get("yref") == "y" and shape.get("type") == "rect":
+            band = int(round(shape["y0"] + 0.5)) // size
+            shape.update(y0=band - 0.5, y1=band + 0.5)
+    note = heat.get("note")
+    if note:
+        lay["annotations"] = [{**a, "text": f"{note}; shown in bands of {size} consecutive rows, each with its "
+                                           "worst value per term"} if a.get("text", "").startswith(note) else a
+                              for a in lay.get("annotations", [])]
+    return len(zb)
 
 
 def for_projector(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` legible at the back of a room: larger fonts, thicker lines, bigger markers."""
+    """A copy of ``fig`` legible at the back of a room: larger fonts, thicker lines, bigger markers.
+
+    A heatmap keeps every row labelled at the larger font: its rows and colour bar grow with the font, and
+    more than PRESENT_HEATMAP_ROWS patients are shown as labelled bands (:func:`_bands`)."""
     spec = fig.to_plotly_json()
     data = [copy.copy(t) for t in spec["data"]]
     for t in data:
@@ -692,12 +880,44 @@ def for_projector(fig: go.Figure) -> go.Figure:
         if isinstance(t.get("marker"), dict) and isinstance(t["marker"].get("size"), (int, float)):
             t["marker"] = {**t["marker"], "size": t["marker"]["size"] * 1.5}
     lay = dict(spec["layout"])
-    lay["font"] = {**lay.get("font", {}), "size": 20}
-    lay["title"] = {**lay.get("title", {}), "font": {"size": 26}}
+    meta = lay.get("meta") if isinstance(lay.get("meta"), dict) else {}
+    ratio = PROJECTOR_FONT / BASE_FONT
+    lay["font"] = {**lay.get("font", {}), "size": PROJECTOR_FONT}
+    lay["title"] = {**lay.get("title", {}), "font": {"size": PROJECTOR_TITLE}}
+    if isinstance(lay.get("margin"), dict) and lay["margin"].get("t") and not meta.get("title_reserve"):
+        # the title's room grows with its font (a panel title under it stays clear of it)
+        lay["margin"] = {**lay["margin"], "t": round(lay["margin"]["t"] * PROJECTOR_TITLE / TITLE_SIZE)}
     lay["hoverlabel"] = {**lay.get("hoverlabel", {}), "font": {"size": 18}}
     lay["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(a.get("font", {}).get("size", 12), 16)}}
                           for a in lay.get("annotations", [])]
-    lay["height"] = int((lay.get("height") or 420) * 1.25)
+    lay["shapes"] = [dict(sh) for sh in lay.get("shapes", [])]
+    for key in [k for k in lay if _AXIS_KEY.match(k)]:  # tick fonts set smaller than the figure's grow with it
+        ax = lay[key] = dict(lay[key])
+        if isinstance(ax.get("tickfont"), dict) and ax["tickfont"].get("size"):
+            ax["tickfont"] = {**ax["tickfont"], "size": round(ax["tickfont"]["size"] * ratio)}
+    if meta.get("title_reserve") in lay:
+        _reserve_title(lay[meta["title_reserve"]], PROJECTOR_TITLE)
+    heat = meta.get("heatmap")
+    if heat and data and data[0].get("type") == "heatmap":
+        t = data[0]
+        rows = heat.get("rows", 0)
+        if rows > PRESENT_HEATMAP_ROWS:
+            rows = _bands(data, lay, heat, fig.data[0])
+        if rows != heat.get("rows"):  # now labelled, one label per band
+            lay["yaxis"] = {k: v for k, v in lay["yaxis"].items()
+                            if k not in ("showticklabels", "showgrid", "ticks", "tickmode", "tickvals")}
+            lay["yaxis"]["dtick"] = 1
+        colorbar = dict(t.get("colorbar") or {})
+        height, colorbar["len"] = heatmap_geometry(rows, lay["xaxis"].get("ticktext") or [""],
+                                                   lay["xaxis"].get("tickangle", -90),
+                                                   len(colorbar.get("tickvals") or [0]), PROJECTOR_FONT,
+                                                   PROJECTOR_TITLE, PRESENT_ROW_PX)
+        t["colorbar"] = colorbar
+        lay["height"] = height
+        lay["meta"] = {**meta, "heatmap": {**heat, "rows": rows, "labelled": True}}
+    else:
+        lay["height"] = int((lay.get("height") or 420) * 1.25)
+    _legend_below(lay, PROJECTOR_FONT)
     return go.Figure({"data": data, "layout": lay}, _validate=False)
 
 

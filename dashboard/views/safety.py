@@ -47,8 +47,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", o
     # the most severe first (deaths on top), then by patient in their natural order
     worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).astype(int)
     serious = serious.assign(_w=worst_first).sort_values(["_w", "patient_id"], kind="stable").drop(columns="_w")
-    return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight), stats.ae_incidence(ae, cohort.patient_ids),
-                        serious, cohort.n, tuple(only))
+    return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight, only=only),
+                        stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only))
 
 
 VIEW = View(
