@@ -11,5 +11,23 @@
       if (args[0] !== key) return window.dash_clientside.no_update;
       return args;
     },
+    /* Resolves once no figure of the page is waiting for its answer and the next frame is painted (at most
+       3 s): the view's deferred parts (the mixed models) are asked for only then. */
+    drawn: function () {
+      return new Promise(function (resolve) {
+        var start = performance.now();
+        function pending() {
+          return document.querySelector(
+            '[data-dash-is-loading="true"] .js-plotly-plot, .js-plotly-plot[data-dash-is-loading="true"]');
+        }
+        function done() {
+          window.requestAnimationFrame(function () { setTimeout(function () { resolve(Date.now()); }, 0); });
+        }
+        (function step() {
+          if (!pending() || performance.now() - start > 3000) done();
+          else window.requestAnimationFrame(step);
+        })();
+      });
+    },
   });
 })();

@@ -263,10 +263,19 @@ def compute_deferred(view: views.View, slot: views.Slot, part, store=None, tab=N
     return layout.render(slot.compute(ds, cohort, part, interactive=True, **kw))
 
 
-def _deferred_callback(view: views.View, slot: views.Slot, part):
+def _drawn_callback(view: views.View) -> None:
+    """Once the view's answer is in, the browser sets the view's "drawn" store after its figures are drawn
+    (assets/gate.js): the deferred parts ask only then, so their requests and tables never compete with
+    the main figures for the server or the page."""
     first = next(s for s in view.slots if s.kind != "deferred")
     after = ids.slot_id(view.prefix, first.name) + ("-alt" if first.kind == "figure" else "")
-    inputs = {"after": Input(after, "children"), "request": State(ids.view_request(view.prefix), "data")}
+    clientside_callback(ClientsideFunction("dashboard", "drawn"), Output(ids.view_drawn(view.prefix), "data"),
+                        Input(after, "children"), prevent_initial_call=True)
+
+
+def _deferred_callback(view: views.View, slot: views.Slot, part):
+    inputs = {"after": Input(ids.view_drawn(view.prefix), "data"),
+              "request": State(ids.view_request(view.prefix), "data")}
     for o in slot.options:
         inputs[o.name] = Input(ids.slot_id(view.prefix, o.suffix), "value")
 
@@ -276,8 +285,8 @@ def _deferred_callback(view: views.View, slot: views.Slot, part):
 
     @callback(output=output, inputs=inputs, prevent_initial_call=True)
     def deferred_callback(after=None, request=None, **options):
-        """A part computed in its own request once the view's main figure has been answered, so the
-        view never waits for it (the mixed-model fits); the first part also shows or hides the slot's options."""
+        """A part computed in its own request once the view's figures are drawn, so the view never waits
+        for it (the mixed-model fits); the first part also shows or hides the slot's options."""
         req = _request(view, request)
         out = {"content": compute_deferred(view, slot, part, store=req.get("store"), tab=req.get("tab"), **options)}
         if "hidden" in output:
@@ -290,6 +299,8 @@ def _deferred_callback(view: views.View, slot: views.Slot, part):
 
 #: view key -> the plain function behind its callback (keywords: tab, store, highlight, present, options)
 VIEW_CALLBACKS = {v.key: _view_callback(v) for v in views.REGISTRY}
+for _view in (v for v in views.REGISTRY if any(s.kind == "deferred" for s in v.slots)):
+    _drawn_callback(_view)
 #: (view key, slot name) -> {part: the plain function behind its callback}
 DEFERRED_CALLBACKS = {(v.key, s.name): {part: _deferred_callback(v, s, part) for part in s.parts}
                       for v in views.REGISTRY for s in v.slots if s.kind == "deferred"}

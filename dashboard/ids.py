@@ -64,6 +64,11 @@ def view_request(prefix: str) -> str:
     return f"{prefix}-request"
 
 
+def view_drawn(prefix: str) -> str:
+    """The store set in the browser once a view's figures are drawn: its deferred parts wait for it."""
+    return f"{prefix}-drawn"
+
+
 def slot_options(prefix: str, slot: str) -> str:
     """The box of a deferred slot's options (hidden where they are not offered)."""
     return f"{prefix}-{slot}-options"

@@ -251,6 +251,8 @@ def tab_body(ds: Dataset, view: View) -> html.Div:
         laid.insert(at, controls)
     laid += [html.P(METHODS[m], className="method") for m in view.methods]
     laid += [dcc.Store(id=ids.view_key(view.prefix), data=view.key), dcc.Store(id=ids.view_request(view.prefix))]
+    if any(s.kind == "deferred" for s in view.slots):
+        laid.append(dcc.Store(id=ids.view_drawn(view.prefix)))
     return html.Div(laid, className="tab-body")
 
 
