@@ -226,10 +226,24 @@ def slope_table(rows: list[tuple[str, dict]], id: str | None = None) -> TableTex
     return _table(SLOPE_HEADER, [slope_row(group, t) for group, t in rows], caption="Slope tests", id=id)
 
 
+#: A row of the left-out table names at most this many patients (then "... and N more").
+LEFT_OUT_IDS = 30
+
+
 def left_out_table(rows: Sequence[tuple[str, float, str, str]]) -> TableText:
-    """The patients a slope test leaves out, and why: (group, window, patient, reason)."""
-    return _table(["Group", "Window", "Patient", "Why left out"],
-                  [[g, f"0-{w:g} months", f"Patient {p}", why] for g, w, p, why in rows],
+    """The patients a slope test leaves out, and why: (group, window, patient, reason) in, one row per
+    group, window and reason out (in the order first met), naming its patients (at most
+    :data:`LEFT_OUT_IDS`, then how many more).  A row per patient made a table of thousands of cells on a
+    large trial, which the page took seconds to draw."""
+    grouped: dict[tuple[str, float, str], list[str]] = {}
+    for g, w, p, why in rows:
+        grouped.setdefault((g, w, why), []).append(str(p))
+    body = []
+    for (g, w, why), pids in grouped.items():
+        named = ", ".join(pids[:LEFT_OUT_IDS]) + (f" … and {len(pids) - LEFT_OUT_IDS} more"
+                                                  if len(pids) > LEFT_OUT_IDS else "")
+        body.append([g, f"0-{w:g} months", why, str(len(pids)), named])
+    return _table(["Group", "Window", "Why left out", "Patients", "Which"], body,
                   caption="Patients of the selection left out of the slope tests")
 
 

@@ -48,3 +48,16 @@ def test_serious_listing_above_the_limit_says_how_many_are_left_out():
 
 def test_serious_listing_empty():
     assert "No serious adverse events" in texts(serious_listing(_events(0)))
+
+
+def test_left_out_patients_are_grouped_by_reason_and_named_at_most_thirty_per_row():
+    """A row per left-out patient made thousands of cells on a 1,000-patient trial (20 s to show the view)."""
+    from dashboard.formatting import LEFT_OUT_IDS, left_out_table
+    rows = [("All", 3, str(i), "no value before day 0" if i % 3 else "1 value after day 0") for i in range(1, 71)]
+    t = left_out_table(rows)
+    assert [tuple(r[:4]) for r in t.rows] == [("All", "0-3 months", "no value before day 0", "47"),
+                                       ("All", "0-3 months", "1 value after day 0", "23")]
+    first = t.rows[0][4]
+    assert first.startswith("1, 2, 4, 5, 7") and first.endswith(f"… and {47 - LEFT_OUT_IDS} more")
+    assert len(first.split(" … ")[0].split(", ")) == LEFT_OUT_IDS
+    assert t.rows[1][4] == ", ".join(str(i) for i in range(3, 71, 3))
