@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -162,10 +163,12 @@ def validate(fig: go.Figure) -> go.Figure:
     return go.Figure(fig.to_plotly_json())
 
 
-def message_figure(message: str, title: str = "", height: int = 320) -> go.Figure:
-    """An empty figure that says why there is nothing to draw."""
+def message_figure(message: str, title: str = "", height: int = 320, wrap: int | None = None) -> go.Figure:
+    """An empty figure that says why there is nothing to draw (``wrap``: break the message into lines of
+    about that many characters)."""
     s = _Spec()
-    s.note(message, 0.5, 0.5, xanchor="center", yanchor="middle", size=16, colour="#444")
+    text = "<br>".join(textwrap.wrap(message, wrap)) if wrap else message
+    s.note(text, 0.5, 0.5, xanchor="center", yanchor="middle", size=16, colour="#444")
     return s.figure(title or message, height=height, summary=message,
                     xaxis={"visible": False}, yaxis={"visible": False})
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 
-from . import cohorts, ids, views
+from . import cohorts, ids, stats, views
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import Dataset
 
@@ -124,13 +124,26 @@ def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
     """The population radio's choices, each with its number of patients at the progressor threshold
     ``min_decline`` (progressors and stable change with it); the comparison shows no single count."""
     out = []
+    grouping = stats.progression_reason(dataset) is None
     for p in cohorts.POPULATIONS:
+        if p in cohorts.PROGRESSION_POPULATIONS and not grouping:
+            continue  # no pre-treatment period: no progressors, no stable patients (stats.pre_post_rule)
         label = cohorts.POPULATION_LABELS[p]
         if p != cohorts.COMPARE:
             n = cohorts.select(dataset, CohortFilter(population=p, min_decline=min_decline)).n
             label += f" ({n})"
         out.append({"label": label, "value": p})
     return out
+
+
+def without_unavailable_population(dataset: Dataset, filt: CohortFilter) -> tuple[CohortFilter, list[str]]:
+    """The filter, with a progressor/stable population the dataset cannot define replaced by the default
+    population and a notice saying why (:func:`dashboard.stats.progression_reason`)."""
+    why = stats.progression_reason(dataset) if filt.uses_progression else None
+    if why is None:
+        return filt, []
+    return (filt.with_(population=DEFAULT_POPULATION),
+            [f"cohort={filt.population!r} ignored: {why}; showing the {cohorts.POPULATION_LABELS[DEFAULT_POPULATION]}"])
 
 
 def reconcile(trigger: str | None, search: str | None, controls: Controls, dataset: Dataset) -> StateResult:
@@ -159,6 +172,8 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
             tab = DEFAULT_TAB
         if not isinstance(highlight, str) or highlight not in known:
             highlight = None
+    filt, unavailable = without_unavailable_population(dataset, filt)
+    notices += unavailable
     cohort = cohorts.select(dataset, filt)
     params = filt.to_params()
     new_search = _address({**params, **_option_params(options)}, tab, highlight, present)

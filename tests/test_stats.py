@@ -387,12 +387,14 @@ def test_slope_test_notes_when_not_computable():
     t = stats.slope_test(m, "ALSFRS", 3)
     assert t.n == 0 and t.note == "not computable: no ALSFRS values in this dataset"
     t = stats.slope_test(m, "FVC", 3)
-    assert t.n == 0 and "before day 0" in t.note
-    m2 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "X", 9, "FVC", 70)])
+    assert t.n == 0 and "up to day 0" in t.note and t.not_computable
+    # three more patients with pre-treatment values only: the dataset has a lead-in (stats.pre_post_rule)
+    lead_in = [(p, v, mo, "FVC", 80 + mo) for p in ("7", "8", "9") for v, mo in (("I", -6), ("V", 0))]
+    m2 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "X", 9, "FVC", 70)] + lead_in)
     t = stats.slope_test(m2, "FVC", 3)
-    assert t.n == 0 and "0-3 months" in t.note
+    assert t.n == 0 and "0-3 months" in t.note and t.not_computable is None
     # one patient: means reported, no test
-    m3 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 74), ("1", "VIII", 3, "FVC", 73)])
+    m3 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 74), ("1", "VIII", 3, "FVC", 73)] + lead_in)
     t = stats.slope_test(m3, "FVC", 3)
     assert t.n == 1
     assert t.pre_slope_mean == pytest.approx(-1.0)
@@ -458,7 +460,8 @@ def test_slope_tests_shipped_fvc_has_no_pre_slope(shipped):
     assert len(tests) == 4
     for t in tests:
         assert t.n == 0 and t.t is None
-        assert t.note == "not computable: no patient has 2 or more FVC values before day 0"
+        assert t.note.startswith("not computable: no patient has FVC values at 2 or more months up to day 0")
+        assert t.not_computable == stats.pre_post(shipped, "FVC").reason
 
 
 # ---------------------------------------------------------------- visit summaries

@@ -61,12 +61,18 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
         fits = stats.fit_segments(rows, measure, None, window)
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
     sim = simulated_text(ds, measure, cohort)
-    slopes = stats.patient_slopes(rows, measure)
     figure = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time",
                                rows=by_group)
+    rule = stats.pre_post(ds, measure)
+    if not rule.computable:
+        # no lead-in: no slope test, no slope pairs, no waterfall; one reason for all of them
+        msg = f"Pre- vs post-treatment comparisons are not computable: {rule.reason}."
+        return AlsfrsResult(measure, window, figure, figures.message_figure(msg, "Pre vs post slope", wrap=60),
+                            figures.message_figure(msg, "Change in slope per patient", wrap=60), (), msg)
+    slopes = stats.patient_slopes(rows, measure)
     slope_rows = tuple((label, t.to_dict(with_ids=False))
                        for _k, label, pids in groups(cohort)
-                       for t in stats.slope_tests(rows, measure, pids, slopes=slopes))
+                       for t in stats.slope_tests(rows, measure, pids, slopes=slopes, rule=rule))
     left_out = tuple((label, w, pid, why) for _k, label, pids in groups(cohort) for w in stats.WINDOWS
                      for pid, why in stats.slope_exclusions(slopes, pids, w, measure))
     return AlsfrsResult(
