@@ -253,7 +253,9 @@ def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None =
 #: has a pre-treatment (lead-in) period for the measure, so it is evaluated over the whole dataset, not a
 #: selection: a trial without a lead-in where a few patients happen to have screening values gets no test;
 #: a small selection of a trial with one keeps its tests (each shows its n; n < 2 is not computable).
-MIN_PRE_PATIENTS = 3
+#: Why 6: with fewer pairs the Wilcoxon signed-rank test cannot reach p < 0.05 whatever the data
+#: (n = 5: the smallest two-sided p is 2/32 = 0.0625).
+MIN_PRE_PATIENTS = 6
 MIN_PRE_SHARE = 0.5
 
 

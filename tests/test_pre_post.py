@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -46,15 +47,24 @@ def test_rule_counts_patients_with_a_pre_treatment_slope():
     r = stats.pre_post_rule(lines(4, 56), "ALSFRS")
     assert (r.n_patients, r.n_pre, r.computable) == (60, 4, False)
     assert r.reason == ("only 4 of the 60 patients with ALSFRS values have values at 2 or more months up to day 0 "
-                        "(a pre-treatment slope); a pre/post comparison needs at least 3 and at least half of them")
-    assert stats.pre_post_rule(lines(3, 3), "ALSFRS").computable  # exactly half, and 3
-    assert not stats.pre_post_rule(lines(3, 4), "ALSFRS").computable  # 3 of 7: under half
-    assert not stats.pre_post_rule(lines(2, 0), "ALSFRS").computable  # all, but only 2
+                        "(a pre-treatment slope); a pre/post comparison needs at least 6 and at least half of them")
+    assert stats.pre_post_rule(lines(6, 6), "ALSFRS").computable  # exactly half, and 6
+    assert not stats.pre_post_rule(lines(6, 7), "ALSFRS").computable  # 6 of 13: under half
+    assert not stats.pre_post_rule(lines(5, 0), "ALSFRS").computable  # all, but only 5
     assert stats.pre_post_rule(lines(2, 0), "FVC").reason == "no FVC values in this dataset"
     # one value before day 0 and one at day 0 make a slope; a value at day 0 alone does not
-    assert stats.pre_post_rule(frame([(p, mo, "ALSFRS", 30 - mo) for p in "abc" for mo in (-1, 0)]),
-                               "ALSFRS").n_pre == 3
+    assert stats.pre_post_rule(frame([(p, mo, "ALSFRS", 30 - mo) for p in "abcdef" for mo in (-1, 0)]),
+                               "ALSFRS").n_pre == 6
     json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_six_is_where_a_wilcoxon_test_can_first_reach_5_percent():
+    # the reason for MIN_PRE_PATIENTS = 6, checked against scipy: all differences positive is the extreme case
+    from scipy import stats as sps
+
+    assert sps.wilcoxon(np.arange(1.0, 6.0)).pvalue > 0.05
+    assert sps.wilcoxon(np.arange(1.0, 7.0)).pvalue < 0.05
+    assert stats.MIN_PRE_PATIENTS == 6
 
 
 def test_shipped_dataset_keeps_its_tests(shipped):
