@@ -228,7 +228,7 @@ def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None =
     from .formatting import METHODS, Para
 
     result = views.run(view.key, ds, cohort, highlight, **(options or {}))
-    parts = [f"<h2>{_esc(view.heading)}</h2>"]
+    parts = [f"<h2>{_esc(view.heading_for(ds))}</h2>"]
     for slot in view.slots:
         if slot.kind == "figure":
             if slot.in_report:
@@ -272,7 +272,7 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
     if notes:
         parts.append("<div class='sim' role='note'><strong>SIMULATED DATA IN THIS REPORT:</strong> "
                      + _esc("; ".join(notes)) + ".</div>")
-    for view in views.REGISTRY:
+    for view in views.offered(ds):
         if view.in_report:
             parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key)))
     body = "\n".join(parts)

@@ -136,14 +136,28 @@ def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
     return out
 
 
-def without_unavailable_population(dataset: Dataset, filt: CohortFilter) -> tuple[CohortFilter, list[str]]:
-    """The filter, with a progressor/stable population the dataset cannot define replaced by the default
-    population and a notice saying why (:func:`dashboard.stats.progression_reason`)."""
+def unrecorded_categories(patient_frame: pd.DataFrame) -> tuple[str, ...]:
+    """The category filters (CATEGORIES fields) whose attribute nobody in the dataset has recorded: not offered."""
+    return tuple(cat.field for cat in CATEGORIES if patient_frame[cat.column].isna().all())
+
+
+def offered_filter(dataset: Dataset, filt: CohortFilter) -> tuple[CohortFilter, list[str]]:
+    """The filter without what the dataset does not offer, and a notice for each part dropped: a
+    progressor/stable population it cannot define (:func:`dashboard.stats.progression_reason`; the
+    default population instead) and a category filter on an attribute nobody has recorded."""
+    notices = []
     why = stats.progression_reason(dataset) if filt.uses_progression else None
-    if why is None:
-        return filt, []
-    return (filt.with_(population=DEFAULT_POPULATION),
-            [f"cohort={filt.population!r} ignored: {why}; showing the {cohorts.POPULATION_LABELS[DEFAULT_POPULATION]}"])
+    if why is not None:
+        notices.append(f"cohort={filt.population!r} ignored: {why}; showing the "
+                       f"{cohorts.POPULATION_LABELS[DEFAULT_POPULATION]}")
+        filt = filt.with_(population=DEFAULT_POPULATION)
+    for name in unrecorded_categories(cohorts.patient_frame(dataset)):
+        cat = next(c for c in CATEGORIES if c.field == name)
+        if getattr(filt, name):
+            notices.append(f"{cat.param}={','.join(getattr(filt, name))!r} ignored: {cat.label.lower()} is not "
+                           "recorded in this dataset")
+            filt = filt.with_(**{name: ()})
+    return filt, notices
 
 
 def reconcile(trigger: str | None, search: str | None, controls: Controls, dataset: Dataset) -> StateResult:
@@ -172,8 +186,12 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
             tab = DEFAULT_TAB
         if not isinstance(highlight, str) or highlight not in known:
             highlight = None
-    filt, unavailable = without_unavailable_population(dataset, filt)
+    filt, unavailable = offered_filter(dataset, filt)
     notices += unavailable
+    why = views.BY_KEY[tab].available(dataset) if tab in views.BY_KEY else None
+    if why:
+        notices.append(f"tab={tab!r} ignored: {why}")
+        tab = DEFAULT_TAB
     cohort = cohorts.select(dataset, filt)
     params = filt.to_params()
     new_search = _address({**params, **_option_params(options)}, tab, highlight, present)

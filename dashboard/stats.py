@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .data import MEASURES, ONSETS, SEXES, SEVERITIES, WS_MEASURES, functional_measure
+from .data import MEASURES, ONSETS, SEVERITIES, SEXES, WS_MEASURES, functional_measure
 
 WINDOWS = (3, 6, 9, 12)
 NOT_COMPUTABLE_N = "not computable: n < 2"

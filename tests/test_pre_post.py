@@ -169,3 +169,15 @@ def test_cli_refuses_progressors_without_lead_in(no_lead_in):
     assert r.returncode == 2
     assert "not available" in r.stderr and "only 4 of the 60 patients" in r.stderr
 
+
+
+def test_overview_says_there_are_no_progressors_without_lead_in(no_lead_in):
+    from dashboard import formatting, layout
+    from tests.helpers import texts
+
+    res = views.run("overview", no_lead_in, cohorts.select(no_lead_in, CohortFilter()))
+    assert "only 4 of the 60 patients" in res.flow.no_grouping
+    rows = formatting.flow_rows(res.flow).rows
+    assert ("Progressors / stable", f"not defined: {res.flow.no_grouping}") in [tuple(r) for r in rows]
+    assert not any(str(r[0]).startswith("Stable") for r in rows)
+    assert "not defined" in texts(layout.flow_diagram(res.flow))

@@ -112,6 +112,7 @@ def mixed_part(ds: Dataset, cohort: Cohort, window: float, *, interactive: bool 
 VIEW = View(
     key="alsfrs", label="ALSFRS", prefix="alsfrs", order=20, compute=compute,
     measures=lambda ds: [functional_measure(ds.measures)],
+    label_of=lambda ds: MEASURES[functional_measure(ds.measures)].label,
     controls_at=1,
     options=(
         Option("show_fits", "toggle", "Show each patient's fitted pre- and post-treatment slopes", False,
