@@ -111,6 +111,12 @@ def test_no_lead_in_view_shows_not_computable(no_lead_in):
         text = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
         assert "not computable" in text and "only 4 of the 60 patients" in text
         assert not [t for t in fig.data if len(getattr(t, "x", None) or ())]  # nothing drawn
+    fitted = views.run("alsfrs", no_lead_in, cohort, show_fits=True).figure
+    assert fitted.layout.title.text == res.figure.layout.title.text
+    fit_labels = [str(c) for t in fitted.data if str(t.name).startswith("Fitted") for c in t.customdata
+                  if c is not None]
+    assert any("(post slope" in c for c in fit_labels)
+    assert not [c for c in fit_labels if "(pre slope" in c]  # no pre-treatment fits drawn
     rendered = str(res.slope_table)
     assert "only 4 of the 60 patients" in rendered
     html = reports.html_report(no_lead_in, cohort)

@@ -56,14 +56,16 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
     gm = group_map(cohort)
     by_group = cohort_rows(ds, cohort, [measure])
     rows = by_group["all"]
+    rule = stats.pre_post(ds, measure)
     fits = None
     if show_fits:
         fits = stats.fit_segments(rows, measure, None, window)
+        if not rule.computable:  # no pre-treatment period: no pre-treatment slopes drawn either
+            fits = fits[fits["period"] == "post"]
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
     sim = simulated_text(ds, measure, cohort)
     figure = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time",
                                rows=by_group)
-    rule = stats.pre_post(ds, measure)
     if not rule.computable:
         # no lead-in: no slope test, no slope pairs, no waterfall; one reason for all of them
         msg = f"Pre- vs post-treatment comparisons are not computable: {rule.reason}."
