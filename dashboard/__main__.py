@@ -173,6 +173,11 @@ def _cohort_or_exit(args, ds):
     filt, notices = CohortFilter.from_params(params)
     if notices:
         _usage_error(notices[0].replace(" ignored", " is invalid").replace("=", " = ", 1))
+    from .stats import progression_reason
+
+    why = progression_reason(ds) if filt.uses_progression else None
+    if why:
+        _usage_error(f"--cohort {filt.population} is not available: {why}")
     cohort = select(ds, filt)
     if cohort.unknown_ids:
         _usage_error(f"unknown patient id(s): {', '.join(cohort.unknown_ids)}")

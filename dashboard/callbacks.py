@@ -220,6 +220,8 @@ def compute_view(view: views.View, tab=None, store=None, highlight=None, present
     """A view's slots for the page's state (the plain function behind the view's callback)."""
     _active(tab, view.key)
     ds, _filt, cohort = _context(store)
+    if view.available(ds) is not None:  # not offered for this dataset (no tab): nothing to draw
+        raise PreventUpdate
     result = views.run(view.key, ds, cohort, highlight, **options)
     return render_view(view, result, present)
 
@@ -340,7 +342,7 @@ def download(clicks=None, store=None, tab=None, highlight=None, options=None):
         raise PreventUpdate
     ds, _filt, cohort = _context(store)
     today = _dt.date.today().isoformat()
-    view = tab if tab in views.TAB_KEYS else "overview"
+    view = tab if tab in {v.key for v in views.offered(ds)} else "overview"
     if trig == ids.DOWNLOAD_DATA:
         sim = bool(cohorts.rows(ds.measurements, cohort)["simulated"].any())
         return dict(content=reports.selection_csv(ds, cohort),

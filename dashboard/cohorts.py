@@ -62,6 +62,13 @@ RANGES = (
     ("delta_fs", "deltafs", "delta_fs", "Pre-treatment progression rate ΔFS", "points/month"),
     ("baseline_fvc", "fvc", "baseline_FVC", "Baseline FVC", "% predicted"),
 )
+
+
+def range_label(name: str, label: str, scale: str) -> str:
+    """A range filter's label in the dataset's words: the baseline score names the rating scale in use."""
+    return f"Baseline {scale}" if name == "baseline_alsfrs" else label
+
+
 #: Upper bound on the number of ids accepted in a patient list (URL, CLI).
 MAX_PATIENT_IDS = 100_000
 
@@ -131,6 +138,7 @@ class CohortFilter:
                 parts.append(f"{cat.label.lower()} " + " or ".join(chosen))
         for name, _stem, _col, label, unit in RANGES:
             lo, hi = getattr(self, name)
+            label = range_label(name, label, scale)
             if lo is not None and hi is not None:
                 parts.append(f"{label.lower()} {lo:g}-{hi:g} {unit}")
             elif lo is not None:

@@ -231,6 +231,12 @@ class Dataset:
     format: str = "native"
     #: The format in words ("ADaM datasets").
     format_label: str = NATIVE_LABEL
+    #: The study's identifier (metadata.json ``study_id``; "" when not given).
+    study_id: str = ""
+    #: What day 0 is, as the figures mark it (metadata.json ``day0_label``, e.g. "Day 0: application").
+    day0_label: str = "Day 0"
+    #: What is given at day 0, in words (metadata.json ``treatment_label``, e.g. "application").
+    treatment_label: str = "treatment"
 
     # derived values below are computed once per dataset (cached_property writes the instance's
     # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
@@ -825,6 +831,9 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         title=str(meta.get("title") or directory.name),
         format=fmt,
         format_label=fmt_label,
+        study_id=str(meta.get("study_id") or ""),
+        day0_label=str(meta.get("day0_label") or "Day 0"),
+        treatment_label=str(meta.get("treatment_label") or "treatment"),
     )
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -73,7 +75,32 @@ BASE_FONT, TITLE_SIZE, PROJECTOR_FONT, PROJECTOR_TITLE = 13, 18, 20, 26
 TITLE_RESERVE_PAD = 10
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 SIMULATED_TAG = "SIMULATED"
-MONTHS_TITLE = "Months from application (day 0)"
+
+
+@dataclass(frozen=True)
+class TimeWords:
+    """What day 0 is called on the time axis (a dataset's metadata.json ``day0_label``, ``treatment_label``)."""
+
+    day0: str = "Day 0"
+    treatment: str = "treatment"
+
+    @classmethod
+    def of(cls, ds) -> TimeWords:
+        return cls(ds.day0_label, ds.treatment_label)
+
+    @property
+    def months(self) -> str:
+        """The time axis's title: "Months from application (day 0)", or "Months from day 0" by default."""
+        return "Months from day 0" if self.treatment == "treatment" else f"Months from {self.treatment} (day 0)"
+
+    @property
+    def since(self) -> str:
+        """"months from application" in a sentence."""
+        return "months from day 0" if self.treatment == "treatment" else f"months from {self.treatment}"
+
+
+#: Neutral words: a dataset without them in its metadata.
+NEUTRAL_TIME = TimeWords()
 
 
 @functools.lru_cache(maxsize=1)
@@ -162,10 +189,12 @@ def validate(fig: go.Figure) -> go.Figure:
     return go.Figure(fig.to_plotly_json())
 
 
-def message_figure(message: str, title: str = "", height: int = 320) -> go.Figure:
-    """An empty figure that says why there is nothing to draw."""
+def message_figure(message: str, title: str = "", height: int = 320, wrap: int | None = None) -> go.Figure:
+    """An empty figure that says why there is nothing to draw (``wrap``: break the message into lines of
+    about that many characters)."""
     s = _Spec()
-    s.note(message, 0.5, 0.5, xanchor="center", yanchor="middle", size=16, colour="#444")
+    text = "<br>".join(textwrap.wrap(message, wrap)) if wrap else message
+    s.note(text, 0.5, 0.5, xanchor="center", yanchor="middle", size=16, colour="#444")
     return s.figure(title or message, height=height, summary=message,
                     xaxis={"visible": False}, yaxis={"visible": False})
 
@@ -363,8 +392,9 @@ def spaghetti(
     reference: float | None = None,
     reference_label: str = "",
     show_legend: bool = True,
+    time: TimeWords = NEUTRAL_TIME,
 ) -> go.Figure:
-    """Each patient's values of ``measure`` over months from application.
+    """Each patient's values of ``measure`` over months from day 0 (``time``: what day 0 is called).
 
     ``meas``: the measure's rows for the selected patients.  ``groups``:
     patient id -> group ("progressor", "stable" or "all").  ``summaries``:
@@ -376,16 +406,16 @@ def spaghetti(
     s = _Spec()
     n_patients, m = _spaghetti_traces(s, meas, measure, groups, summaries, highlight, fits, show_legend=show_legend)
     s.vline(0)
-    s.note("Day 0: application", 0, 1, xref="x", xshift=4)
+    s.note(plain_text(time.day0), 0, 1, xref="x", xshift=4)
     if reference is not None:
         s.hline(reference, colour=GREEN, width=2, dash="dashdot")
         s.note(reference_label or f"{reference:g}", 0, reference, yref="y", size=11, colour=GREEN)
-    summary = (f"{spec.label} ({spec.unit}) of {n_patients} patients against months from application, "
+    summary = (f"{spec.label} ({spec.unit}) of {n_patients} patients against {time.since}, "
                "one line per patient"
                + ("; thick lines: mean ± SEM per visit" if summaries is not None and len(summaries) else "")
                + (f"; patient {highlight} highlighted" if highlight else "") + ".")
     return s.figure(title or f"{spec.label} over time", n=n_patients, simulated=simulated, summary=summary,
-                    x_title=MONTHS_TITLE, y_title=spec.axis_title,
+                    x_title=plain_text(time.months), y_title=spec.axis_title,
                     xaxis={"zeroline": False, "dtick": 3},
                     yaxis={"range": _padded_range(m["value"], spec), "zeroline": False},
                     showlegend=show_legend, clickmode="event", uirevision=measure)
@@ -527,7 +557,7 @@ def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go
 
 
 def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame | None,
-            highlight: str | None = None) -> go.Figure:
+            highlight: str | None = None, time: TimeWords = NEUTRAL_TIME) -> go.Figure:
     """Weakness scores of the four limbs as small multiples, with their means."""
     s = _Spec()
     axes, cells = _grid_axes(2, 2, 0.14, 0.06)
@@ -553,15 +583,15 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
         else:
             ax.update(dtick=3)
             if ax.get("showticklabels"):
-                ax["title"] = {"text": "Months from application"}
+                ax["title"] = {"text": plain_text(time.months)}
     s.layout.update(axes)
     return s.figure("Weakness scores by limb (0 = plegia, 5 = normal)", n=n_patients, height=620,
-                    summary=(f"Four panels, one per limb: each of {n_patients} patients' weakness score over months "
-                             "from application, with the mean ± SEM."),
+                    summary=(f"Four panels, one per limb: each of {n_patients} patients' weakness score over "
+                             f"{time.since}, with the mean ± SEM."),
                     clickmode="event", uirevision="ws")
 
 
-def ws_mean(summaries: pd.DataFrame) -> go.Figure:
+def ws_mean(summaries: pd.DataFrame, time: TimeWords = NEUTRAL_TIME) -> go.Figure:
     """Mean weakness score of each limb over time (± SEM)."""
     s = _Spec()
     dashes = dict(zip(WS_MEASURES, ("solid", "dash", "solid", "dash")))
@@ -579,7 +609,7 @@ def ws_mean(summaries: pd.DataFrame) -> go.Figure:
                 customdata=sm["n"].to_numpy(dtype=float),
                 hovertemplate="Month %{x:.2f}: mean %{y:.2f} (n = %{customdata})<extra>%{fullData.name}</extra>")
     s.vline(0, width=1.2)
-    return s.figure("Mean weakness score per limb ± SEM", n=n or None, x_title=MONTHS_TITLE,
+    return s.figure("Mean weakness score per limb ± SEM", n=n or None, x_title=plain_text(time.months),
                     y_title="Weakness score (0-5)",
                     height=380, summary="The mean weakness score of each limb at each visit, with its SEM.",
                     xaxis={"dtick": 3}, yaxis={"range": [0, 5.2]})
@@ -764,7 +794,8 @@ def _panel_range(measures) -> list[float]:
     return [low - pad, high + pad]
 
 
-def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: list[str]) -> go.Figure:
+def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: list[str],
+                    time: TimeWords = NEUTRAL_TIME) -> go.Figure:
     """All measures of one patient over time, one panel per outcome.
 
     Each panel spans its measure's whole scale (a fall from 25 to 18 reads as what it is on 0-40); each
@@ -807,7 +838,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
         axes[f"yaxis{sfx}"]["zeroline"] = False
         axes[f"xaxis{sfx}"]["dtick"] = 3
     last = "" if len(panels) == 1 else str(len(panels))
-    axes[f"xaxis{last}"]["title"] = {"text": MONTHS_TITLE}
+    axes[f"xaxis{last}"]["title"] = {"text": plain_text(time.months)}
     s.layout.update(axes)
     for trace in s.data:  # None: no group title (a panel of one measure)
         if trace.get("legendgrouptitle") is None:
@@ -815,7 +846,7 @@ def patient_profile(meas: pd.DataFrame, patient_id: str, simulated_measures: lis
     sim = ", ".join(simulated_measures) if m.loc[m["simulated"], "measure"].isin(simulated_measures).any() else None
     return s.figure(f"Patient {patient_id}: all measures",
                     simulated=(f"hollow markers are simulated {sim} values" if sim else None),
-                    summary=f"Patient {patient_id}'s {', '.join(t for t, _ in panels)} over months from application.",
+                    summary=f"Patient {patient_id}'s {', '.join(t for t, _ in panels)} over {time.since}.",
                     height=260 * len(panels) + 80, showlegend=True,
                     # the legend beside the panels, from the top: under them it would sit far below the last one
                     legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",

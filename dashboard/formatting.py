@@ -176,11 +176,31 @@ def flow_rows(flow) -> TableText:
         ["Enrolled (safety population)", str(flow.safety)],
         ["Efficacy population", str(flow.efficacy)],
         ["Excluded from efficacy", excluded],
-        [f"Progressors ({flow.scale} fall ≥ {flow.threshold:g} before day 0)", str(flow.progressors)],
-        ["Stable", str(flow.stable)],
-        ["Unclassified", str(flow.unclassified)],
+        *([["Progressors / stable", f"not defined: {flow.no_grouping}"]] if flow.no_grouping else [
+            [f"Progressors ({flow.scale} fall ≥ {flow.threshold:g} before day 0)", str(flow.progressors)],
+            ["Stable", str(flow.stable)],
+            ["Unclassified", str(flow.unclassified)]]),
         ["Current selection", str(flow.selected)],
     ])
+
+
+SEX_WORDS = {"F": "female", "M": "male"}
+NOT_RECORDED = "not recorded"
+
+
+def _category_rows(columns: list[tuple[str, dict]], key: str, label: str, words: dict[str, str]) -> list[list[str]]:
+    """A category's rows (count and percent of the column's n per value); a column where nobody has it
+    recorded says "not recorded" (never "0 (0%)"), and a row of the patients without it is added when some have."""
+    values = [v for v in columns[0][1][key] if v != "missing"] if columns else []
+
+    def cell(c, k):
+        return NOT_RECORDED if c[key].get("missing", 0) == c["n"] and c["n"] else pct_of(k, c["n"])
+
+    rows = [[f"{label}: {words.get(v, v.replace('+', ' + '))}"] + [cell(c, c[key].get(v, 0)) for _, c in columns]
+            for v in values]
+    if any(0 < c[key].get("missing", 0) < c["n"] for _, c in columns):
+        rows.append([f"{label}: {NOT_RECORDED}"] + [pct_of(c[key].get("missing", 0), c["n"]) for _, c in columns])
+    return rows
 
 
 def characteristics_table(columns: list[tuple[str, dict]]) -> TableText:
@@ -189,10 +209,8 @@ def characteristics_table(columns: list[tuple[str, dict]]) -> TableText:
     rows = [
         ["Age, years: mean ± SEM"] + [mean_sem(c["age"]) for _, c in columns],
         ["Disease duration, months: mean ± SEM"] + [mean_sem(c["disease_duration_months"]) for _, c in columns],
-        ["Sex: female"] + [pct_of(c["sex"].get("F", 0), c["n"]) for _, c in columns],
-        ["Sex: male"] + [pct_of(c["sex"].get("M", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal"] + [pct_of(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
-        ["Onset: spinal + bulbar"] + [pct_of(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
+        *_category_rows(columns, "sex", "Sex", SEX_WORDS),
+        *_category_rows(columns, "onset", "Onset", {}),
     ]
     for spec in MEASURES.values():
         key = f"baseline_{spec.code}"

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from . import ids
+from . import cohorts, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
 from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Heading, Notice, TableText, as_blocks
-from .state import SLIDER_STEP, population_options, slider_bounds  # noqa: F401  (slider_bounds: re-exported for callers of layout)
-from .views import REGISTRY, Option, Slot, View
+from .state import SLIDER_STEP, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
+from .views import REGISTRY, Option, Slot, View, offered
 
 #: Tab value -> label, from the view registry.
 TAB_LABELS = {v.key: v.label for v in REGISTRY}
@@ -78,11 +78,13 @@ def _range_control(ds_ranges: dict, name: str, stem: str, label: str, unit: str)
     )
 
 
-def _category_control(cat) -> html.Fieldset:
-    """A category filter's checklist (cohorts.CATEGORIES)."""
-    options = [{"label": v, "value": v} for v in cat.choices]
-    return html.Fieldset([html.Legend(cat.label), dcc.Checklist(id=ids.CATEGORY_IDS[cat.field], options=options,
-                                                                value=[], inline=True)], className="control")
+def _category_control(cat, recorded: bool = True) -> html.Fieldset:
+    """A category filter's checklist (cohorts.CATEGORIES); an attribute nobody recorded offers no choice."""
+    options = [{"label": v, "value": v} for v in cat.choices] if recorded else []
+    return html.Fieldset([html.Legend(cat.label),
+                          *([] if recorded else [html.Span("not recorded in this dataset", className="range-text")]),
+                          dcc.Checklist(id=ids.CATEGORY_IDS[cat.field], options=options, value=[], inline=True)],
+                         className="control")
 
 
 def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
@@ -94,7 +96,8 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
             html.Div([
                 html.H1(ds.title),
                 html.P(
-                    [f"Dataset {ds.directory.name}/ · hash ", html.Code(ds.short_hash),
+                    ([f"Study {ds.study_id} · "] if ds.study_id else [])
+                    + [f"Dataset {ds.directory.name}/ · hash ", html.Code(ds.short_hash),
                      f" · data as of {ds.data_as_of}"
                      + (" (file date)" if ds.data_as_of_source != "metadata.json" else ""),
                      f" · {len(pids)} patients enrolled"],
@@ -107,6 +110,8 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
         className="app-header",
     )
     pop_options = population_options(ds, DEFAULT_MIN_DECLINE)
+    unrecorded = unrecorded_categories(patient_frame)
+    scale = MEASURES[functional_measure(ds.measures)].label
     panel = html.Aside(
         [
             html.H2("Filters"),
@@ -117,16 +122,17 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
                 dcc.RadioItems(id=ids.POPULATION, options=pop_options, value=DEFAULT_POPULATION, className="radio-list",
                                inputClassName="radio-input"),
             ], className="control"),
-            html.Div([
-                html.Label(f"Progressor threshold: {MEASURES[functional_measure(ds.measures)].label} fall before day 0 "
+            html.Div(hidden=stats.progression_reason(ds) is not None, children=[
+                html.Label(f"Progressor threshold: {scale} fall before day 0 "
                            "of at least (points)",
                            htmlFor=ids.THRESHOLD),
                 # no min/max: the browser would send an out-of-range value as empty; the server names what it refuses
                 dcc.Input(id=ids.THRESHOLD, type="number", step=0.5, value=2, debounce=True,
                           className="num-input"),
             ], className="control"),
-            *[_category_control(cat) for cat in CATEGORIES],
-            *[_range_control(bounds, name, stem, label, unit) for name, stem, _c, label, unit in RANGES],
+            *[_category_control(cat, cat.field not in unrecorded) for cat in CATEGORIES],
+            *[_range_control(bounds, name, stem, cohorts.range_label(name, label, scale), unit)
+              for name, stem, _c, label, unit in RANGES],
             html.Div([
                 html.Label("Patients (narrow to these)", htmlFor=ids.PATIENT_PICKER),
                 dcc.Dropdown(id=ids.PATIENT_PICKER, options=patient_options, value=[], multi=True,
@@ -164,17 +170,23 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
         ],
         className="toolbar",
     )
+    shown = offered(ds)
     tabs = dcc.Tabs(
         id=ids.TABS, value="overview", className="tabs",
-        children=[dcc.Tab(label=v.label, value=v.key, children=tab_body(ds, v)) for v in REGISTRY],
+        children=[dcc.Tab(label=v.tab_label(ds), value=v.key, children=tab_body(ds, v)) for v in shown],
     )
+    # a view not offered for this dataset (View.available) has no tab; its skeleton stays, hidden, so that
+    # every callback's components exist (its callback is never asked: no tab selects it)
+    not_offered = html.Div([tab_body(ds, v) for v in REGISTRY if v not in shown], hidden=True,
+                           className="not-offered")
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
             header,
             html.Div([panel, html.Main([toolbar, highlight_bar,
-                                        html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs],
+                                        html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs,
+                                        not_offered],
                                        className="main")], className="body"),
             html.Footer(
                 "Every number is computed from the dataset files when the page is drawn. "
@@ -293,7 +305,9 @@ def flow_diagram(flow) -> html.Div:
     row2 = [box("Progressors", flow.progressors, f"{flow.scale} fall ≥ {flow.threshold:g} points before day 0",
                 "flow-prog"),
             box("Stable", flow.stable, f"fall < {flow.threshold:g} points", "flow-stable")]
-    if flow.unclassified:
+    if flow.no_grouping:
+        row2 = [box("Progressors / stable", "not defined", flow.no_grouping)]
+    elif flow.unclassified:
         row2.append(box("Unclassified", flow.unclassified,
                         f"missing {flow.scale} at the first pre-treatment visit or day 0"))
     return html.Div([

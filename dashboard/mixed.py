@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .stats import WINDOWS, clean
+from .stats import WINDOWS, PrePost, clean, pre_post, pre_post_reason, pre_post_rule
 
 #: The dashboard fits the model interactively only up to this many patients (the CLI has no limit) ...
 MAX_INTERACTIVE_PATIENTS = 2000
@@ -61,10 +61,15 @@ def _not(measure, window, n_pat, n_obs, note, converged=False) -> MixedModelResu
 
 
 def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, window: float,
-                          max_patients: int | None = None) -> MixedModelResult:
-    """Fit the piecewise mixed model on ``measure`` for the patients ``ids`` over months <= ``window``."""
+                          max_patients: int | None = None, rule: PrePost | None = None) -> MixedModelResult:
+    """Fit the piecewise mixed model on ``measure`` for the patients ``ids`` over months <= ``window``.
+
+    ``rule``: the whole dataset's :func:`dashboard.stats.pre_post_rule` (default: of ``meas``, which is
+    then the whole dataset's measurements); where it does not hold, no change in slope is estimated.
+    """
     from scipy import stats as sps
 
+    rule = rule if rule is not None else pre_post_rule(meas, measure)
     m = meas[meas["measure"] == measure]
     if ids is not None:
         m = m[m["patient_id"].isin(list(ids))]
@@ -86,6 +91,8 @@ def piecewise_mixed_model(meas: pd.DataFrame, measure: str, ids: Sequence[str] |
                     "at or before day 0")
     if m["value"].std() == 0:
         return _not(measure, window, n_pat, n_obs, "not computable: all values are equal")
+    if not rule.computable:
+        return _not(measure, window, n_pat, n_obs, pre_post_reason(rule))
     month = m["month"].to_numpy(float)
     y = m["value"].to_numpy(float)
     exog = np.column_stack([np.ones_like(month), month, np.clip(month, 0, None)])
@@ -152,9 +159,11 @@ def _fit(y, exog, groups, exog_re):
 def cached_model(dataset, measure: str, ids: tuple[str, ...], window: float,
                  max_patients: int | None = None) -> MixedModelResult:
     """Memoised per dataset (immutable) and selection: toggling back to a view does not refit."""
-    return piecewise_mixed_model(dataset.measurements, measure, ids, window, max_patients)
+    return piecewise_mixed_model(dataset.measurements, measure, ids, window, max_patients,
+                                 rule=pre_post(dataset, measure))
 
 
 def mixed_models(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, windows: Sequence[float] = WINDOWS,
                  max_patients: int | None = None) -> list[MixedModelResult]:
-    return [piecewise_mixed_model(meas, measure, ids, w, max_patients) for w in windows]
+    rule = pre_post_rule(meas, measure)
+    return [piecewise_mixed_model(meas, measure, ids, w, max_patients, rule=rule) for w in windows]

@@ -16,10 +16,12 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
     m = ds.measurements
     from . import mixed
 
-    slope_tests, mixed_models = [], []
+    slope_tests, mixed_models, pre_post = [], [], []
     for measure in ds.measures:
         if stats.has_pre_treatment(m, measure):
-            slope_tests += [t.to_dict() for t in stats.slope_tests(m, measure, ids)]
+            rule = stats.pre_post(ds, measure)
+            pre_post.append(rule.to_dict())
+            slope_tests += [t.to_dict() for t in stats.slope_tests(m, measure, ids, rule=rule)]
             if with_mixed:
                 mixed_models += [r.to_dict() for r in mixed.mixed_models(m, measure, ids)]
     visits = stats.visit_summaries(m, ids)
@@ -29,6 +31,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
                     "simulated_measures": ds.simulated_measures},
         "cohort": cohort.to_dict(),
         "characteristics": stats.characteristics(pf, ids),
+        "pre_post": pre_post,
         "slope_tests": slope_tests,
         "mixed_models": mixed_models,
         "mixed_model_note": mixed.DISAGREEMENT_NOTE,
@@ -49,7 +52,7 @@ def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
     out = []
     for _key, label, pids in views.groups(cohort):
         slope_tests = [t.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
-                       for t in stats.slope_tests(m, measure, pids)]
+                       for t in stats.slope_tests(m, measure, pids, rule=stats.pre_post(ds, measure))]
         out.append({"name": label, "n": len(pids), "patient_ids": list(pids),
                     "characteristics": stats.characteristics(pf, pids) if pids else None,
                     "slope_tests": slope_tests,
@@ -110,7 +113,7 @@ def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = N
     simulated = measure in ds.simulated_measures
     rows = []
     for _k, label, pids in views.groups(cohort):
-        for t in stats.slope_tests(ds.measurements, measure, pids):
+        for t in stats.slope_tests(ds.measurements, measure, pids, rule=stats.pre_post(ds, measure)):
             d = t.to_dict(with_ids=False)
             rows.append([label] + [d[c] for c in SLOPE_CSV_COLUMNS[1:-1]] + ["true" if simulated else "false"])
     return table_csv(SLOPE_CSV_COLUMNS, rows)
@@ -225,7 +228,7 @@ def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None =
     from .formatting import METHODS, Para
 
     result = views.run(view.key, ds, cohort, highlight, **(options or {}))
-    parts = [f"<h2>{_esc(view.heading)}</h2>"]
+    parts = [f"<h2>{_esc(view.heading_for(ds))}</h2>"]
     for slot in view.slots:
         if slot.kind == "figure":
             if slot.in_report:
@@ -269,7 +272,7 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
     if notes:
         parts.append("<div class='sim' role='note'><strong>SIMULATED DATA IN THIS REPORT:</strong> "
                      + _esc("; ".join(notes)) + ".</div>")
-    for view in views.REGISTRY:
+    for view in views.offered(ds):
         if view.in_report:
             parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key)))
     body = "\n".join(parts)

@@ -18,6 +18,16 @@ from .data import Dataset, sort_patient_ids
 
 #: "about X%" agrees when the recomputed share is within this many percentage points.
 ABOUT_TOLERANCE_PP = 5.0
+#: The study whose paper these claims come from (the shipped seed trial; data/metadata.json ``study_id``).
+SEED_STUDY_ID = "EudraCT 2011-000362-35"
+
+
+def seed_paper_reason(ds: Dataset) -> str | None:
+    """None for the seed trial, whose paper :func:`reproduce` checks; else why there is no paper check."""
+    if ds.study_id == SEED_STUDY_ID:
+        return None
+    return (f"the paper check recomputes the claims of the seed trial's paper ({SEED_STUDY_ID}); "
+            f"this dataset is {'study ' + ds.study_id if ds.study_id else 'another study'}")
 
 AGREES, APPROX, DISAGREES, SIMULATED, NOT_COMPUTABLE = ("agrees", "agrees (approximately)", "disagrees",
                                                          "simulated data", "not computable")

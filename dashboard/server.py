@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     app = Dash(
         __name__,
         assets_folder=str(ASSETS_DIR),
-        title="ALS BM-MSC trial dashboard",
+        # the dataset's own title (metadata.json), escaped: Dash writes it into <title> as it is
+        title=html.escape(f"{ds.title} · dashboard"),
         index_string=INDEX_STRING,
         update_title=None,
         serve_locally=True,

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 
-from . import cohorts, ids, views
+from . import cohorts, ids, stats, views
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import Dataset
 
@@ -124,13 +124,40 @@ def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
     """The population radio's choices, each with its number of patients at the progressor threshold
     ``min_decline`` (progressors and stable change with it); the comparison shows no single count."""
     out = []
+    grouping = stats.progression_reason(dataset) is None
     for p in cohorts.POPULATIONS:
+        if p in cohorts.PROGRESSION_POPULATIONS and not grouping:
+            continue  # no pre-treatment period: no progressors, no stable patients (stats.pre_post_rule)
         label = cohorts.POPULATION_LABELS[p]
         if p != cohorts.COMPARE:
             n = cohorts.select(dataset, CohortFilter(population=p, min_decline=min_decline)).n
             label += f" ({n})"
         out.append({"label": label, "value": p})
     return out
+
+
+def unrecorded_categories(patient_frame: pd.DataFrame) -> tuple[str, ...]:
+    """The category filters (CATEGORIES fields) whose attribute nobody in the dataset has recorded: not offered."""
+    return tuple(cat.field for cat in CATEGORIES if patient_frame[cat.column].isna().all())
+
+
+def offered_filter(dataset: Dataset, filt: CohortFilter) -> tuple[CohortFilter, list[str]]:
+    """The filter without what the dataset does not offer, and a notice for each part dropped: a
+    progressor/stable population it cannot define (:func:`dashboard.stats.progression_reason`; the
+    default population instead) and a category filter on an attribute nobody has recorded."""
+    notices = []
+    why = stats.progression_reason(dataset) if filt.uses_progression else None
+    if why is not None:
+        notices.append(f"cohort={filt.population!r} ignored: {why}; showing the "
+                       f"{cohorts.POPULATION_LABELS[DEFAULT_POPULATION]}")
+        filt = filt.with_(population=DEFAULT_POPULATION)
+    for name in unrecorded_categories(cohorts.patient_frame(dataset)):
+        cat = next(c for c in CATEGORIES if c.field == name)
+        if getattr(filt, name):
+            notices.append(f"{cat.param}={','.join(getattr(filt, name))!r} ignored: {cat.label.lower()} is not "
+                           "recorded in this dataset")
+            filt = filt.with_(**{name: ()})
+    return filt, notices
 
 
 def reconcile(trigger: str | None, search: str | None, controls: Controls, dataset: Dataset) -> StateResult:
@@ -159,6 +186,12 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
             tab = DEFAULT_TAB
         if not isinstance(highlight, str) or highlight not in known:
             highlight = None
+    filt, unavailable = offered_filter(dataset, filt)
+    notices += unavailable
+    why = views.BY_KEY[tab].available(dataset) if tab in views.BY_KEY else None
+    if why:
+        notices.append(f"tab={tab!r} ignored: {why}")
+        tab = DEFAULT_TAB
     cohort = cohorts.select(dataset, filt)
     params = filt.to_params()
     new_search = _address({**params, **_option_params(options)}, tab, highlight, present)

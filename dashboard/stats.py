@@ -10,6 +10,7 @@ zeros, as they are in exact arithmetic.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .data import MEASURES, SEVERITIES, WS_MEASURES
+from .data import MEASURES, ONSETS, SEVERITIES, SEXES, WS_MEASURES, functional_measure
 
 WINDOWS = (3, 6, 9, 12)
 NOT_COMPUTABLE_N = "not computable: n < 2"
@@ -88,8 +89,8 @@ def characteristics(patient_frame: pd.DataFrame, ids: Sequence[str]) -> dict:
         "n": len(p),
         "age": describe(p["age"].astype("float64")).to_dict(),
         "disease_duration_months": describe(p["disease_duration_months"].astype("float64")).to_dict(),
-        "sex": {s: int((p["sex"] == s).sum()) for s in ("F", "M")},
-        "onset": {o: int((p["onset"] == o).sum()) for o in ("spinal", "spinal+bulbar")},
+        "sex": {s: int((p["sex"] == s).sum()) for s in SEXES},
+        "onset": {o: int((p["onset"] == o).sum()) for o in ONSETS},
     }
     missing_sex = int(p["sex"].isna().sum())
     missing_onset = int(p["onset"].isna().sum())
@@ -242,6 +243,81 @@ def patient_slopes(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None =
     return pd.DataFrame(cols, index=pd.Index(uniq, name="patient_id"))
 
 
+# ---------------------------------------------------------------- the pre/post rule
+
+
+#: THE rule for every pre- vs post-treatment comparison (the paired slope tests, the slope-pair and waterfall
+#: figures, the mixed model's change in slope, the progressor/stable grouping): of the dataset's patients with
+#: values of the measure, at least MIN_PRE_PATIENTS and at least MIN_PRE_SHARE of them must have a
+#: pre-treatment slope (2 or more values at distinct months at or before day 0).  It asks whether the trial
+#: has a pre-treatment (lead-in) period for the measure, so it is evaluated over the whole dataset, not a
+#: selection: a trial without a lead-in where a few patients happen to have screening values gets no test;
+#: a small selection of a trial with one keeps its tests (each shows its n; n < 2 is not computable).
+#: Why 6: with fewer pairs the Wilcoxon signed-rank test cannot reach p < 0.05 whatever the data
+#: (n = 5: the smallest two-sided p is 2/32 = 0.0625).
+MIN_PRE_PATIENTS = 6
+MIN_PRE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class PrePost:
+    """Whether a pre/post comparison of ``measure`` can be made in a dataset (see :data:`MIN_PRE_PATIENTS`)."""
+
+    measure: str
+    #: patients with any value of the measure
+    n_patients: int
+    #: of them, patients with a pre-treatment slope
+    n_pre: int
+    #: None when computable, else why not (in words)
+    reason: str | None = None
+
+    @property
+    def computable(self) -> bool:
+        return self.reason is None
+
+    def to_dict(self) -> dict:
+        return clean({**asdict(self), "computable": self.computable})
+
+
+def pre_post_rule(meas: pd.DataFrame, measure: str) -> PrePost:
+    """The rule (:data:`MIN_PRE_PATIENTS`, :data:`MIN_PRE_SHARE`) applied to every patient in ``meas``
+    with values of ``measure`` (pass the whole dataset's measurements: the rule is about the design)."""
+    slopes = patient_slopes(meas, measure, windows=())
+    n, n_pre = len(slopes), int(slopes["pre_slope"].notna().sum()) if len(slopes) else 0
+    need = (f"a pre/post comparison needs at least {MIN_PRE_PATIENTS} and at least "
+            f"{'half' if MIN_PRE_SHARE == 0.5 else f'{MIN_PRE_SHARE:.0%}'} of them")
+    if n == 0:
+        return PrePost(measure, 0, 0, f"no {measure} values in this dataset")
+    if n_pre < MIN_PRE_PATIENTS or n_pre < MIN_PRE_SHARE * n:
+        if n_pre == 0:
+            return PrePost(measure, n, 0, f"no patient has {measure} values at 2 or more months up to day 0 "
+                                          f"(a pre-treatment slope); {need}")
+        return PrePost(measure, n, n_pre,
+                       f"only {n_pre} of the {n} patients with {measure} values {'has' if n_pre == 1 else 'have'} "
+                       f"values at 2 or more months up to day 0 (a pre-treatment slope); {need}")
+    return PrePost(measure, n, n_pre)
+
+
+@functools.lru_cache(maxsize=64)
+def pre_post(dataset, measure: str) -> PrePost:
+    """:func:`pre_post_rule` over a whole :class:`~dashboard.data.Dataset` (memoised; datasets are immutable)."""
+    return pre_post_rule(dataset.measurements, measure)
+
+
+def progression_reason(dataset) -> str | None:
+    """Why the progressor/stable grouping (the pre-treatment fall of the functional scale) is not offered
+    for a dataset (:func:`pre_post_rule` does not hold for that scale), or None when it is."""
+    rule = pre_post(dataset, functional_measure(dataset.measures))
+    if rule.computable:
+        return None
+    return f"progressors and stable patients are not defined in this dataset: {rule.reason}"
+
+
+def pre_post_reason(rule: PrePost) -> str:
+    """The not-computable note of a pre/post comparison the rule forbids."""
+    return f"not computable: {rule.reason}"
+
+
 @dataclass(frozen=True)
 class SlopeTest:
     measure: str
@@ -259,6 +335,8 @@ class SlopeTest:
     p_wilcoxon: float | None
     note: str | None = None
     patient_ids: tuple[str, ...] = field(default=())
+    #: why no pre/post comparison is made at all in this dataset (:func:`pre_post_rule`); None: the rule holds
+    not_computable: str | None = None
 
     def to_dict(self, with_ids: bool = True) -> dict:
         # field by field, not asdict (which deep-copies the patient ids, thousands in a large trial)
@@ -436,13 +514,20 @@ def slope_exclusions(slopes: pd.DataFrame, ids: Sequence[str], window: float,
 
 
 def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[str] | None = None,
-               slopes: pd.DataFrame | None = None) -> SlopeTest:
+               slopes: pd.DataFrame | None = None, rule: PrePost | None = None) -> SlopeTest:
     """Paired test of post- vs pre-treatment slopes for one window.
 
     Patients need a pre slope and a post slope in the window (>= 2 values each);
     the others are left out.  ``slopes`` may pass a precomputed
-    :func:`patient_slopes` table.
+    :func:`patient_slopes` table.  ``rule``: :func:`pre_post_rule` of the whole
+    dataset (default: of ``meas``); where it does not hold there is no test, only its reason.
     """
+    rule = rule if rule is not None else pre_post_rule(meas, measure)
+    if not rule.computable:
+        empty = dict.fromkeys(("pre_slope_mean", "pre_slope_sem", "post_slope_mean", "post_slope_sem",
+                               "mean_difference", "ci95_low", "ci95_high", "t", "p_ttest", "p_wilcoxon"))
+        return SlopeTest(measure=measure, window_months=window, n=0, note=pre_post_reason(rule),
+                         not_computable=rule.reason, **empty)
     if slopes is None:
         slopes = patient_slopes(meas, measure, ids, windows=(window,))
     elif ids is not None:
@@ -462,11 +547,13 @@ def slope_test(meas: pd.DataFrame, measure: str, window: float, ids: Sequence[st
 
 
 def slope_tests(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None = None, windows: Sequence[float] = WINDOWS,
-                slopes: pd.DataFrame | None = None) -> list[SlopeTest]:
-    """The slope test of every window; ``slopes`` may pass a :func:`patient_slopes` table covering ``ids``."""
-    if slopes is None:
+                slopes: pd.DataFrame | None = None, rule: PrePost | None = None) -> list[SlopeTest]:
+    """The slope test of every window; ``slopes`` may pass a :func:`patient_slopes` table covering ``ids``,
+    ``rule`` the whole dataset's :func:`pre_post_rule` (default: of ``meas``)."""
+    rule = rule if rule is not None else pre_post_rule(meas, measure)
+    if slopes is None and rule.computable:
         slopes = patient_slopes(meas, measure, ids, windows)
-    return [slope_test(meas, measure, w, ids, slopes=slopes) for w in windows]
+    return [slope_test(meas, measure, w, ids, slopes=slopes, rule=rule) for w in windows]
 
 
 def has_pre_treatment(meas: pd.DataFrame, measure: str) -> bool:

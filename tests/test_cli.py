@@ -67,11 +67,13 @@ def _known_dataset(d, post_slope):
     (d / "patients.csv").write_text(
         "patient_id,age,sex,onset,disease_duration_months,safety_population,efficacy_population,mri_12m_done,"
         "exclusion_reason\n"
-        + "".join(f"{i},50,F,spinal,20,true,true,true,\n" for i in range(1, 5)))
+        + "".join(f"{i},50,F,spinal,20,true,true,true,\n" for i in range(1, 7)))
     rows = ["patient_id,visit,month,measure,value,source"]
-    for i in range(1, 5):
-        base = 30 + i
+    for i in range(1, 7):
+        base = 30 + i if i <= 4 else 20 + i
         for v, mo in visits:
+            if i > 4 and mo > 0:
+                continue  # patients 5 and 6: values up to day 0 only, so in no test (the trial has a lead-in)
             val = base - mo if mo <= 0 else base + post_slope(i) * mo
             rows.append(f"{i},{v},{mo},ALSFRS,{round(val, 9):g},measured")
     (d / "measurements.csv").write_text("\n".join(rows) + "\n")

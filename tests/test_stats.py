@@ -329,21 +329,21 @@ def line_patient(pid, intercept, pre_slope, post_slope, pre_months=(-6, -3, -1.1
 
 def test_slope_tests_known_identical_slopes():
     rows = []
-    for pid, b in (("1", 30), ("2", 25), ("3", 38), ("4", 20)):
+    for pid, b in (("1", 30), ("2", 25), ("3", 38), ("4", 20), ("5", 33), ("6", 27)):
         rows += line_patient(pid, b, -1.0, -0.25)
     tests = stats.slope_tests(meas(rows), "ALSFRS")
     assert [t.window_months for t in tests] == [3, 6, 9, 12]
     for t in tests:
-        assert t.n == 4
-        assert t.patient_ids == ("1", "2", "3", "4")
+        assert t.n == 6
+        assert t.patient_ids == ("1", "2", "3", "4", "5", "6")
         assert t.pre_slope_mean == pytest.approx(-1.0, abs=1e-12)
         assert t.post_slope_mean == pytest.approx(-0.25, abs=1e-12)
         assert t.mean_difference == pytest.approx(0.75, abs=1e-12)
         assert t.pre_slope_sem == pytest.approx(0.0, abs=1e-12)
-        # identical differences: no t-test, with a note; Wilcoxon 4 positive -> 2/16
+        # identical differences: no t-test, with a note; Wilcoxon 6 positive -> 2/64
         assert t.t is None and t.p_ttest is None and t.ci95_low is None
         assert "zero variance" in t.note
-        assert t.p_wilcoxon == pytest.approx(2 / 16)
+        assert t.p_wilcoxon == pytest.approx(2 / 64)
         json_safe(t.to_dict())
 
 
@@ -357,6 +357,8 @@ def test_slope_tests_known_different_slopes():
     rows += line_patient("5", 30, -3.0, -3.0, post_months=(6,))
     # patient 6: a single pre value -> in no test
     rows += [("6", "m0", 0, "ALSFRS", 30), ("6", "m3", 3, "ALSFRS", 29)]
+    # patients 7 and 8: pre-treatment values only -> in no test (with 1-5 the trial has 7 pre slopes: a lead-in)
+    rows += [(p, f"m{mo:g}", mo, "ALSFRS", 30 + mo) for p in ("7", "8") for mo in (-6, -3, 0)]
     m = meas(rows)
     tests = {t.window_months: t for t in stats.slope_tests(m, "ALSFRS", windows=(3, 6))}
     t3, t6 = tests[3], tests[6]
@@ -387,12 +389,14 @@ def test_slope_test_notes_when_not_computable():
     t = stats.slope_test(m, "ALSFRS", 3)
     assert t.n == 0 and t.note == "not computable: no ALSFRS values in this dataset"
     t = stats.slope_test(m, "FVC", 3)
-    assert t.n == 0 and "before day 0" in t.note
-    m2 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "X", 9, "FVC", 70)])
+    assert t.n == 0 and "up to day 0" in t.note and t.not_computable
+    # five more patients with pre-treatment values only: the dataset has a lead-in (stats.pre_post_rule)
+    lead_in = [(p, v, mo, "FVC", 80 + mo) for p in ("5", "6", "7", "8", "9") for v, mo in (("I", -6), ("V", 0))]
+    m2 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 78), ("1", "X", 9, "FVC", 70)] + lead_in)
     t = stats.slope_test(m2, "FVC", 3)
-    assert t.n == 0 and "0-3 months" in t.note
+    assert t.n == 0 and "0-3 months" in t.note and t.not_computable is None
     # one patient: means reported, no test
-    m3 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 74), ("1", "VIII", 3, "FVC", 73)])
+    m3 = meas([("1", "I", -6, "FVC", 80), ("1", "V", 0, "FVC", 74), ("1", "VIII", 3, "FVC", 73)] + lead_in)
     t = stats.slope_test(m3, "FVC", 3)
     assert t.n == 1
     assert t.pre_slope_mean == pytest.approx(-1.0)
@@ -458,7 +462,8 @@ def test_slope_tests_shipped_fvc_has_no_pre_slope(shipped):
     assert len(tests) == 4
     for t in tests:
         assert t.n == 0 and t.t is None
-        assert t.note == "not computable: no patient has 2 or more FVC values before day 0"
+        assert t.note.startswith("not computable: no patient has FVC values at 2 or more months up to day 0")
+        assert t.not_computable == stats.pre_post(shipped, "FVC").reason
 
 
 # ---------------------------------------------------------------- visit summaries

@@ -48,6 +48,11 @@ if len({o.param for _v, o in URL_OPTIONS}) != len(URL_OPTIONS):
     raise RuntimeError("two view options share a URL parameter")
 
 
+def offered(ds: Dataset) -> tuple[View, ...]:
+    """The views offered for a dataset (:attr:`View.available`), in tab order."""
+    return tuple(v for v in REGISTRY if v.available(ds) is None)
+
+
 def run(key: str, ds: Dataset, cohort: Cohort, highlight=None, **options):
     """Compute the view ``key`` with its options (missing ones take their defaults; raw values are parsed)."""
     view = BY_KEY[key]
@@ -65,5 +70,5 @@ def simulated_notes(ds: Dataset, cohort: Cohort, view: str) -> list[str]:
     return simulated_notes_for(ds, cohort, spec.measures(ds), spec.whole_dataset)
 
 
-__all__ = ["BY_KEY", "NO_PATIENTS", "REGISTRY", "TAB_KEYS", "Option", "Slot", "View", "groups", "run",
+__all__ = ["BY_KEY", "NO_PATIENTS", "REGISTRY", "TAB_KEYS", "Option", "Slot", "View", "groups", "offered", "run",
            "simulated_notes", "simulated_text"]

@@ -56,17 +56,25 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
     gm = group_map(cohort)
     by_group = cohort_rows(ds, cohort, [measure])
     rows = by_group["all"]
+    rule = stats.pre_post(ds, measure)
     fits = None
     if show_fits:
         fits = stats.fit_segments(rows, measure, None, window)
+        if not rule.computable:  # no pre-treatment period: no pre-treatment slopes drawn either
+            fits = fits[fits["period"] == "post"]
         fits = fits.assign(group=fits["patient_id"].map(gm).astype(object).where(lambda s: s.notna(), "all"))
     sim = simulated_text(ds, measure, cohort)
-    slopes = stats.patient_slopes(rows, measure)
     figure = outcome_over_time(ds, cohort, measure, highlight, fits, title=f"{MEASURES[measure].label} over time",
                                rows=by_group)
+    if not rule.computable:
+        # no lead-in: no slope test, no slope pairs, no waterfall; one reason for all of them
+        msg = f"Pre- vs post-treatment comparisons are not computable: {rule.reason}."
+        return AlsfrsResult(measure, window, figure, figures.message_figure(msg, "Pre vs post slope", wrap=60),
+                            figures.message_figure(msg, "Change in slope per patient", wrap=60), (), msg)
+    slopes = stats.patient_slopes(rows, measure)
     slope_rows = tuple((label, t.to_dict(with_ids=False))
                        for _k, label, pids in groups(cohort)
-                       for t in stats.slope_tests(rows, measure, pids, slopes=slopes))
+                       for t in stats.slope_tests(rows, measure, pids, slopes=slopes, rule=rule))
     left_out = tuple((label, w, pid, why) for _k, label, pids in groups(cohort) for w in stats.WINDOWS
                      for pid, why in stats.slope_exclusions(slopes, pids, w, measure))
     return AlsfrsResult(
@@ -106,6 +114,7 @@ def mixed_part(ds: Dataset, cohort: Cohort, window: float, *, interactive: bool 
 VIEW = View(
     key="alsfrs", label="ALSFRS", prefix="alsfrs", order=20, compute=compute,
     measures=lambda ds: [functional_measure(ds.measures)],
+    label_of=lambda ds: MEASURES[functional_measure(ds.measures)].label,
     controls_at=1,
     options=(
         Option("show_fits", "toggle", "Show each patient's fitted pre- and post-treatment slopes", False,

@@ -171,6 +171,18 @@ class View:
     uses_highlight: bool = True
     in_report: bool = True
     report_title: str = ""
+    #: None when the view is offered for a dataset, else why not (the paper check: only for the seed trial);
+    #: the tab bar, the address, the callbacks and the report follow it
+    available: Callable[[Dataset], str | None] = field(default=lambda ds: None)
+    #: the tab label in the dataset's words (the functional view names the scale in use); None: ``label``
+    label_of: Callable[[Dataset], str] | None = None
+
+    def tab_label(self, ds: Dataset) -> str:
+        return self.label_of(ds) if self.label_of is not None else self.label
+
+    def heading_for(self, ds: Dataset) -> str:
+        """The view's heading in the report, in the dataset's words."""
+        return self.report_title or self.tab_label(ds)
 
     @property
     def figures(self) -> tuple[Slot, ...]:
@@ -240,7 +252,7 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
     return figures.spaghetti(rows["all"], measure, group_map(cohort),
                              group_summaries(ds, cohort, [measure], rows), highlight, fits, title=title,
                              simulated=simulated_text(ds, measure, cohort),
-                             reference=reference, reference_label=reference_label)
+                             reference=reference, reference_label=reference_label, time=figures.TimeWords.of(ds))
 
 
 # ---------------------------------------------------------------- simulated values

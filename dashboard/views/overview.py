@@ -26,6 +26,8 @@ class Flow:
     #: the rating scale that defines progression ("ALSFRS" or "ALSFRS-R")
     scale: str
     simulated_note: str | None
+    #: why there are no progressors and stable patients in this dataset (None: there are)
+    no_grouping: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None) -> OverviewResult:
         scale=MEASURES[fs].label,
         simulated_note=(f"Progressors and stable patients are classified from simulated pre-treatment "
                         f"{MEASURES[fs].label} values." if fs in ds.simulated_measures else None),
+        no_grouping=stats.progression_reason(ds),
     )
     columns: list[tuple[str, dict]] = []
     if cohort.n:

@@ -8,7 +8,7 @@ from .. import ids
 from ..cohorts import Cohort
 from ..data import Dataset
 from ..formatting import Blocks, Para, claims_table
-from ..reproduce import Claim, reproduce
+from ..reproduce import Claim, reproduce, seed_paper_reason
 from .base import Slot, View
 
 INTRO = ("Every quantitative claim of the paper that its tables allow, recomputed from the dataset files. "
@@ -31,5 +31,6 @@ def compute(ds: Dataset, cohort: Cohort | None = None, highlight=None) -> PaperR
 VIEW = View(
     key="paper", label="Paper check", prefix="paper", order=70, compute=compute,
     measures=lambda ds: list(ds.measures), whole_dataset=True, uses_cohort=False, uses_highlight=False,
+    available=seed_paper_reason,
     slots=(Slot("table", "blocks", attr="table"),),
 )

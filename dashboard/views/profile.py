@@ -66,7 +66,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None) -> ProfileResult:
     )
     events = ds.adverse_events[ds.adverse_events["patient_id"] == patient_id]
     return ProfileResult(patient_id, facts, events,
-                         figures.patient_profile(ds.measurements, patient_id, ds.simulated_measures))
+                         figures.patient_profile(ds.measurements, patient_id, ds.simulated_measures,
+                                                 time=figures.TimeWords.of(ds)))
 
 
 VIEW = View(

@@ -40,7 +40,7 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> Weakn
     rows = cohort_rows(ds, cohort, WS_MEASURES)
     m = rows["all"]
     by_group = group_summaries(ds, cohort, list(WS_MEASURES), rows)
-    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight)
+    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight, time=figures.TimeWords.of(ds))
     # with one group shown, its summaries are the cohort's: no second pass over the data
     whole = (by_group if not cohort.filter.is_comparison and by_group is not None
              else stats.visit_summaries(m))
@@ -53,7 +53,7 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> Weakn
                           for key, part in by_group.groupby("group", sort=False))
     else:
         summaries = ((groups(cohort)[0][1], whole),)
-    return WeaknessResult(grid, figures.ws_mean(whole), shares, None, summaries)
+    return WeaknessResult(grid, figures.ws_mean(whole, time=figures.TimeWords.of(ds)), shares, None, summaries)
 
 
 VIEW = View(
