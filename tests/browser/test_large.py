@@ -72,6 +72,10 @@ def test_large_alsfrs_view_draws_distinct_segments_and_a_click_highlights_a_pati
     _open(lpage, url, "?tab=alsfrs")
     wait_fig(lpage, "alsfrs-spaghetti", "gd._fullData.length > 0", timeout=60000)
     assert f"(n = {len(with_alsfrs)})" in fig_title(lpage, "alsfrs-spaghetti")
+    # above 150 patients the mixed models wait to be asked for; they are asked once the figures are drawn,
+    # and their answer changes the page's height (the scroll position with it): wait for it before aiming
+    expect(lpage.locator("#alsfrs-mixed-3")).to_contain_text(f"this selection has {sel.n:,}")
+    wait_ready(lpage, timeout=60000)
     every = fig_eval(lpage, "alsfrs-spaghetti", _SEGMENT_POINTS)
     pts = [p for p in every if p["label"] is not None]
     others = [p for p in every if p["label"] is None]  # the mean ± SEM markers
@@ -95,8 +99,6 @@ def test_large_alsfrs_view_draws_distinct_segments_and_a_click_highlights_a_pati
     assert sel.n > WATERFALL_BARS
     modes = fig_eval(lpage, "alsfrs-waterfall", "return gd._fullData.map(t => t.type + ':' + t.mode);")
     assert "scatter:lines" in modes and not any(m.startswith("bar") for m in modes)
-    # above 150 patients the mixed models wait to be asked for
-    expect(lpage.locator("#alsfrs-mixed-3")).to_contain_text(f"this selection has {sel.n:,}")
 
 
 def test_large_weakness_and_safety_views(lpage, large):
