@@ -9,7 +9,7 @@ import pandas as pd
 from .. import cohorts, figures, stats
 from ..cohorts import Cohort
 from ..data import SEVERITIES, Dataset
-from ..formatting import Blocks, incidence_table, serious_listing
+from ..formatting import Blocks, incidence_table, safety_notices, serious_listing
 from .base import Option, Slot, View
 
 COLOUR_BY = (("severity", "Severity"), ("serious", "Seriousness"), ("related", "Relationship"))
@@ -25,10 +25,12 @@ class SafetyResult:
     serious: pd.DataFrame
     n: int
     only: tuple[str, ...]
+    #: what is left out (events not treatment-emergent) or not recorded (formatting.safety_notices)
+    notices: tuple = ()
 
     @property
     def incidence_table(self) -> Blocks:
-        return incidence_table(self.incidence, self.n)
+        return (*self.notices, incidence_table(self.incidence, self.n))
 
     @property
     def serious_listing(self) -> Blocks:
@@ -45,10 +47,13 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", o
     mine = cohorts.rows(ds.adverse_events, cohort)
     serious = mine[mine["serious"]]
     # the most severe first (deaths on top), then by patient in their natural order
-    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).astype(int)
+    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).fillna(1).astype(int)
     serious = serious.assign(_w=worst_first).sort_values(["_w", "patient_id"], kind="stable").drop(columns="_w")
+    not_recorded = [(what, int(mine[col].isna().sum())) for col, what in
+                    (("serious", "seriousness"), ("related", "relationship"), ("severity", "severity"))]
+    notices = safety_notices(ds.non_emergent_events, not_recorded, len(mine))
     return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight, only=only),
-                        stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only))
+                        stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only), notices)
 
 
 VIEW = View(
