@@ -334,6 +334,8 @@ class Dataset:
     source_study_id: str = ""
     #: Adverse events left out of ``adverse_events`` because they are not treatment-emergent (TRTEMFL not Y).
     non_emergent_events: int = 0
+    #: Every adverse event, treatment-emergent or not (``adverse_events`` without the filter); None = the same.
+    all_adverse_events: pd.DataFrame | None = None
 
     # derived values below are computed once per dataset (cached_property writes the instance's
     # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
@@ -915,7 +917,6 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
     meas["simulated"] = meas["source"].eq(SOURCES_SIMULATED).astype(bool)
     ae = tables["adverse_events.csv"].drop(columns="_row").reset_index(drop=True)
     not_emergent = ae["treatment_emergent"].eq(False).fillna(False).to_numpy(dtype=bool)
-    ae = ae[~not_emergent].reset_index(drop=True)
 
     as_of = meta.get("data_as_of")
     if as_of:
@@ -933,6 +934,8 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
     meas["visit"] = meas["visit"].astype(str).astype(pd.CategoricalDtype(visits["visit"].astype(str).tolist()))
     meas["source"] = meas["source"].astype("category")  # a few table names: every row filter copies integers only
     ae["patient_id"] = ae["patient_id"].astype(str).astype(pid_type)
+    all_ae = ae if not_emergent.any() else None
+    ae = ae[~not_emergent].reset_index(drop=True)
     return Dataset(
         directory=directory,
         patients=patients,
@@ -949,6 +952,7 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         **({} if time_to_event is None else {"time_to_event": time_to_event}),
         source_study_id=source_study_id,
         non_emergent_events=int(not_emergent.sum()),
+        all_adverse_events=all_ae,
     )
 
 
