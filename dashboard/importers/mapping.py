@@ -210,8 +210,8 @@ MAPPING: tuple[MapRow, ...] = (
     _row("visits.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
          "one visit per distinct visit name of the outcome records (see measurements.csv `visit`)"),
     _row("visits.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
-         "the median day of the visit's records → months by the day rule (without `ADY`: `AVISITN` as "
-         "months, which must agree within the visit)"),
+         "the median day of the visit's records → months by the day rule (without `ADY`: the days of the "
+         "unit `AVISIT` states, see measurements.csv `month`)"),
     _row("visits.csv", "label", ("BDS.AVISIT",), _PROACT_VISITS,
          "the visit as written (else `AVISITN <n>`, or `Day <n>`)"),
     _row("visits.csv", "month_stated", (), (), "always true"),
