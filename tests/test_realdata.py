@@ -6,13 +6,14 @@ and, for the published facts, compared with the numbers written in tests/data/cd
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from dashboard import cohorts, importers, reports, stats, views
+from dashboard import callbacks, cohorts, importers, reports, stats, views
 from dashboard.importers.rules import day_to_month
 from dashboard.server import create_app
 from tests import adam_fixtures as fx
@@ -141,6 +142,13 @@ def test_every_view_and_the_page_open_on_a_safety_only_dataset(tmp_path):
     assert page.status_code == 200
     layout = str(app.layout)
     assert "Import report" in layout
+    with app.server.test_request_context():  # every view's callback, as Dash calls it on the page
+        for view in views.REGISTRY:
+            kw = {o.name: o.control_value(o.default) for o in view.options}
+            kw = {k: list(v) if isinstance(v, tuple) else v for k, v in kw.items()}
+            if "present" in inspect.signature(callbacks.VIEW_CALLBACKS[view.key]).parameters:
+                kw["present"] = None
+            assert callbacks.VIEW_CALLBACKS[view.key](store={}, tab=view.key, highlight=None, **kw), view.key
 
 
 # ---------------------------------------------------------------- the quirks, one fixture each
