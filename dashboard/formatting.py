@@ -295,11 +295,16 @@ def incidence_table(inc: pd.DataFrame, n: int) -> TableText:
         "A patient with several events of one term counts once in patients, each time in events."))
 
 
-def safety_notices(non_emergent: int, not_recorded: Sequence[tuple[str, int]], events: int) -> tuple[Notice, ...]:
-    """What the safety view leaves out or cannot say: events not treatment-emergent (left out of the dataset)
-    and, per attribute, the selection's events whose value was not recorded."""
+def safety_notices(non_emergent: int, not_recorded: Sequence[tuple[str, int]], events: int,
+                   included: bool = False) -> tuple[Notice, ...]:
+    """What the safety view leaves out or cannot say: events not treatment-emergent (left out unless
+    ``included``) and, per attribute, the selection's events whose value was not recorded."""
     out = []
-    if non_emergent:
+    if non_emergent and included:
+        out.append(Notice(f"All adverse events shown, including the {non_emergent} of the dataset that are not "
+                          "treatment-emergent (TRTEMFL not Y); the statistics, the exports and the report count "
+                          "treatment-emergent events only.", "warn"))
+    elif non_emergent:
         out.append(Notice(f"Treatment-emergent events only: {non_emergent} adverse events of the dataset that are "
                           "not treatment-emergent (TRTEMFL not Y) are left out of this view, its tables and the "
                           "statistics.", "info"))

@@ -221,3 +221,14 @@ def test_a_mapping_file_maps_a_code_and_is_only_read(tmp_path):
     assert ds.measures == ["ALSFRS_R"] and len(ds.measurements) == 12
     assert any("paramcd_map.csv" in n for n in ds.import_report.notes)
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+
+
+def test_the_safety_view_may_include_the_non_emergent_events(pilot):
+    """The 'all events' option: the incidence counts every event of the raw ADAE, and the notice says so."""
+    adae = raw("adae")
+    cohort = everyone(pilot)
+    default = views.run("safety", pilot, cohort, None)
+    every = views.run("safety", pilot, cohort, None, all_events=True)
+    assert int(default.incidence["events"].sum()) == int((adae["TRTEMFL"] == "Y").sum())
+    assert int(every.incidence["events"].sum()) == len(adae)
+    assert any("including the 65" in n.text for n in every.notices)
