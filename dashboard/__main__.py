@@ -31,7 +31,31 @@ def _invalid_dataset_exit(exc: data.DatasetError):
     sys.stderr.write(f"invalid dataset {exc.directory}: {len(exc.problems)} problem(s)\n")
     for prob in exc.problems:
         sys.stderr.write(f"{prob}\n")
+    if exc.warnings:
+        report = data.ImportReport.of(exc.warnings)
+        sys.stderr.write(f"and {report.headline()}; the first of each kind:\n")
+        for prob in report.examples:
+            sys.stderr.write(f"warning: {prob}\n")
     raise SystemExit(1)
+
+
+def import_report_text(report: data.ImportReport) -> list[str]:
+    """The import report as lines: the notes, the counts per kind, the first warnings of each kind, and a
+    suggested ``paramcd_map.csv`` for the parameter codes skipped as unknown."""
+    lines = [f"note: {n}" for n in report.notes]
+    if report.total:
+        lines.append(f"import report: {report.headline()}")
+        lines += [f"warning: {p}" for p in report.examples]
+        shown = len(report.examples)
+        if shown < report.total:
+            lines.append(f"({report.total - shown} more warnings of the same kinds not listed)")
+    if report.unknown_codes:
+        lines.append("suggested paramcd_map.csv for the unknown parameter codes (put it in the dataset directory, "
+                     f"give each code one of the measures {', '.join(data.MEASURES)}, delete the lines of codes "
+                     "that are none of them):")
+        lines.append("paramcd,measure")
+        lines += [f"{code}," for code, _n in report.unknown_codes]
+    return lines
 
 
 def _load_or_exit(args):
@@ -42,8 +66,14 @@ def _load_or_exit(args):
 
 
 def cmd_validate(args) -> int:
+    """Print the summary and the import report; exit 0 with only warnings (1 with ``--strict``)."""
     ds = _load_or_exit(args)
     print(ds.summary())
+    for line in import_report_text(ds.import_report):
+        print(line)
+    if args.strict and ds.import_report.total:
+        sys.stderr.write(f"invalid dataset {ds.directory} (--strict): {ds.import_report.headline()}\n")
+        return 1
     return 0
 
 
@@ -297,8 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description="ALS cell-therapy trial dashboard and its tools.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="validate a dataset and print its summary")
+    p = sub.add_parser("validate", help="validate a dataset and print its summary and import report")
     _add_data(p)
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (rows, values or files skipped or recoded) as errors: exit 1")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("convert", help="write ADaM or PRO-ACT-style files as a dataset in the dashboard's format")

@@ -132,12 +132,21 @@ NATIVE_LABEL = "dashboard CSV format"
 # ---------------------------------------------------------------- problems
 
 
+#: The two levels of a problem: an error refuses the dataset, a warning (rows, values or files skipped or
+#: recoded) is carried by the loaded dataset in its :class:`ImportReport`.
+ERROR, WARNING = "error", "warning"
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
     row: int | None
     column: str | None
     message: str
+    #: :data:`ERROR` (the dataset is refused) or :data:`WARNING` (loaded; said in the import report).
+    level: str = ERROR
+    #: A warning's kind, in a few words ("relationship not recorded"): the import report counts per kind.
+    kind: str = ""
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
@@ -145,13 +154,70 @@ class Problem:
         return f"{where}:{col} {self.message}"
 
 
-class DatasetError(Exception):
-    """A dataset failed validation; ``problems`` lists every problem found."""
+#: How many examples of one kind of warning the import report lists.
+REPORT_EXAMPLES_PER_KIND = 5
 
-    def __init__(self, directory: Path, problems: list[Problem]):
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import skipped or recoded (the warnings), and how it read the dataset (the notes).
+
+    ``counts``: (kind, number of warnings) in the order first met; ``examples``: the first
+    :data:`REPORT_EXAMPLES_PER_KIND` warnings of each kind; ``total``: every warning;
+    ``notes``: how the dataset was read ("treatment arm from TRT01A"), not problems;
+    ``unknown_codes``: (PARAMCD, records) skipped, for a suggested ``paramcd_map.csv``.
+    """
+
+    counts: tuple[tuple[str, int], ...] = ()
+    examples: tuple[Problem, ...] = ()
+    total: int = 0
+    notes: tuple[str, ...] = ()
+    unknown_codes: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def of(cls, warnings, notes=(), unknown_codes=()) -> ImportReport:
+        counts: dict[str, int] = {}
+        examples: list[Problem] = []
+        for w in warnings:
+            kind = w.kind or w.message
+            counts[kind] = counts.get(kind, 0) + 1
+            if counts[kind] <= REPORT_EXAMPLES_PER_KIND:
+                examples.append(w)
+        return cls(tuple(counts.items()), tuple(examples), sum(counts.values()), tuple(notes),
+                   tuple(unknown_codes))
+
+    def __bool__(self) -> bool:
+        return bool(self.total or self.notes)
+
+    def headline(self) -> str:
+        """One line: the warnings' counts per kind ("no warnings" when there are none)."""
+        if not self.total:
+            return "no warnings"
+        kinds = "; ".join(f"{kind}: {n}" for kind, n in self.counts)
+        return f"{self.total} warning(s): {kinds}"
+
+    def lines(self) -> list[str]:
+        """The notes, then every example as ``file:row: column: what``."""
+        return list(self.notes) + [str(p) for p in self.examples]
+
+    def to_dict(self) -> dict:
+        return {"total": self.total,
+                "counts": [{"kind": k, "count": n} for k, n in self.counts],
+                "examples": [str(p) for p in self.examples],
+                "notes": list(self.notes),
+                "unknown_paramcd": [{"paramcd": c, "records": n} for c, n in self.unknown_codes]}
+
+
+class DatasetError(Exception):
+    """A dataset failed validation; ``problems`` lists every problem found (errors, and any warnings)."""
+
+    def __init__(self, directory: Path, problems: list[Problem], warnings: list[Problem] | tuple = ()):
         self.directory = directory
         self.problems = problems
+        #: The warnings found besides (an import's rows or values skipped or recoded), for the command line.
+        self.warnings = list(warnings)
         super().__init__(f"{directory}: {len(problems)} problem(s)\n" + "\n".join(map(str, problems)))
+
 
 
 # ---------------------------------------------------------------- schema
@@ -165,6 +231,8 @@ class Column:
     choices: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
+    #: The column may be left out of the header (an :data:`OPTIONAL_COLUMNS` entry): all its cells are then empty.
+    optional: bool = False
 
 
 SCHEMA: dict[str, tuple[Column, ...]] = {
@@ -190,9 +258,10 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
     "adverse_events.csv": (
         Column("patient_id", "id"),
         Column("term", "text"),
-        Column("serious", "bool"),
-        Column("related", "bool"),
-        Column("severity", "enum", choices=SEVERITIES),
+        # an empty cell is "not recorded" (a nullable value: never read as false)
+        Column("serious", "bool", required=False),
+        Column("related", "bool", required=False),
+        Column("severity", "enum", required=False, choices=SEVERITIES),
         Column("action", "text", required=False),
         Column("duration_days", "int", required=False, low=0, high=100000),
         Column("ongoing", "bool"),
@@ -205,6 +274,29 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         Column("note", "text", required=False),
     ),
 }
+
+
+#: Columns a file may have besides :data:`SCHEMA`'s (kept for the analyses to come: arms, deaths, body
+#: systems, study days, treatment emergence).  A file without them loads; their cells are then empty.
+OPTIONAL_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "patients.csv": (
+        Column("arm", "text", required=False, optional=True),
+        Column("died", "bool", required=False, optional=True),
+        Column("death_day", "int", required=False, optional=True, low=-100000, high=100000),
+    ),
+    "measurements.csv": (),
+    "adverse_events.csv": (
+        Column("body_system", "text", required=False, optional=True),
+        Column("start_day", "int", required=False, optional=True, low=-100000, high=100000),
+        Column("treatment_emergent", "bool", required=False, optional=True),
+    ),
+    "visits.csv": (),
+}
+
+
+def columns_of(name: str) -> tuple[Column, ...]:
+    """Every column of one of our files: :data:`SCHEMA`'s, then :data:`OPTIONAL_COLUMNS`'."""
+    return SCHEMA[name] + OPTIONAL_COLUMNS.get(name, ())
 
 
 # ---------------------------------------------------------------- the dataset
@@ -237,6 +329,19 @@ class Dataset:
     day0_label: str = "Day 0"
     #: What is given at day 0, in words (metadata.json ``treatment_label``, e.g. "application").
     treatment_label: str = "treatment"
+    #: What the import skipped or recoded, and how it read the dataset (empty for our own format).
+    import_report: ImportReport = field(default_factory=ImportReport)
+    #: Time-to-event records (ADaM ADTTE): patient_id, paramcd, label, days, censored; empty when none.
+    time_to_event: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"patient_id": pd.Series(dtype="string"), "paramcd": pd.Series(dtype="string"),
+         "label": pd.Series(dtype="string"), "days": pd.Series(dtype="float64"),
+         "censored": pd.Series(dtype="boolean")}))
+    #: The study id the source gives (ADSL STUDYID), "" if none.
+    source_study_id: str = ""
+    #: Adverse events left out of ``adverse_events`` because they are not treatment-emergent (TRTEMFL not Y).
+    non_emergent_events: int = 0
+    #: Every adverse event, treatment-emergent or not (``adverse_events`` without the filter); None = the same.
+    all_adverse_events: pd.DataFrame | None = None
 
     # derived values below are computed once per dataset (cached_property writes the instance's
     # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
@@ -297,6 +402,11 @@ class Dataset:
             f"{len(self.adverse_events)} adverse events in"
             f" {self.adverse_events['patient_id'].nunique()} patients;",
         ]
+        if self.non_emergent_events:
+            parts.append(f"{self.non_emergent_events} adverse events not treatment-emergent left out;")
+        if len(self.time_to_event):
+            parts.append(f"{len(self.time_to_event)} time-to-event records"
+                         f" ({', '.join(pd.unique(self.time_to_event['paramcd'].astype(str)))});")
         if n_sim:
             sim = ", ".join(
                 f"{meas} ({int(((m['measure'] == meas) & m['simulated']).sum())} values)"
@@ -459,6 +569,7 @@ def _simple_rows(text: str) -> tuple[list[str], _Block] | None:
 
 def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool:
     expected = [c.name for c in SCHEMA[name]]
+    allowed = [c.name for c in columns_of(name)]
     ok = True
     if len(header) < 2 and len(expected) > 2:
         problems.append(
@@ -475,8 +586,10 @@ def _check_header(name: str, header: list[str], problems: list[Problem]) -> bool
         if col == "":
             problems.append(Problem(name, 1, None, "a column has an empty name (a trailing comma in the header?)"))
             ok = False
-        elif col not in expected:
-            problems.append(Problem(name, 1, col, f"unknown column (expected columns: {','.join(expected)})"))
+        elif col not in allowed:
+            extra = [c for c in allowed if c not in expected]
+            also = f"; optional: {','.join(extra)}" if extra else ""
+            problems.append(Problem(name, 1, col, f"unknown column (expected columns: {','.join(expected)}{also})"))
             ok = False
     for col in expected:
         if col not in header:
@@ -552,8 +665,11 @@ def _typed_frame(name: str, header: list[str], body: list[tuple[int, list[str]]]
                else pd.DataFrame({h: pd.Series(dtype=str) for h in header}))
         rows = np.asarray(lines, dtype=np.int64)
     out = {"_row": pd.Series(rows, dtype="int64")}
-    for spec in SCHEMA[name]:
-        s = raw[spec.name].astype(str).reset_index(drop=True)
+    for spec in columns_of(name):
+        if spec.name in raw.columns:
+            s = raw[spec.name].astype(str).reset_index(drop=True)
+        else:  # an optional column the file leaves out
+            s = pd.Series([""] * len(raw), dtype=object).astype(str)
         empty = s.eq("")
         if spec.required:
             bad = empty
@@ -787,12 +903,16 @@ def load_dataset(data_dir: str | os.PathLike | None = None) -> Dataset:
 
 
 def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, files: list[str],
-                   fmt: str = "native", fmt_label: str = NATIVE_LABEL) -> Dataset:
+                   fmt: str = "native", fmt_label: str = NATIVE_LABEL, *, report: ImportReport | None = None,
+                   time_to_event: pd.DataFrame | None = None, source_study_id: str = "") -> Dataset:
     """The :class:`Dataset` of validated tables (part of the loading API).
 
     ``tables`` are :func:`validate_tables`' typed tables (with ``_row``),
     ``meta`` is :func:`read_metadata`'s dict, ``files`` (names in
-    ``directory``) are hashed and dated, ``fmt`` is the format read.
+    ``directory``) are hashed and dated, ``fmt`` is the format read;
+    ``report``, ``time_to_event`` and ``source_study_id`` are an import's.
+    Adverse events whose ``treatment_emergent`` is false are left out of the
+    dataset's events (counted in ``non_emergent_events``); an empty cell keeps the event.
     """
     patients = tables["patients.csv"].drop(columns="_row")
     pids = patients["patient_id"].astype(str).tolist()
@@ -802,6 +922,7 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
     meas = tables["measurements.csv"].drop(columns="_row")
     meas["simulated"] = meas["source"].eq(SOURCES_SIMULATED).astype(bool)
     ae = tables["adverse_events.csv"].drop(columns="_row").reset_index(drop=True)
+    not_emergent = ae["treatment_emergent"].eq(False).fillna(False).to_numpy(dtype=bool)
 
     as_of = meta.get("data_as_of")
     if as_of:
@@ -819,6 +940,8 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
     meas["visit"] = meas["visit"].astype(str).astype(pd.CategoricalDtype(visits["visit"].astype(str).tolist()))
     meas["source"] = meas["source"].astype("category")  # a few table names: every row filter copies integers only
     ae["patient_id"] = ae["patient_id"].astype(str).astype(pid_type)
+    all_ae = ae if not_emergent.any() else None
+    ae = ae[~not_emergent].reset_index(drop=True)
     return Dataset(
         directory=directory,
         patients=patients,
@@ -831,9 +954,15 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         title=str(meta.get("title") or directory.name),
         format=fmt,
         format_label=fmt_label,
-        study_id=str(meta.get("study_id") or ""),
+        # the study id from metadata.json, else the one the source gives (ADSL STUDYID)
+        study_id=str(meta.get("study_id") or source_study_id or ""),
         day0_label=str(meta.get("day0_label") or "Day 0"),
         treatment_label=str(meta.get("treatment_label") or "treatment"),
+        import_report=report or ImportReport(),
+        **({} if time_to_event is None else {"time_to_event": time_to_event}),
+        source_study_id=source_study_id,
+        non_emergent_events=int(not_emergent.sum()),
+        all_adverse_events=all_ae,
     )
 
 

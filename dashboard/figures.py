@@ -50,6 +50,8 @@ PROFILE_PAD = 0.04
 #: Ordinal severity scale: none, mild, moderate, severe, death (luminance falls monotonically).
 SEVERITY_COLOURS = ["#F2F2F2", "#FDD49E", "#FC8D59", "#D7301F", "#3B0A0A"]
 SEVERITY_LEVELS = ("none",) + tuple(s.lower() for s in SEVERITIES)
+#: The colour of "not recorded" (a seriousness, relationship or severity the dataset does not give): mid grey.
+NOT_RECORDED_COLOUR = "#9E9E9E"
 #: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
 #: fast to draw without WebGL, which remote desktops in hospitals often lack.
 LARGE_THRESHOLD = 5000
@@ -698,8 +700,11 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     if a.empty:
         return message_figure(f"No {'adverse' if not kept else kept} events in the {len(sel)} selected patients",
                               title)
-    sev_rank = {sv: i + 1 for i, sv in enumerate(SEVERITIES)}
-    a = a.assign(patient_id=a["patient_id"].astype(str).astype(object), sev=a["severity"].map(sev_rank).astype(int))
+    # a severity not recorded ranks below Mild (its own level, shown only where some event has it)
+    sev_nr = bool(a["severity"].isna().any())
+    sev_rank = {sv: i + 1 + sev_nr for i, sv in enumerate(SEVERITIES)}
+    a = a.assign(patient_id=a["patient_id"].astype(str).astype(object),
+                 sev=a["severity"].map(sev_rank).astype("Float64").fillna(1).astype(int))
     terms = a.groupby("term")["patient_id"].nunique().sort_values(ascending=False, kind="stable")
     term_list = list(terms.index)
     # rows: worst severity first, then most events, then the patients' own order
@@ -710,23 +715,30 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     order = per_patient.index.tolist()
     if colour_by == "severity":
         cell = a.groupby(["patient_id", "term"])["sev"].max()
-        levels, colours = list(SEVERITY_LEVELS), SEVERITY_COLOURS
-    elif colour_by == "serious":
-        cell = a.groupby(["patient_id", "term"])["serious"].max().astype(int) + 1
-        levels, colours = ["none", "not serious", "serious"], ["#F2F2F2", SKY, VERMILLION]
+        levels, colours = list(SEVERITY_LEVELS), list(SEVERITY_COLOURS)
+        if sev_nr:
+            levels[1:1], colours[1:1] = ["not recorded"], [NOT_RECORDED_COLOUR]
     else:
-        cell = a.groupby(["patient_id", "term"])["related"].max().astype(int) + 1
-        levels, colours = ["none", "not related", "related"], ["#F2F2F2", SKY, ORANGE]
+        # no = 1, (not recorded = 2), yes = last: a cell is "yes" if any event is, "not recorded" if any is
+        word, colour = ("serious", VERMILLION) if colour_by == "serious" else ("related", ORANGE)
+        nr = bool(a[colour_by].isna().any())
+        code = a[colour_by].astype("Float64").map({0.0: 1, 1.0: 2 + nr}).fillna(2)
+        cell = a.assign(_c=code.astype(int)).groupby(["patient_id", "term"])["_c"].max()
+        levels = ["none", f"not {word}"] + (["not recorded"] if nr else []) + [word]
+        colours = ["#F2F2F2", SKY] + ([NOT_RECORDED_COLOUR] if nr else []) + [colour]
     z = cell.unstack("term").reindex(index=order, columns=term_list).fillna(0).to_numpy()
 
     def yes(col, word):
-        return np.where(a[col].to_numpy(dtype=bool), word, "not " + word).astype(object)
+        v = a[col]
+        return np.where(v.isna().to_numpy(), f"{word}: not recorded",
+                        np.where(v.fillna(False).to_numpy(dtype=bool), word, "not " + word)).astype(object)
 
     duration = np.where(a["ongoing"].to_numpy(dtype=bool), "ongoing (persistent)",
                         np.where(a["duration_days"].isna(), "duration not given",
                                  a["duration_days"].astype("Float64").map("{:.0f} days".format,
                                                                           na_action="ignore").astype(object)))
-    desc = (a["severity"].astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", "
+    desc = (a["severity"].astype(object).where(a["severity"].notna(), "severity not recorded")
+            .astype(str).to_numpy(dtype=object) + ", " + yes("serious", "serious") + ", "
             + yes("related", "related")
             + "; action: " + a["action"].astype(object).where(a["action"].notna(), "not given")
             .map(plain_text).to_numpy(dtype=object)

@@ -327,13 +327,58 @@ def incidence_table(inc: pd.DataFrame, n: int) -> TableText:
         "A patient with several events of one term counts once in patients, each time in events."))
 
 
+def safety_notices(non_emergent: int, not_recorded: Sequence[tuple[str, int]], events: int,
+                   included: bool = False) -> tuple[Notice, ...]:
+    """What the safety view leaves out or cannot say: events not treatment-emergent (left out unless
+    ``included``) and, per attribute, the selection's events whose value was not recorded."""
+    out = []
+    if non_emergent and included:
+        out.append(Notice(f"All adverse events shown, including the {non_emergent} of the dataset that are not "
+                          "treatment-emergent (TRTEMFL not Y); the statistics, the exports and the report count "
+                          "treatment-emergent events only.", "warn"))
+    elif non_emergent:
+        out.append(Notice(f"Treatment-emergent events only: {non_emergent} adverse events of the dataset that are "
+                          "not treatment-emergent (TRTEMFL not Y) are left out of this view, its tables and the "
+                          "statistics.", "info"))
+    parts = [f"{what} of {k} of the {events} events" for what, k in not_recorded if k]
+    if parts:
+        out.append(Notice("Not recorded: " + "; ".join(parts) + ". These events are counted in the incidence and "
+                          "shown as 'not recorded' in the heatmap; they are never counted as not serious or not "
+                          "related.", "warn"))
+    return tuple(out)
+
+
 EVENT_HEADER = ["Term", "Serious", "Related", "Severity", "Action", "Duration (days)"]
+
+
+NOT_RECORDED = "not recorded"
+
+
+def import_report_notice(report) -> Notice | None:
+    """The import report's one-line notice (its counts), or None when the import said nothing."""
+    if not report:
+        return None
+    notes = f"; {len(report.notes)} note(s) on how it was read" if report.notes else ""
+    return Notice(f"Import report: {report.headline()}{notes}.", "warn" if report.total else "info")
+
+
+def import_report_lines(report) -> list[str]:
+    """The import report's full list (shown one click away): the notes, then the first warnings of each kind."""
+    lines = [f"note: {n}" for n in report.notes] + [f"warning: {p}" for p in report.examples]
+    if len(report.examples) < report.total:
+        lines.append(f"... and {report.total - len(report.examples)} more warnings of the kinds above")
+    return lines
+
+
+def _yes_no(v) -> str:
+    """yes / no / not recorded (a missing seriousness or relationship is never "no")."""
+    return NOT_RECORDED if pd.isna(v) else ("yes" if v else "no")
 
 
 def event_rows(ae: pd.DataFrame, with_patient: bool = True) -> list[list[str]]:
     rows = []
     for r in ae.itertuples():
-        row = [r.term, "yes" if r.serious else "no", "yes" if r.related else "no", r.severity,
+        row = [r.term, _yes_no(r.serious), _yes_no(r.related), NOT_RECORDED if pd.isna(r.severity) else r.severity,
                r.action if pd.notna(r.action) else "—",
                "persistent" if r.ongoing else (f"{int(r.duration_days)}" if pd.notna(r.duration_days) else "—")]
         rows.append(([f"Patient {r.patient_id}"] if with_patient else []) + row)

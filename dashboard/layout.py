@@ -87,6 +87,20 @@ def _category_control(cat, recorded: bool = True) -> html.Fieldset:
                          className="control")
 
 
+def import_report_notice(ds: Dataset) -> list:
+    """The import report near the dataset line: its counts, and the full list one click away (none if empty)."""
+    from .formatting import import_report_lines
+    from .formatting import import_report_notice as notice_of
+
+    notice = notice_of(ds.import_report)
+    if notice is None:
+        return []
+    return [html.Div([html.Span(notice.text),
+                      html.Details([html.Summary("The full list"),
+                                    html.Ul([html.Li(line) for line in import_report_lines(ds.import_report)])])],
+                     className=f"notice notice-{notice.kind} import-report", role="note")]
+
+
 def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
     bounds = slider_bounds(ds, patient_frame)
     pids = list(patient_frame.index)
@@ -103,6 +117,7 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
                      f" · {len(pids)} patients enrolled"],
                     id=ids.DATASET_INFO, className="dataset-info",
                 ),
+                *import_report_notice(ds),
             ]),
             html.Div(id=ids.SIM_NOTICE, className="sim-notice-slot"),
             html.Div(id=ids.URL_NOTICE),

@@ -29,6 +29,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
     out = {
         "dataset": {"directory": str(ds.directory), "hash": ds.short_hash, "data_as_of": ds.data_as_of,
                     "simulated_measures": ds.simulated_measures},
+        "import_report": ds.import_report.to_dict(),
         "cohort": cohort.to_dict(),
         "characteristics": stats.characteristics(pf, ids),
         "pre_post": pre_post,
@@ -250,6 +251,18 @@ def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None =
     return "\n".join(parts)
 
 
+def _import_report_html(ds: Dataset) -> str:
+    """The import report's notice and, one click away, its full list ("" when the import said nothing)."""
+    from .formatting import import_report_lines, import_report_notice
+
+    notice = import_report_notice(ds.import_report)
+    if notice is None:
+        return ""
+    items = "".join(f"<li>{_esc(line)}</li>" for line in import_report_lines(ds.import_report))
+    return (f"<div class='notice notice-{_esc(notice.kind)} import-report' role='note'>{_esc(notice.text)}"
+            f"<details><summary>The full list</summary><ul>{items}</ul></details></div>")
+
+
 def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = None,
                 options: dict[str, dict] | None = None, generated_at: str | None = None) -> str:
     """A single self-contained HTML file (plotly.js embedded, no network needed) of every view of the
@@ -269,6 +282,7 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
         f"<p><strong>Selection:</strong> {_esc(cohort.describe())} — <strong>{_esc(cohort.count_text())}</strong>"
         + (f"; highlighted patient {_esc(highlight)}" if highlight else "") + "</p>",
     ]
+    parts.append(_import_report_html(ds))
     if notes:
         parts.append("<div class='sim' role='note'><strong>SIMULATED DATA IN THIS REPORT:</strong> "
                      + _esc("; ".join(notes)) + ".</div>")

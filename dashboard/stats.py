@@ -568,7 +568,8 @@ def ae_incidence(ae: pd.DataFrame, ids: Sequence[str], by: str | None = None) ->
     """Per term (and ``by`` = severity, serious or related): patients with it, events, percent of the cohort.
 
     The percent is of the ``len(ids)`` patients of the cohort (None when the
-    cohort is empty).  Sorted by patients (descending), then term.
+    cohort is empty).  Sorted by patients (descending), then term.  By serious or related, an event whose
+    value was not recorded is its own row (the value missing), never counted as "no".
     """
     n = len(ids)
     a = ae[ae["patient_id"].isin(list(ids))]
@@ -603,6 +604,11 @@ def ae_summary(ae: pd.DataFrame, ids: Sequence[str]) -> dict:
     ):
         k = int(sub["patient_id"].nunique())
         out[key] = {"patients": k, "events": int(len(sub)), "percent": pct(k)}
+    # events whose seriousness, relationship or severity was not recorded: their own category, never "no"
+    nr = {col: a[a[col].isna()] for col in ("serious", "related", "severity") if a[col].isna().any()}
+    if nr:
+        out["not_recorded"] = {col: {"patients": int(sub["patient_id"].nunique()), "events": int(len(sub))}
+                               for col, sub in nr.items()}
     return out
 
 

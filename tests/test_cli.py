@@ -148,3 +148,24 @@ def test_every_command_has_help(command):
     r = run_cli(command, "--help")
     assert r.returncode == 0, r.stderr
     assert "usage:" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_validate_strict_on_a_dataset_without_warnings_exits_0():
+    """The shipped dataset has no import report: --strict changes nothing (warnings: tests/test_realdata.py)."""
+    r = run_cli("validate", "--strict")
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stdout and "note:" not in r.stdout
+
+
+def test_validate_lists_warnings_beside_errors(tmp_path):
+    """An invalid import prints its errors, then the warnings found on the way (marked as such)."""
+    from tests import adam_fixtures as fx
+
+    d = fx.write_adam(tmp_path / "adam", fx.alsfrs_rows())
+    rows = (d / "adsl.csv").read_text().splitlines()
+    (d / "adsl.csv").write_text("\n".join([rows[0], rows[1].replace(",50,", ",abc,"), *rows[2:]]) + "\n")
+    r = run_cli("validate", "--data", str(d))
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[:2] == [f"invalid dataset {d.resolve()}: 1 problem(s)", "adsl.csv:2: AGE: not a number: 'abc'"]
+    assert lines[-1] == "warning: adae.csv:3: AEREL: empty: relationship not recorded"

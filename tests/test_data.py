@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import data
-from dashboard.data import DatasetError, load_dataset
+from dashboard.data import FILES, DatasetError, load_dataset
 from tests.helpers import (
     SHIPPED,
     assert_problem,
@@ -322,7 +322,6 @@ def test_bad_boolean_in_every_boolean_column(data_copy, file, column, match):
         ("patients.csv", "patient_id", {"patient_id": "11"}),
         ("patients.csv", "safety_population", {"patient_id": "11"}),
         ("adverse_events.csv", "term", {"patient_id": "4"}),
-        ("adverse_events.csv", "severity", {"patient_id": "4"}),
         ("measurements.csv", "measure", {"patient_id": "1", "visit": "III", "measure": "FVC"}),
         ("measurements.csv", "source", {"patient_id": "1", "visit": "III", "measure": "FVC"}),
         ("visits.csv", "label", {"visit": "X"}),
@@ -595,7 +594,8 @@ def test_header_only_adverse_events_loads(data_copy):
     write_csv(data_copy / "adverse_events.csv", rows[:1])
     ds = load_dataset(data_copy)
     assert len(ds.adverse_events) == 0
-    assert list(ds.adverse_events.columns) == rows[0]
+    assert list(ds.adverse_events.columns) == [c.name for c in data.columns_of("adverse_events.csv")]
+    assert rows[0] == [c.name for c in data.SCHEMA["adverse_events.csv"]]
     assert "0 adverse events" in ds.summary()
 
 
@@ -854,3 +854,32 @@ def test_the_fast_reader_takes_only_the_simplest_files(tmp_path):
         path.write_text(text, encoding="utf-8", newline="")
         read = data.read_rows(path, [], at_once=True)
         assert (not isinstance(read[1], list)) is simple, text  # read at once: one block, not a list of rows
+
+
+@pytest.mark.parametrize("column", ["serious", "related", "severity"])
+def test_an_empty_seriousness_relationship_or_severity_is_not_recorded(data_copy, column):
+    """An empty cell loads as "not recorded" (a missing value), never as false or as a severity."""
+    break_cell(data_copy / "adverse_events.csv", column, "", patient_id="4")
+    ds = load_dataset(data_copy)
+    mine = ds.adverse_events[ds.adverse_events["patient_id"] == "4"]
+    assert mine[column].isna().sum() >= 1
+    assert ds.adverse_events[column].notna().sum() == len(ds.adverse_events) - mine[column].isna().sum()
+
+
+def test_optional_columns_may_be_left_out_or_given(data_copy, shipped):
+    """The shipped files lack the optional columns and load with them empty; a file that has them loads them."""
+    for name in FILES:
+        for c in data.OPTIONAL_COLUMNS[name]:
+            assert c.name not in (shipped.directory / name).read_text().splitlines()[0].split(",")
+    assert shipped.adverse_events["body_system"].isna().all()
+    assert shipped.patients["arm"].isna().all()
+    path = data_copy / "adverse_events.csv"
+    lines = path.read_text().splitlines()
+    lines = [lines[0] + ",body_system,start_day,treatment_emergent"] + [
+        line + (",Nervous system disorders,-3,false" if i == 0 else ",,12,true") for i, line in enumerate(lines[1:])]
+    path.write_text("\n".join(lines) + "\n")
+    ds = load_dataset(data_copy)
+    assert ds.non_emergent_events == 1
+    assert len(ds.adverse_events) == len(shipped.adverse_events) - 1
+    assert ds.adverse_events["start_day"].eq(12).all()
+    assert ds.adverse_events["treatment_emergent"].all()

@@ -60,12 +60,14 @@ def write_xpt(frame: pd.DataFrame, path: Path) -> None:
 
 
 def statistics_by_population(ds) -> dict:
-    """``cohort_statistics`` of every population, without the dataset's directory and hash."""
+    """``cohort_statistics`` of every population, without the dataset's directory and hash and the import report
+    (which says how the files were read: an import's notes, nothing for our own format)."""
     out = {}
     for pop in cohorts.POPULATIONS:
         stats = reports.cohort_statistics(ds, cohorts.select(ds, cohorts.CohortFilter(population=pop)))
         stats["dataset"].pop("directory")
         stats["dataset"].pop("hash")
+        stats.pop("import_report")
         out[pop] = json.dumps(stats, sort_keys=True, allow_nan=False)
     return out
 
@@ -118,10 +120,23 @@ def shipped_statistics(shipped):
     return statistics_by_population(shipped)
 
 
+def warnings_of(directory) -> list[str]:
+    """The import report's warnings of a directory that loads (the first of each kind), as the user sees them."""
+    return [str(p) for p in importers.load(directory).import_report.examples]
+
+
 def assert_same_tables(back, shipped):
-    """Equal tables; only the provenance text of non-simulated values and the visit labels and notes differ."""
-    pd.testing.assert_frame_equal(back.patients, shipped.patients)
-    pd.testing.assert_frame_equal(back.adverse_events, shipped.adverse_events)
+    """Equal tables; only the provenance text of non-simulated values and the visit labels and notes differ.
+
+    Of the optional columns, an ADaM export carries deaths back (an event of severity Death is exported with
+    outcome FATAL, which marks the patient as died)."""
+    core = {name: [c.name for c in data.SCHEMA[name]] for name in data.FILES}
+    pd.testing.assert_frame_equal(back.patients[core["patients.csv"]], shipped.patients[core["patients.csv"]])
+    pd.testing.assert_frame_equal(back.adverse_events[core["adverse_events.csv"]],
+                                  shipped.adverse_events[core["adverse_events.csv"]])
+    if back.patients["died"].notna().any():  # read from ADaM (directly or converted)
+        dead = set(shipped.adverse_events.loc[shipped.adverse_events["severity"] == "Death", "patient_id"].astype(str))
+        assert dead and set(back.patients.loc[back.patients["died"].eq(True).fillna(False), "patient_id"]) == dead
     pd.testing.assert_frame_equal(back.measurements.drop(columns="source"), shipped.measurements.drop(columns="source"))
     pd.testing.assert_frame_equal(back.visits[["visit", "month"]], shipped.visits[["visit", "month"]])
     assert back.simulated_measures == ["ALSFRS"]
@@ -134,13 +149,14 @@ def test_round_trip_gives_identical_statistics(shipped, shipped_statistics, expo
     assert back.format == fmt
     assert_same_tables(back, shipped)
     assert statistics_by_population(back) == shipped_statistics
+    assert back.import_report.total == 0  # a round trip skips and recodes nothing
 
 
 def test_import_functions_return_our_string_tables(exports):
     for tables in (importers.import_adam(exports / "adam-xpt"), importers.import_proact(exports / "proact")):
         assert set(tables) == set(data.FILES)
         for name, frame in tables.items():
-            assert list(frame.columns) == [c.name for c in data.SCHEMA[name]]
+            assert list(frame.columns) == [c.name for c in data.columns_of(name)]
             assert all(isinstance(v, str) for v in frame.to_numpy().ravel())
         m = tables["measurements.csv"]
         assert len(m) == 672
@@ -152,7 +168,8 @@ def test_import_raises_every_problem(adam):
     break_cell(adam / "adeff.csv", "PARAMCD", "XYZ", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
     with pytest.raises(DatasetError) as info:
         importers.import_adam(adam)
-    assert len(info.value.problems) == 2
+    assert len(info.value.problems) == 1  # the unknown code is a warning: its records are skipped
+    assert any("unknown PARAMCD 'XYZ'" in str(w) for w in info.value.warnings)
 
 
 @pytest.mark.parametrize("fmt", ["native", "adam", "proact"])
@@ -278,13 +295,15 @@ def test_generated_adam_directory(tmp_path):
     assert ds.simulated_measures == ["FVC"]
 
 
-def test_generated_adam_without_ady_reads_avisitn_as_months(tmp_path):
+def test_generated_adam_without_ady_reads_the_unit_avisit_states(tmp_path):
+    """Without ADY, "Month 3" is month 3 and "Baseline" (AVISITN 0) day 0; AVISITN alone is never read as months."""
     d = _small_adam(tmp_path / "adam")
     (d / "adre.csv").unlink()
     drop_column(d / "adqs.csv", "ADY")
     ds = importers.load(d)
     assert dict(zip(ds.visits["visit"], ds.visits["month"])) == {"Baseline": 0, "Month_3": 3}
-    assert set(ds.visits["note"]) == {"from ADaM AVISITN"}
+    assert set(ds.visits["note"]) == {"from ADaM AVISIT"}
+    assert not any("visit time unknown" in kind for kind, _n in ds.import_report.counts)
 
 
 def test_generated_adam_as_xpt(tmp_path):
@@ -316,9 +335,12 @@ def test_missing_adae(adam):
     only_problem(adam, "adae.csv", None, None, "ADAE (the adverse events dataset) is missing")
 
 
-def test_no_outcome_dataset(adam):
+def test_no_outcome_dataset_is_a_safety_only_dataset(adam):
     (adam / "adeff.csv").unlink()
-    only_problem(adam, str(adam), None, None, "no outcome dataset")
+    ds = importers.load(adam)
+    assert ds.measurements.empty and ds.visits.empty and ds.measures == []
+    assert len(ds.patients) == 26 and len(ds.adverse_events) == 18
+    assert any("no outcome dataset" in n and "no measurements" in n for n in ds.import_report.notes)
 
 
 def test_adsl_and_xpt_twin(adam, exports):
@@ -333,7 +355,7 @@ def test_missing_usubjid_column(adam):
 
 def test_missing_efficacy_flag_names_the_alternatives(adam):
     drop_column(adam / "adsl.csv", "EFFFL")
-    only_problem(adam, "adsl.csv", 1, "EFFFL", "required variable is missing (or FASFL, PPROTFL)")
+    only_problem(adam, "adsl.csv", 1, "EFFFL", "required variable is missing (or FASFL, ITTFL, PPROTFL)")
 
 
 def test_missing_aval_column(adam):
@@ -352,10 +374,13 @@ def test_age_out_of_range(adam):
     only_problem(adam, "adsl.csv", line, "AGE", "130 is out of range 0-120")
 
 
-def test_unknown_paramcd(adam):
+def test_unknown_paramcd_is_skipped_with_one_warning(adam):
     line = break_cell(adam / "adeff.csv", "PARAMCD", "FEV1", USUBJID="1", AVISIT="III", PARAMCD="FVCPP")
-    msg = only_problem(adam, "adeff.csv", line, "PARAMCD", "unknown PARAMCD 'FEV1'")
-    assert "known: ALSFRS, ALSFRSR, FVCPP, FVC" in msg
+    ds = importers.load(adam)
+    assert len(ds.measurements) == 671
+    assert warnings_of(adam) == [f"adeff.csv:{line}: PARAMCD: unknown PARAMCD 'FEV1': 1 records skipped (not a "
+                                 "measure of the dashboard; map it in paramcd_map.csv if it is one)"]
+    assert ds.import_report.unknown_codes == (("FEV1", 1),)
 
 
 def test_paramcd_alsfrsr_is_read_as_alsfrs_r(adam):
@@ -373,7 +398,10 @@ def test_paramcd_alsfrsr_is_read_as_alsfrs_r(adam):
 
 def test_fvc_in_litres_is_refused(adam):
     line = break_cell(adam / "adeff.csv", "AVALU", "L", USUBJID="1", AVISIT="III", PARAMCD="FVCPP")
-    only_problem(adam, "adeff.csv", line, "AVALU", "FVC must be % of predicted, not 'L'")
+    ds = importers.load(adam)
+    assert len(ds.measurements) == 671
+    (w,) = warnings_of(adam)
+    assert w.startswith(f"adeff.csv:{line}: AVALU: FVC in litres (AVALU 'L')") and "(1 record," in w
 
 
 def test_aval_not_numeric(adam):
@@ -437,13 +465,15 @@ def test_event_of_an_unknown_subject(adam):
     only_problem(adam, "adae.csv", line, "USUBJID", "patient '99' is not in adsl.csv")
 
 
-def test_unknown_relationship_and_severity(adam):
+def test_unknown_relationship_and_severity_are_not_recorded(adam):
     line = break_cell(adam / "adae.csv", "AREL", "MAYBE", USUBJID="4")
-    break_cell(adam / "adae.csv", "AESEV", "GRADE 2", USUBJID="4")
-    found = problems(adam)
-    assert_problem(found, "adae.csv", line, "AREL", "unknown relationship 'MAYBE'")
-    assert_problem(found, "adae.csv", line, "AESEV", "unknown value 'GRADE 2' (allowed: MILD, MODERATE, SEVERE")
+    break_cell(adam / "adae.csv", "AESEV", "EXTREME", USUBJID="4")
+    found = warnings_of(adam)
+    assert_problem(found, "adae.csv", line, "AREL", "unknown relationship 'MAYBE': not recorded")
+    assert_problem(found, "adae.csv", line, "AESEV", "unknown severity 'EXTREME': not recorded")
     assert len(found) == 2, found
+    ae = importers.load(adam).adverse_events
+    assert ae["related"].isna().sum() == 1 and ae["severity"].isna().sum() == 1
 
 
 def test_duration_not_whole(adam):
@@ -467,11 +497,13 @@ def test_problems_in_several_datasets_are_all_reported(adam):
     age = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="4")
     code = break_cell(adam / "adeff.csv", "PARAMCD", "XYZ", USUBJID="1", AVISIT="III", PARAMCD="FVCPP")
     ser = break_cell(adam / "adae.csv", "AESER", "maybe", USUBJID="4")
-    found = problems(adam)
+    with pytest.raises(DatasetError) as info:
+        importers.load(adam)
+    found, warned = [str(p) for p in info.value.problems], [str(p) for p in info.value.warnings]
     assert_problem(found, "adsl.csv", age, "AGE", "not a number")
-    assert_problem(found, "adeff.csv", code, "PARAMCD", "unknown PARAMCD 'XYZ'")
-    assert_problem(found, "adae.csv", ser, "AESER", "'maybe' is not Y or N")
-    assert len(found) == 3, found
+    assert_problem(warned, "adeff.csv", code, "PARAMCD", "unknown PARAMCD 'XYZ'")
+    assert_problem(warned, "adae.csv", ser, "AESER", "'maybe' is not Y or N: seriousness not recorded")
+    assert len(found) == 1 and len(warned) == 2, (found, warned)
 
 
 # ---------------------------------------------------------------- broken ADaM (XPT): rows are record numbers
@@ -507,13 +539,14 @@ def test_xpt_missing_variable_has_no_row(adam_xpt):
 
 def test_a_dataset_without_paramcd_is_not_an_outcome_dataset(adam_xpt):
     write_xpt(read_xpt(adam_xpt / "adeff.xpt").drop(columns="PARAMCD"), adam_xpt / "adeff.xpt")
-    msg = only_problem(adam_xpt, str(adam_xpt), None, None, "no outcome dataset")
-    assert "adeff.xpt has no PARAMCD" in msg
+    assert warnings_of(adam_xpt) == ["adeff.xpt: no PARAMCD variable: not an outcome dataset; ignored"]
+    assert importers.load(adam_xpt).measurements.empty
 
 
 def test_xpt_unknown_paramcd(adam_xpt):
     _edit_xpt(adam_xpt / "adeff.xpt", lambda f: f.__setitem__("PARAMCD", f["PARAMCD"].where(f.index != 9, "XYZ")))
-    only_problem(adam_xpt, "adeff.xpt", 10, "PARAMCD", "unknown PARAMCD 'XYZ'")
+    (w,) = warnings_of(adam_xpt)
+    assert_problem([w], "adeff.xpt", 10, "PARAMCD", "unknown PARAMCD 'XYZ': 1 records skipped")
 
 
 def test_not_an_xpt_file(adam_xpt):
@@ -763,9 +796,16 @@ def test_data_readme_shows_the_mapping_table():
     assert "## Importing ADaM and PRO-ACT-style data" in text
 
 
+def test_data_readme_shows_the_code_lists():
+    text = (REPO / "data" / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- codes:start -->\n(.*?)\n<!-- codes:end -->", text, re.S)
+    assert m, "data/README.md lacks the code list markers"
+    assert m.group(1) == importers.mapping.code_lists_markdown()
+
+
 def test_mapping_covers_every_column_and_measure():
     covered = {(r.file, r.column) for r in importers.MAPPING}
-    assert covered == {(name, c.name) for name in data.FILES for c in data.SCHEMA[name]}
+    assert covered == {(name, c.name) for name in data.FILES for c in data.columns_of(name)}
     measures = {r.measure for r in importers.MAPPING if r.measure}
     assert set(data.MEASURES) <= measures
 
@@ -834,11 +874,11 @@ def test_convert_refuses_bad_destinations(exports, tmp_path, where):
 
 
 def test_convert_an_invalid_input(adam, tmp_path):
-    line = break_cell(adam / "adeff.csv", "PARAMCD", "XYZ", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
+    line = break_cell(adam / "adeff.csv", "AVAL", "n/a", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
     out = tmp_path / "out"
     r = run_cli("convert", "--from", "adam", str(adam), "--out", str(out))
     assert r.returncode == 1
-    assert f"adeff.csv:{line}: PARAMCD: unknown PARAMCD 'XYZ'" in r.stderr.splitlines()[1]
+    assert f"adeff.csv:{line}: AVAL: not a number: 'n/a'" in r.stderr.splitlines()[1]
     assert not out.exists()
 
 

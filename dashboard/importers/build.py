@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import data
-from ..data import SCHEMA, Problem
-from .rules import FATAL, NO, RELATED_FALSE, RELATED_TRUE, SEVERITY, YES, ady_to_days, day_to_month, number
+from ..data import WARNING, Problem, columns_of
+from .rules import FATAL, NO, RELATIONSHIP, SEVERITY, TOXICITY_GRADE, YES, ady_to_days, day_to_month, number
 from .sources import Source
 
 
@@ -56,6 +56,18 @@ class Imported:
     records: dict[str, list[Record] | None] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     reported: set = field(default_factory=set)
+    #: Rows, values or files skipped or recoded (level "warning"): the dataset still loads.
+    warnings: list[Problem] = field(default_factory=list)
+    #: How the dataset was read ("treatment arm from TRT01A"): the import report's notes.
+    notes: list[str] = field(default_factory=list)
+    #: (code, records) of the PARAMCDs skipped as unknown.
+    unknown_codes: list[tuple[str, int]] = field(default_factory=list)
+    #: Time-to-event records (ADTTE), a frame of :attr:`dashboard.data.Dataset.time_to_event`'s columns, or None.
+    time_to_event: pd.DataFrame | None = None
+    source_study_id: str = ""
+
+    def report(self) -> data.ImportReport:
+        return data.ImportReport.of(self.warnings, self.notes, self.unknown_codes)
 
     def raw(self) -> dict[str, data.RawTable]:
         """The tables that could be built, as (header, [(key, cells)]) for :func:`data.validate_tables`."""
@@ -63,7 +75,7 @@ class Imported:
         for name, recs in self.records.items():
             if recs is None:
                 continue
-            header = [c.name for c in SCHEMA[name]]
+            header = [c.name for c in columns_of(name)]
             out[name] = (header, [(i + 2, [r.cells.get(h, "") for h in header]) for i, r in enumerate(recs)])
         return out
 
@@ -107,6 +119,12 @@ class Builder:
         else:
             self.col.add(src.name, [line], var, message)
         self.imp.reported.add((src.name, line, var))
+
+    def warn(self, src: Source | str, line: int | None, var: str | None, kind: str, message: str):
+        """A warning: a row, value or file skipped or recoded (the dataset still loads)."""
+        name = src if isinstance(src, str) else src.name
+        self.imp.warnings.append(Problem(name, line, var, message, level=WARNING, kind=kind))
+        self.imp.reported.add((name, line, var))
 
     def require(self, src: Source, needs: list[list[str]], what: str) -> bool:
         """Every group of alternatives has a variable in ``src``; else report the missing ones."""
@@ -157,28 +175,52 @@ class Builder:
         return value
 
     def relatedness(self, src, line, var, value: str) -> str:
-        u = value.upper()
+        """``true``/``false`` by :data:`~.rules.RELATIONSHIP`; an empty or unknown value is "" (not recorded)."""
+        u = value.strip().upper()
+        if u in RELATIONSHIP:
+            return "true" if RELATIONSHIP[u] else "false"
         if value == "":
-            return ""
-        if u in RELATED_TRUE:
-            return "true"
-        if u in RELATED_FALSE:
-            return "false"
-        self.problem(src, line, var, f"unknown relationship {value!r} (related: Y, RELATED, POSSIBLY/PROBABLY/"
-                                     "DEFINITELY RELATED; not related: N, NOT RELATED, UNRELATED, UNLIKELY RELATED)")
-        return value
+            self.warn(src, line, var, "relationship not recorded (empty)", "empty: relationship not recorded")
+        else:
+            self.warn(src, line, var, "relationship not recorded (unknown term)",
+                      f"unknown relationship {value!r}: not recorded (the terms read are in data/README.md)")
+        return ""
 
-    def severity(self, src, line, sev_var, out_var, sev: str, outcome: str) -> tuple[str, str | None]:
-        """Our severity and the variable it came from (outcome ``FATAL`` is ``Death``)."""
-        if outcome.upper() == FATAL:
+    def serious_flag(self, src, line, var, value: str) -> str:
+        """``true``/``false`` from Y/N; an empty or other value is "" (not recorded) with a warning."""
+        u = value.strip().upper()
+        if u in YES:
+            return "true"
+        if u in NO:
+            return "false"
+        if value == "":
+            self.warn(src, line, var, "seriousness not recorded (empty)", "empty: seriousness not recorded")
+        else:
+            self.warn(src, line, var, "seriousness not recorded (unknown value)",
+                      f"{value!r} is not Y or N: seriousness not recorded")
+        return ""
+
+    def severity(self, src, line, sev_var, out_var, sev: str, outcome: str, grade_var: str | None = None,
+                 grade: str = "") -> tuple[str, str | None]:
+        """Our severity and the variable it came from: outcome ``FATAL`` is ``Death``; else the severity by
+        :data:`~.rules.SEVERITY`, else the CTCAE grade by :data:`~.rules.TOXICITY_GRADE`; else "" (not recorded)."""
+        if outcome.strip().upper() == FATAL:
             return "Death", out_var
-        if sev == "":
+        u = sev.strip().upper()
+        if u in SEVERITY:
+            return SEVERITY[u], sev_var
+        g = grade.strip().upper().removeprefix("GRADE").strip()
+        g = g[:-2] if g.endswith(".0") else g
+        if g in TOXICITY_GRADE:
+            return TOXICITY_GRADE[g], grade_var
+        if sev == "" and grade == "":
+            self.warn(src, line, sev_var, "severity not recorded (empty)", "empty: severity not recorded")
             return "", sev_var
-        if sev.upper() in SEVERITY:
-            return SEVERITY[sev.upper()], sev_var
-        self.problem(src, line, sev_var,
-                     f"unknown value {sev!r} (allowed: MILD, MODERATE, SEVERE; outcome FATAL for a death)")
-        return sev, sev_var
+        bad, var = (sev, sev_var) if sev else (grade, grade_var)
+        self.warn(src, line, var, "severity not recorded (unknown value)",
+                  f"unknown severity {bad!r}: not recorded (MILD, MODERATE, SEVERE, LIFE THREATENING, FATAL, "
+                  "or a CTCAE grade 1-5)")
+        return "", var
 
     def whole_days(self, src, line, var, value: str, *, study_day: bool = False) -> float | None:
         """Days since day 0 from a cell of whole days (``study_day``: SDTM-style, no day 0); None with a problem."""
@@ -217,7 +259,9 @@ class Builder:
                 mid = statistics.median(vals)
                 month = day_to_month(mid)
                 lo, hi = min(vals), max(vals)
-                note = f"from {note_source}" + ("" if lo == hi else f" (median of days {fmt(lo)} to {fmt(hi)})")
+                # ADaM: ADY, or the unit an AVISIT states ("from ADaM AVISIT")
+                source = f"ADaM {where_time[2]}" if note_source.startswith("ADaM") and where_time[2] else note_source
+                note = f"from {source}" + ("" if lo == hi else f" (median of days {fmt(lo)} to {fmt(hi)})")
             else:
                 month = vals[0]
                 note = f"from {note_source.split()[0]} AVISITN"

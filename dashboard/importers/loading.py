@@ -69,14 +69,17 @@ def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], d
     problems = imp.problems + problems
     meta = data.read_metadata(directory, problems)
     if problems:
-        raise DatasetError(directory, problems)
+        raise DatasetError(directory, problems, imp.warnings)
     return imp, typed, meta
 
 
 def load_imported(directory, fmt: str) -> data.Dataset:
-    """The validated :class:`~dashboard.data.Dataset` of an ADaM or PRO-ACT-style directory."""
+    """The validated :class:`~dashboard.data.Dataset` of an ADaM or PRO-ACT-style directory, with its import
+    report (the warnings: rows, values or files skipped or recoded)."""
     imp, typed, meta = validated(directory, fmt)
-    return data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt, format_label(fmt))
+    return data.build_dataset(imp.directory, typed, meta, sorted(imp.files), fmt, format_label(fmt),
+                              report=imp.report(), time_to_event=imp.time_to_event,
+                              source_study_id=imp.source_study_id)
 
 
 def load(data_dir: str | os.PathLike | None = None) -> data.Dataset:

@@ -111,14 +111,24 @@ MAPPING: tuple[MapRow, ...] = (
          "day 0) → months by the day rule"),
     _row("patients.csv", "safety_population", ("ADSL.SAFFL",), ("DEMOGRAPHICS.Safety_Population",),
          "`Y`/`N` (or `Yes`/`No`, any case) → true/false; PRO-ACT: optional column, without it every subject is in"),
-    _row("patients.csv", "efficacy_population", ("ADSL.EFFFL", "ADSL.FASFL", "ADSL.PPROTFL"),
+    _row("patients.csv", "efficacy_population", ("ADSL.EFFFL", "ADSL.FASFL", "ADSL.ITTFL", "ADSL.PPROTFL"),
          ("DEMOGRAPHICS.Efficacy_Population",),
-         "`Y`/`N` (or `Yes`/`No`) → true/false from the first of `EFFFL`, `FASFL`, `PPROTFL` that ADSL has "
-         "(the others are ignored); PRO-ACT: optional column, without it every subject is in"),
+         "`Y`/`N` (or `Yes`/`No`) → true/false from the first of `EFFFL`, `FASFL`, `ITTFL`, `PPROTFL` that ADSL "
+         "has (the others are ignored; the import report says which); PRO-ACT: optional column, without it "
+         "every subject is in"),
     _row("patients.csv", "mri_12m_done", ("ADSL.MRI12FL",), ("DEMOGRAPHICS.MRI_12m_Done",),
          "`Y`/`N` (or `Yes`/`No`) → true/false, empty → empty (sponsor-defined in ADaM)"),
     _row("patients.csv", "exclusion_reason", ("ADSL.EFFREAS",), ("DEMOGRAPHICS.Exclusion_Reason",),
          "text as is (sponsor-defined)"),
+    _row("patients.csv", "arm", ("ADSL.TRT01A", "ADSL.TRT01P", "ADSL.ARM"), (),
+         "optional column: the treatment arm as written, from the first of `TRT01A` (actual), `TRT01P` "
+         "(planned), `ARM` that ADSL has (the import report says which)"),
+    _row("patients.csv", "died", ("ADSL.DTHFL", "ADAE.AEOUT"), (),
+         "optional column: true where `DTHFL` = `Y` or an adverse event's outcome is `FATAL`; false where ADSL "
+         "has `DTHFL` and it is empty or `N`; else empty"),
+    _row("patients.csv", "death_day", ("ADSL.DTHDY", "ADSL.DTHDT", "ADSL.TRTSDT"), (),
+         "optional column: days since day 0 from `DTHDY` (a study day, no day 0), else `DTHDT` − `TRTSDT` "
+         "(dates); else empty"),
     # measurements.csv
     _row("measurements.csv", "patient_id", ("BDS.USUBJID",), tuple(f"{f}.subject_id" for f in _PROACT_OUTCOMES),
          "as is"),
@@ -129,20 +139,28 @@ MAPPING: tuple[MapRow, ...] = (
     _row("measurements.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
          "the month of the record's visit (below), not of its own day. `ADY` counts study days with no day 0 "
          "(`ADY` 1 = day 0 = application; `ADY` ≥ 1 is `ADY` − 1 days, `ADY` ≤ −1 is `ADY` days); without "
-         "`ADY`, `AVISITN` is read as months. PRO-ACT deltas are whole days since day 0"),
+         "`ADY` (or with it empty), only an `AVISIT` that states its unit is read: `Week n` = 7n days, "
+         "`Month n` = n months, `Day n` = study day n, `Baseline` with `AVISITN` 0 = day 0; any other record "
+         "is skipped with a warning (`AVISITN` alone is never read: its unit is unknown). PRO-ACT deltas are "
+         "whole days since day 0"),
     _row("measurements.csv", "measure", ("BDS.PARAMCD",),
          ("ALSFRS.ALSFRS_Total", "ALSFRS.ALSFRS_R_Total", "FVC.pct_of_Normal_Trial_1", "MUSCLESTRENGTH.MS_Test_Name"),
-         "from the `PARAMCD` values and PRO-ACT columns in the measure rows below; any other `PARAMCD` or "
-         "`MS_Test_Name` is a problem. Where ADaM has `ANL01FL`, only records with `ANL01FL` = `Y` are read"),
+         "from the `PARAMCD` values (any case) and PRO-ACT columns in the measure rows below, and the dataset "
+         "directory's `paramcd_map.csv`; the records of any other `PARAMCD` are skipped with one warning per "
+         "code (item-level ALSFRS codes such as `ALSFRS01`..`ALSFRS12` too); any other `MS_Test_Name` is a "
+         "problem. Where ADaM has `ANL01FL`, only records with `ANL01FL` = `Y` are read"),
     _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_Total",),
          "points, original ALSFRS (0-40)", measure="ALSFRS", codes={ADAM: ("ALSFRS",)}),
     _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_R_Total",),
          "points, revised ALSFRS-R (0-48); a PRO-ACT record with both totals gives both measures",
-         measure="ALSFRS_R", codes={ADAM: ("ALSFRSR",)}),
+         measure="ALSFRS_R", codes={ADAM: ("ALSFRSR", "ALSFRSRT", "ALSFRSR_T", "ALSFRSRTOT", "ALSFRST",
+                                          "ALSFRSTR", "ALSFRS_R", "ALSFRS-R")}),
     _row("measurements.csv", "value", ("BDS.AVAL",),
          ("FVC.pct_of_Normal_Trial_1", "FVC.pct_of_Normal_Trial_2", "FVC.pct_of_Normal_Trial_3"),
-         "% of predicted (`AVALU`, where given, must be `%`); PRO-ACT: the best (highest) of the trials given",
-         measure="FVC", codes={ADAM: ("FVCPP", "FVC")}),
+         "% of predicted (`AVALU`, where given, must be `%`: a record in litres or another unit is skipped with "
+         "a warning; values of one dataset all ≤ 1.5 are a fraction, not a percent, and are skipped with a "
+         "warning); PRO-ACT: the best (highest) of the trials given",
+         measure="FVC", codes={ADAM: ("FVCPP", "FVC", "FVCPCT", "FVCPRED", "FVCPPRED", "FVCPCTPR", "PFVC")}),
     *(
         _row("measurements.csv", "value", ("BDS.AVAL",), ("MUSCLESTRENGTH.MS_Test_Result",),
              "weakness score 0-5", measure=f"WS_{limb}", codes={ADAM: (f"WS_{limb}",), PROACT: (limb,)})
@@ -157,16 +175,18 @@ MAPPING: tuple[MapRow, ...] = (
          ("ADVERSEEVENTS.Preferred_Term", "ADVERSEEVENTS.Lowest_Level_Term"),
          "the first of them that is not empty in the record"),
     _row("adverse_events.csv", "serious", ("ADAE.AESER",), ("ADVERSEEVENTS.Serious",),
-         "`Y`/`N` (or `Yes`/`No`) → true/false"),
+         "`Y`/`N` (or `Yes`/`No`) → true/false; empty or anything else → not recorded (an empty cell) and a "
+         "warning"),
     _row("adverse_events.csv", "related", ("ADAE.AREL", "ADAE.AEREL"), ("ADVERSEEVENTS.Related",),
-         "true for `Y`, `RELATED`, `POSSIBLY`/`PROBABLY`/`DEFINITELY RELATED` (also `POSSIBLE`, `PROBABLE`, "
-         "`DEFINITE`): a reasonable possibility of a causal relationship; false for `N`, `NOT RELATED`, "
-         "`UNRELATED`, `UNLIKELY RELATED` (also `UNLIKELY`, `NONE`); any case; anything else is a problem. "
+         "by the relationship table below (ICH E2A: a reasonable possibility of a causal relationship is "
+         "related: `POSSIBLE`, `PROBABLE`, `DEFINITE`, `RELATED`...; `NONE`, `REMOTE`, `UNLIKELY`, `DOUBTFUL`, "
+         "`NOT RELATED`... are not); any case; empty or not in the table → not recorded and a warning. "
          "`AREL` wins over `AEREL`"),
-    _row("adverse_events.csv", "severity", ("ADAE.AESEV", "ADAE.AEOUT"),
+    _row("adverse_events.csv", "severity", ("ADAE.AESEV", "ADAE.AETOXGR", "ADAE.AEOUT"),
          ("ADVERSEEVENTS.Severity", "ADVERSEEVENTS.Outcome"),
-         "`MILD`/`MODERATE`/`SEVERE` (any case) → `Mild`/`Moderate`/`Severe`; outcome `FATAL` → `Death`, "
-         "whatever the severity"),
+         "by the severity table below (`MILD`/`MODERATE`/`SEVERE`, `LIFE THREATENING` → `Severe`, `FATAL` → "
+         "`Death`; any case), else the CTCAE grade `AETOXGR` 1-5; outcome `FATAL` → `Death`, whatever the "
+         "severity; empty or not in the tables → not recorded and a warning"),
     _row("adverse_events.csv", "action", ("ADAE.AEACN", "ADAE.AEACNOTH"), ("ADVERSEEVENTS.Action_Taken",),
          "text as is, the first that is not empty"),
     _row("adverse_events.csv", "duration_days", ("ADAE.ADURN", "ADAE.ASTDY", "ADAE.AENDY"),
@@ -175,13 +195,23 @@ MAPPING: tuple[MapRow, ...] = (
          "`ASTDY`/`AENDY` (study days, no day 0) or `Start_Date_Delta`/`End_Date_Delta`"),
     _row("adverse_events.csv", "ongoing", ("ADAE.AEOUT", "ADAE.AEENRF"), ("ADVERSEEVENTS.Outcome",),
          "true where the outcome is `NOT RECOVERED/NOT RESOLVED` (PRO-ACT also `Ongoing`) or `AEENRF` = "
-         "`ONGOING`, else false"),
+         "`ONGOING`, else false (the outcome table below)"),
+    _row("adverse_events.csv", "body_system", ("ADAE.AEBODSYS", "ADAE.AESOC"), (),
+         "optional column: the MedDRA body system (system organ class) as written; the term stays the "
+         "preferred term `AEDECOD`"),
+    _row("adverse_events.csv", "start_day", ("ADAE.ASTDY",), (),
+         "optional column: days since day 0 from the study day `ASTDY` (no day 0); empty where not a whole "
+         "number (with a warning)"),
+    _row("adverse_events.csv", "treatment_emergent", ("ADAE.TRTEMFL",), (),
+         "optional column: `Y` → true; `N` or empty → false where ADAE has `TRTEMFL` (an ADaM flag is `Y` or "
+         "empty); without `TRTEMFL`, empty. Events that are not treatment-emergent are left out of every "
+         "view, table and statistic; the safety view and the import report say how many"),
     # visits.csv
     _row("visits.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
          "one visit per distinct visit name of the outcome records (see measurements.csv `visit`)"),
     _row("visits.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
-         "the median day of the visit's records → months by the day rule (without `ADY`: `AVISITN` as "
-         "months, which must agree within the visit)"),
+         "the median day of the visit's records → months by the day rule (without `ADY`: the days of the "
+         "unit `AVISIT` states, see measurements.csv `month`)"),
     _row("visits.csv", "label", ("BDS.AVISIT",), _PROACT_VISITS,
          "the visit as written (else `AVISITN <n>`, or `Day <n>`)"),
     _row("visits.csv", "month_stated", (), (), "always true"),
@@ -240,6 +270,26 @@ def export_code(measure: str, fmt: str) -> str:
 
 
 # ---------------------------------------------------------------- the table in data/README.md
+
+
+def code_lists_markdown() -> str:
+    """The ADaM code lists (relationship, severity, CTCAE grade, outcome) as the Markdown shown in data/README.md."""
+    from .rules import OUTCOME, RELATIONSHIP, SEVERITY, TOXICITY_GRADE
+
+    def codes(table, value) -> str:
+        return ", ".join(f"`{k}`" for k, v in table.items() if v == value)
+
+    lines = ["| relationship (`AREL`/`AEREL`) | read as |", "|---|---|",
+             f"| {codes(RELATIONSHIP, True)} | related |", f"| {codes(RELATIONSHIP, False)} | not related |",
+             "| empty, or any other value | not recorded (a warning) |", "",
+             "| severity (`AESEV`) | read as |", "|---|---|"]
+    lines += [f"| {codes(SEVERITY, v)} | `{v}` |" for v in dict.fromkeys(SEVERITY.values())]
+    lines += ["| empty, or any other value (and no `AETOXGR`) | not recorded (a warning) |", "",
+              "| CTCAE grade (`AETOXGR`, where `AESEV` is empty or absent) | read as |", "|---|---|"]
+    lines += [f"| {codes(TOXICITY_GRADE, v)} | `{v}` |" for v in dict.fromkeys(TOXICITY_GRADE.values())]
+    lines += ["", "| outcome (`AEOUT`) | ongoing | fatal (severity `Death`, patient died) |", "|---|---|---|"]
+    lines += [f"| `{k}` | {'yes' if o else 'no'} | {'yes' if f else 'no'} |" for k, (o, f) in OUTCOME.items()]
+    return "\n".join(lines)
 
 
 def mapping_markdown() -> str:

@@ -43,18 +43,70 @@ def days_to_ady(days: int) -> int:
 
 YES = {"Y", "YES"}
 NO = {"N", "NO"}
-RELATED_TRUE = {"Y", "YES", "RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
-                "POSSIBLE", "PROBABLE", "DEFINITE"}
-RELATED_FALSE = {"N", "NO", "NOT RELATED", "UNRELATED", "UNLIKELY RELATED", "UNLIKELY", "NONE"}
-SEVERITY = {"MILD": "Mild", "MODERATE": "Moderate", "SEVERE": "Severe"}
+
+#: Relationship to the study treatment (ADaM ``AREL``/``AEREL``, any case) -> related?  ICH E2A: an event is
+#: related when there is "a reasonable possibility" of a causal relationship, so possible, probable, definite
+#: and related count as related; none, remote, unlikely, doubtful and not related do not.  A value not in the
+#: table, or an empty cell, is "not recorded" (with a warning), never "not related".
+RELATIONSHIP: dict[str, bool] = {
+    **dict.fromkeys(("Y", "YES", "RELATED", "POSSIBLE", "POSSIBLY", "POSSIBLY RELATED", "PROBABLE", "PROBABLY",
+                     "PROBABLY RELATED", "LIKELY", "LIKELY RELATED", "DEFINITE", "DEFINITELY",
+                     "DEFINITELY RELATED", "CERTAIN", "REASONABLE POSSIBILITY", "SUSPECTED"), True),
+    **dict.fromkeys(("N", "NO", "NONE", "NOT RELATED", "UNRELATED", "REMOTE", "REMOTELY", "REMOTELY RELATED",
+                     "UNLIKELY", "UNLIKELY RELATED", "DOUBTFUL", "NOT SUSPECTED", "NO REASONABLE POSSIBILITY"),
+                    False),
+}
+RELATED_TRUE = {k for k, v in RELATIONSHIP.items() if v}
+RELATED_FALSE = {k for k, v in RELATIONSHIP.items() if not v}
+#: Severity (``AESEV``, any case) -> ours.  Life-threatening is the worst severity short of death.
+SEVERITY = {"MILD": "Mild", "1": "Mild", "GRADE 1": "Mild",
+            "MODERATE": "Moderate", "2": "Moderate", "GRADE 2": "Moderate",
+            "SEVERE": "Severe", "3": "Severe", "GRADE 3": "Severe",
+            "LIFE THREATENING": "Severe", "LIFE-THREATENING": "Severe", "4": "Severe", "GRADE 4": "Severe",
+            "FATAL": "Death", "DEATH": "Death", "5": "Death", "GRADE 5": "Death"}
+#: CTCAE grade (``AETOXGR``) -> ours, used where ``AESEV`` is absent or empty.
+TOXICITY_GRADE = {"1": "Mild", "2": "Moderate", "3": "Severe", "4": "Severe", "5": "Death"}
+#: Outcome (``AEOUT``, any case) -> (ongoing, fatal).  An outcome not in the table is neither (and a warning).
+OUTCOME: dict[str, tuple[bool, bool]] = {
+    "RECOVERED/RESOLVED": (False, False), "RECOVERED": (False, False), "RESOLVED": (False, False),
+    "RECOVERED/RESOLVED WITH SEQUELAE": (False, False), "RECOVERING/RESOLVING": (False, False),
+    "NOT RECOVERED/NOT RESOLVED": (True, False), "NOT RECOVERED": (True, False), "NOT RESOLVED": (True, False),
+    "ONGOING": (True, False), "UNKNOWN": (False, False), "FATAL": (False, True), "DEATH": (False, True),
+}
 SEX = {"M": "M", "MALE": "M", "F": "F", "FEMALE": "F", "U": "", "UNKNOWN": "", "UNDIFFERENTIATED": ""}
 ONSET = {"SPINAL": "spinal", "LIMB": "spinal", "SPINE": "spinal",
          "SPINAL+BULBAR": "spinal+bulbar", "SPINAL + BULBAR": "spinal+bulbar", "SPINAL AND BULBAR": "spinal+bulbar",
          "LIMB AND BULBAR": "spinal+bulbar", "LIMB+BULBAR": "spinal+bulbar", "LIMB + BULBAR": "spinal+bulbar"}
 FATAL = "FATAL"
-ONGOING_OUTCOMES = {"NOT RECOVERED/NOT RESOLVED", "NOT RECOVERED", "NOT RESOLVED", "ONGOING"}
+ONGOING_OUTCOMES = {k for k, (ongoing, _f) in OUTCOME.items() if ongoing}
 PERCENT_UNITS = {"%", "PERCENT", "% PREDICTED", "%PRED", "% OF PREDICTED"}
 SIMULATED_DTYPE = "SIMULATED"
+#: FVC in litres (``AVALU``, any case): refused, since % of predicted needs each patient's predicted volume.
+LITRE_UNITS = {"L", "LITRE", "LITRES", "LITER", "LITERS"}
+#: FVC values all at most this are a fraction of predicted (0.9), not a percent: refused.
+FVC_FRACTION_MAX = 1.5
+
+#: A visit label that states its unit ("Week 12", "Month 3", "Day 29", "Wk 4"): the unit word and the number.
+VISIT_UNIT_RE = re.compile(r"^\s*(week|wk|month|mo|day)s?\.?\s*(-?\d+(?:\.\d+)?)\s*$", re.I)
+#: Days per unit of a visit label (a "Day" label is a study day: see :func:`visit_days`).
+VISIT_UNIT_DAYS = {"week": 7.0, "wk": 7.0, "month": DAYS_PER_MONTH, "mo": DAYS_PER_MONTH}
+#: Labels of the day-0 visit, read as day 0 where ``AVISITN`` is 0.
+BASELINE_LABELS = {"BASELINE", "DAY 0", "WEEK 0", "MONTH 0"}
+
+
+def visit_days(label: str) -> float | None:
+    """Days since day 0 from a visit label that states its unit, else None.
+
+    ``Week n`` is 7n days, ``Month n`` n months (n × 30.4375 days), ``Day n`` the study day n (no day 0:
+    ``Day 1`` is day 0, like ``ADY``).
+    """
+    m = VISIT_UNIT_RE.match(label or "")
+    if not m:
+        return None
+    unit, n = m.group(1).lower(), float(m.group(2))
+    if unit == "day":
+        return ady_to_days(n) if n != 0 else 0.0
+    return n * VISIT_UNIT_DAYS[unit]
 _VISIT_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -12,7 +12,18 @@ from .. import figures, ids, mixed, stats
 from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
 from ..formatting import METHODS, Blocks, Notice, Para, left_out_table, mixed_table, slope_table
-from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, groups, outcome_over_time, simulated_text
+from .base import (
+    NO_PATIENTS,
+    Option,
+    Slot,
+    View,
+    cohort_rows,
+    group_map,
+    groups,
+    no_values,
+    outcome_over_time,
+    simulated_text,
+)
 
 #: Mixed models are fitted on every filter change up to this many patients; above, on request.
 AUTO_FIT_PATIENTS = mixed.AUTO_FIT_PATIENTS
@@ -50,7 +61,7 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
     measure = measure or functional_measure(ds.measures)
     window = window if window in stats.WINDOWS else 3
     if measure not in ds.measures or cohort.n == 0:
-        msg = f"This dataset has no {measure} values" if measure not in ds.measures else NO_PATIENTS
+        msg = no_values(ds, f"{measure} values") if measure not in ds.measures else NO_PATIENTS
         fig = figures.message_figure(msg)
         return AlsfrsResult(measure, window, fig, fig, fig, (), msg)
     gm = group_map(cohort)

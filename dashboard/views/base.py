@@ -22,6 +22,13 @@ from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
 
 NO_PATIENTS = "No patients match the current filters"
+#: What a view that needs measurements says on a dataset without any (a safety-only dataset: ADSL + ADAE).
+NO_MEASUREMENTS = "This dataset has no measurements"
+
+
+def no_values(ds: Dataset, what: str) -> str:
+    """'This dataset has no measurements' where it has none at all, else 'This dataset has no <what>'."""
+    return NO_MEASUREMENTS if ds.measurements.empty else f"This dataset has no {what}"
 
 
 # ---------------------------------------------------------------- declarations
@@ -245,7 +252,7 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
                       reference=None, reference_label="", rows: dict[str, pd.DataFrame] | None = None) -> object:
     """The spaghetti plot of one measure for the cohort, or a message figure (``rows``: see :func:`group_summaries`)."""
     if measure not in ds.measures:
-        return figures.message_figure(f"This dataset has no {measure} values")
+        return figures.message_figure(no_values(ds, f"{measure} values"))
     if cohort.n == 0:
         return figures.message_figure(NO_PATIENTS)
     rows = rows if rows is not None else cohort_rows(ds, cohort, [measure])

@@ -9,11 +9,12 @@ import pandas as pd
 from .. import cohorts, figures, stats
 from ..cohorts import Cohort
 from ..data import SEVERITIES, Dataset
-from ..formatting import Blocks, incidence_table, serious_listing
+from ..formatting import Blocks, incidence_table, safety_notices, serious_listing
 from .base import Option, Slot, View
 
 COLOUR_BY = (("severity", "Severity"), ("serious", "Seriousness"), ("related", "Relationship"))
 ONLY = (("serious", "Serious events"), ("related", "Related events"))
+ALL_EVENTS = (("all", "Include the events that are not treatment-emergent (where the dataset flags them)"),)
 
 
 @dataclass(frozen=True)
@@ -25,30 +26,39 @@ class SafetyResult:
     serious: pd.DataFrame
     n: int
     only: tuple[str, ...]
+    #: what is left out (events not treatment-emergent) or not recorded (formatting.safety_notices)
+    notices: tuple = ()
 
     @property
     def incidence_table(self) -> Blocks:
-        return incidence_table(self.incidence, self.n)
+        return (*self.notices, incidence_table(self.incidence, self.n))
 
     @property
     def serious_listing(self) -> Blocks:
         return serious_listing(self.serious)
 
 
-def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", only=()) -> SafetyResult:
-    ae = ds.adverse_events
+def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", only=(),
+            all_events=False) -> SafetyResult:
+    """``all_events``: the heatmap, the incidence and the listing include the events that are not
+    treatment-emergent (``Dataset.all_adverse_events``; by default they are left out)."""
+    events = ds.all_adverse_events if all_events and ds.all_adverse_events is not None else ds.adverse_events
+    ae = events
     if "serious" in only:
         ae = ae[ae["serious"]]
     if "related" in only:
         ae = ae[ae["related"]]
     pats = pd.DataFrame({"patient_id": list(cohort.patient_ids)})
-    mine = cohorts.rows(ds.adverse_events, cohort)
+    mine = cohorts.rows(events, cohort)
     serious = mine[mine["serious"]]
     # the most severe first (deaths on top), then by patient in their natural order
-    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).astype(int)
+    worst_first = serious["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}).fillna(1).astype(int)
     serious = serious.assign(_w=worst_first).sort_values(["_w", "patient_id"], kind="stable").drop(columns="_w")
+    not_recorded = [(what, int(mine[col].isna().sum())) for col, what in
+                    (("serious", "seriousness"), ("related", "relationship"), ("severity", "severity"))]
+    notices = safety_notices(ds.non_emergent_events, not_recorded, len(mine), included=events is not ds.adverse_events)
     return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight, only=only),
-                        stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only))
+                        stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only), notices)
 
 
 VIEW = View(
@@ -56,6 +66,7 @@ VIEW = View(
     options=(
         Option("colour_by", "radio", "Colour cells by", "severity", choices=COLOUR_BY, legend=True, param="colour"),
         Option("only", "checklist", "Show only", (), choices=ONLY, legend=True, param="only"),
+        Option("all_events", "toggle", "", False, choices=ALL_EVENTS, param="allae"),
     ),
     slots=(
         Slot("heatmap", "figure", attr="heatmap", export="adverse_events_heatmap", clickable=True),

@@ -8,7 +8,7 @@ from .. import figures, stats
 from ..cohorts import Cohort
 from ..data import WS_MEASURES, Dataset
 from ..formatting import Blocks, Notice, share_table, visit_summary_table
-from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, group_summaries, groups
+from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, group_summaries, groups, no_values
 
 NO_SCORES = "This dataset has no weakness scores"
 
@@ -34,7 +34,7 @@ class WeaknessResult:
 
 def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> WeaknessResult:
     if not any(m in ds.measures for m in WS_MEASURES) or cohort.n == 0:
-        text = NO_SCORES if not any(m in ds.measures for m in WS_MEASURES) else NO_PATIENTS
+        text = no_values(ds, "weakness scores") if not any(m in ds.measures for m in WS_MEASURES) else NO_PATIENTS
         fig = figures.message_figure(text)
         return WeaknessResult(fig, fig, (), text)
     rows = cohort_rows(ds, cohort, WS_MEASURES)
