@@ -194,6 +194,8 @@ def characteristics_table(columns: list[tuple[str, dict]]) -> TableText:
         ["Onset: spinal"] + [pct_of(c["onset"].get("spinal", 0), c["n"]) for _, c in columns],
         ["Onset: spinal + bulbar"] + [pct_of(c["onset"].get("spinal+bulbar", 0), c["n"]) for _, c in columns],
     ]
+    if any("bulbar" in c["onset"] for _, c in columns):  # only where a patient has bulbar onset
+        rows.append(["Onset: bulbar"] + [pct_of(c["onset"].get("bulbar", 0), c["n"]) for _, c in columns])
     for spec in MEASURES.values():
         key = f"baseline_{spec.code}"
         if spec.baseline_label and any(key in c for _, c in columns):
