@@ -400,6 +400,7 @@ class Dataset:
         """One paragraph describing the dataset (used by ``validate``)."""
         p = self.patients
         m = self.measurements
+        scheduled = self.visits["scheduled"].fillna(True).astype(bool).to_numpy()
         n_sim = int(m["simulated"].sum())
         parts = [
             f"Dataset {self.directory} (read as {self.format_label};"
@@ -407,7 +408,10 @@ class Dataset:
             f"{len(p)} patients ({int(p['safety_population'].sum())} safety,"
             f" {int(p['efficacy_population'].sum())} efficacy);",
             f"{len(m)} measurements of {', '.join(self.measures) or 'no measure'}"
-            f" at {m['visit'].nunique()} of {len(self.visits)} scheduled visits;",
+            f" at {m.loc[m.get('visit_month', m['month']).notna(), 'visit'].nunique()} of {int(scheduled.sum())}"
+            " scheduled visits"
+            + (f" (and {int((~scheduled).sum())} unscheduled days, in no visit summary)" if (~scheduled).any()
+               else "") + ";",
             f"{len(self.adverse_events)} adverse events in"
             f" {self.adverse_events['patient_id'].nunique()} patients;",
         ]

@@ -157,3 +157,15 @@ def realistic(directory: Path, n: int = 40, months=(0, 1, 2, 3, 6, 9, 12), jitte
     write_proact(directory, {"DEMOGRAPHICS": demo, "ALSFRS": alsfrs, "FVC": fvc, "ADVERSEEVENTS": ae},
                  names=names)
     return directory, {"days": days, "alsfrs": values}
+
+#: ALSFRS with items but no totals: the released item columns.  101: Q1-Q10 (Q5a) -> ALSFRS 3+4+2+4+3+3+4+2+1+4 = 30;
+#: 102: Q1-Q9 (Q5b) and R_1-R_3 -> ALSFRS-R 2+3+3+1+2+2+3+4+4 + 4+3+4 = 35; 103: Q3 missing -> skipped.
+ALSFRS_ITEMS_ONLY = [
+    ["subject_id", "Q1_Speech", "Q2_Salivation", "Q3_Swallowing", "Q4_Handwriting", "Q5a_Cutting_without_Gastrostomy",
+     "Q5b_Cutting_with_Gastrostomy", "Q6_Dressing_and_Hygiene", "Q7_Turning_in_Bed", "Q8_Walking",
+     "Q9_Climbing_Stairs", "Q10_Respiratory", "R_1_Dyspnea", "R_2_Orthopnea", "R_3_Respiratory_Insufficiency",
+     "ALSFRS_Delta", "ALSFRS_Total", "ALSFRS_R_Total"],
+    ["101", "3", "4", "2", "4", "3", "", "3", "4", "2", "1", "4", "", "", "", "0", "", ""],
+    ["102", "2", "3", "3", "1", "", "2", "2", "3", "4", "4", "", "4", "3", "4", "0", "", ""],
+    ["103", "2", "3", "", "1", "2", "", "2", "3", "4", "4", "3", "", "", "", "0", "", ""],
+]

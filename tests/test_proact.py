@@ -282,3 +282,33 @@ def test_our_format_refuses_a_value_outside_its_visit_window(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DatasetError, match=r"month 3.6 contradicts visits.csv \(visit M3 is at month 3 ± 14 days\)"):
         data.load_dataset(tmp_path / "ours")
+
+
+def test_a_binned_dataset_survives_a_pro_act_export(tmp_path):
+    """The export leaves Visit empty at binned and unscheduled visits, so the import bins the days again."""
+    forms = {"DEMOGRAPHICS": F.DEMOGRAPHICS,
+             "ALSFRS": [["subject_id", "ALSFRS_Delta", "ALSFRS_Total"],
+                        ["101", "0", "33"], ["101", "85", "31"], ["101", "95", "30"], ["101", "46", "32"]],
+             "ADVERSEEVENTS": F.ADVERSEEVENTS}
+    ds = load(F.write_proact(tmp_path / "p", forms))
+    importers.export_proact(ds, tmp_path / "out")
+    back = load(tmp_path / "out")
+    pd.testing.assert_frame_equal(back.visits[["visit", "month", "window_days", "scheduled"]],
+                                  ds.visits[["visit", "month", "window_days", "scheduled"]])
+    pd.testing.assert_frame_equal(back.measurements.drop(columns="source"), ds.measurements.drop(columns="source"))
+
+
+def test_alsfrs_totals_from_the_items_where_no_total_is_given(tmp_path):
+    forms = {"DEMOGRAPHICS": F.DEMOGRAPHICS, "ALSFRS": F.ALSFRS_ITEMS_ONLY, "ADVERSEEVENTS": F.ADVERSEEVENTS}
+    ds = load(F.write_proact(tmp_path / "p", forms))
+    head, r101, r102, _r103 = F.ALSFRS_ITEMS_ONLY
+    original = [c for c in head if c.split("_")[0] in {f"Q{i}" for i in range(1, 11)} | {"Q5a"}]
+    revised = [c for c in head if c.split("_")[0] in {f"Q{i}" for i in range(1, 10)} | {"Q5b", "R"}]
+    assert len(original) == 10 and len(revised) == 12
+    want = {("101", "ALSFRS"): sum(int(r101[head.index(c)]) for c in original),
+            ("102", "ALSFRS_R"): sum(int(r102[head.index(c)]) for c in revised)}
+    assert want == {("101", "ALSFRS"): 30, ("102", "ALSFRS_R"): 35}
+    got = {(str(r.patient_id), r.measure): r.value for r in ds.measurements.itertuples()}
+    assert got == want  # 103 lacks Q3: no total
+    k = kinds(ds)
+    assert k["ALSFRS total computed from the items"] == 2 and k["record without a total score skipped"] == 1

@@ -380,6 +380,44 @@ def _fvc(b: Builder, src: Source, line: int, cells) -> tuple[str, str] | None:
     return data.format_number(round(value, 2)), litres[1]
 
 
+#: ALSFRS items by the prefix of their released column names (``Q1_Speech``, ``Q5a_Cutting_without_Gastrostomy``,
+#: ``R_1_Dyspnea``...): the original scale is Q1-Q10 (0-40), the revised Q1-Q9 and R_1-R_3 (0-48); Q5 is
+#: Q5a (without gastrostomy) or Q5b (with), whichever is given.
+ALSFRS_ITEMS = {"ALSFRS": ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8", "Q9", "Q10"),
+                "ALSFRS_R": ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8", "Q9", "R_1", "R_2", "R_3")}
+
+
+def _item_columns(src: Source) -> dict[str, list[str]]:
+    """Item (``Q1``..``Q10``, ``Q5`` = ``Q5a``/``Q5b``, ``R_1``..``R_3``) -> its columns in ``src``."""
+    out: dict[str, list[str]] = {}
+    for h in src.header:
+        u = h.upper()
+        for item in ("Q1", "Q2", "Q3", "Q4", "Q5A", "Q5B", "Q6", "Q7", "Q8", "Q9", "Q10", "R_1", "R_2", "R_3"):
+            if u == item or u.startswith(item + "_"):
+                out.setdefault("Q5" if item.startswith("Q5") else item, []).append(h)
+    return out
+
+
+def _total_from_items(b: Builder, src: Source, line: int, cells, items: dict[str, list[str]],
+                      measure: str) -> tuple[str, str] | None:
+    """The total of ``measure`` as the sum of its items where every item is given once as a whole number 0-4
+    (a warning says so), else None."""
+    total, first = 0, None
+    for item in ALSFRS_ITEMS[measure]:
+        given = [(c, src.get(cells, c)) for c in items.get(item, []) if src.get(cells, c)]
+        if len(given) != 1:
+            return None
+        n = number(given[0][1])
+        if n is None or n % 1 or not 0 <= n <= 4:
+            return None
+        total += int(n)
+        first = first or given[0][0]
+    b.warn(src, line, first, "ALSFRS total computed from the items",
+           f"{'ALSFRS_R_Total' if measure == 'ALSFRS_R' else 'ALSFRS_Total'} empty: the sum of the "
+           f"{len(ALSFRS_ITEMS[measure])} items, {total}, is taken")
+    return str(total), first
+
+
 def _outcomes(b: Builder, src: Source) -> None:
     key = src.key
     deltas = variables("measurements.csv", "month", PROACT, key)
@@ -394,6 +432,7 @@ def _outcomes(b: Builder, src: Source) -> None:
     sid, dvar, visit_var, sim = src.col("subject_id"), src.first(deltas), src.col("Visit"), src.col("Simulated")
     unknown_tests: dict[str, list[int]] = {}
     no_value: list[int] = []
+    items = _item_columns(src) if key == "ALSFRS" else {}
     for line, cells in src.rows:
         values: list[tuple[str, str, str]] = []  # (measure, value, column)
         if key == "MUSCLESTRENGTH":
@@ -413,6 +452,11 @@ def _outcomes(b: Builder, src: Source) -> None:
                 given = [(c, src.get(cells, c)) for c in cols if src.get(cells, c)]
                 if given:
                     values.append((mr.measure, given[0][1], given[0][0]))
+            if not values and items:  # no total: the sum of the items, where each is given
+                for measure in ALSFRS_ITEMS:
+                    got = _total_from_items(b, src, line, cells, items, measure)
+                    if got is not None:
+                        values.append((measure, got[0], got[1]))
         if not values:
             if key == "ALSFRS":
                 no_value.append(line)
@@ -446,8 +490,8 @@ def _outcomes(b: Builder, src: Source) -> None:
                 b.binned_outcome(r, days, (src.name, line, dvar))
     if no_value:
         b.warn(src, no_value[0], None, "record without a total score skipped",
-               f"{len(no_value)} record(s) without ALSFRS_Total or ALSFRS_R_Total skipped (first at this line; "
-               "totals are not computed from the items)")
+               f"{len(no_value)} record(s) without ALSFRS_Total or ALSFRS_R_Total, nor all the items of a scale, "
+               "skipped (first at this line)")
     for name, lines in unknown_tests.items():
         known = ", ".join(c for r in rows for c in r.codes_of(PROACT))
         b.warn(src, lines[0], src.col("MS_Test_Name"), "unknown muscle test skipped",
