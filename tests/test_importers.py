@@ -440,10 +440,10 @@ def test_empty_population_flag(adam):
 
 def test_unknown_sex_and_onset(adam):
     line = break_cell(adam / "adsl.csv", "SEX", "X", USUBJID="5")
-    break_cell(adam / "adsl.csv", "ONSET", "BULBAR", USUBJID="5")
+    break_cell(adam / "adsl.csv", "ONSET", "CERVICAL", USUBJID="5")  # (BULBAR is an onset: bulbar)
     found = problems(adam)
     assert_problem(found, "adsl.csv", line, "SEX", "unknown value 'X' (allowed: M, F, U)")
-    assert_problem(found, "adsl.csv", line, "ONSET", "unknown value 'BULBAR'")
+    assert_problem(found, "adsl.csv", line, "ONSET", "unknown value 'CERVICAL'")
     assert len(found) == 2, found
 
 
