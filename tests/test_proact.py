@@ -312,3 +312,22 @@ def test_alsfrs_totals_from_the_items_where_no_total_is_given(tmp_path):
     assert got == want  # 103 lacks Q3: no total
     k = kinds(ds)
     assert k["ALSFRS total computed from the items"] == 2 and k["record without a total score skipped"] == 1
+
+
+def test_every_view_and_the_report_render_a_binned_dataset(tmp_path):
+    from dashboard import cohorts, reports, views
+
+    d, truth = F.realistic(tmp_path / "trial", n=12)
+    with (d / "alsfrs.csv").open("a", encoding="utf-8") as f:
+        f.write("1000,46,35\n")  # outside every window: an unscheduled visit
+    ds = load(d)
+    assert "D46" in set(ds.visits["visit"])
+    cohort = cohorts.select(ds, cohorts.CohortFilter.from_params({})[0])
+    for view in views.REGISTRY:
+        views.run(view.key, ds, cohort, None)
+        assert reports.view_html(ds, cohort, view)
+    months = {m for _p, m in truth["days"]}
+    s = stats.visit_summaries(ds.measurements, measures=["ALSFRS_R"])
+    assert set(s["month"]) == months and "D46" not in set(s["visit"])  # the mean line: one point per month
+    js = reports.cohort_statistics(ds, cohort)
+    assert any("; 1 value(s) outside every window" in n for n in js["import_report"]["notes"])
