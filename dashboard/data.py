@@ -117,13 +117,17 @@ def functional_measure(measures) -> str:
     present = set(measures)
     return next((m for m in FUNCTIONAL_MEASURES if m in present), FUNCTIONAL_MEASURES[0])
 SEXES = ("F", "M")
-ONSETS = ("spinal", "spinal+bulbar")
+#: Site of onset; ``bulbar`` (bulbar only, about a quarter of ALS patients) is read from PRO-ACT and ADaM data
+#: (the shipped trial has none, and the characteristics table shows it only where a patient has it).
+ONSETS = ("spinal", "spinal+bulbar", "bulbar")
 SEVERITIES = ("Mild", "Moderate", "Severe", "Death")
 SOURCES_SIMULATED = "simulated"
 BOOL_VALUES = {"true": True, "false": False}
 PATIENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 VISIT_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 MONTH_TOLERANCE = 1e-6
+#: Days in a month (365.25 / 12): the day rule of imported datasets and the windows of binned visits.
+DAYS_PER_MONTH = 30.4375
 
 #: Our own format, in words (the import formats' words are their mapping entries': see dashboard.importers).
 NATIVE_LABEL = "dashboard CSV format"
@@ -290,7 +294,14 @@ OPTIONAL_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("start_day", "int", required=False, optional=True, low=-100000, high=100000),
         Column("treatment_emergent", "bool", required=False, optional=True),
     ),
-    "visits.csv": (),
+    "visits.csv": (
+        # a binned visit (datasets without nominal visits): its measurements keep their own month, within
+        # this many days of the visit's month
+        Column("window_days", "float", required=False, optional=True, low=0, high=366),
+        # false: an unscheduled visit (a value outside every window): in patient lines and slopes, in no visit
+        # summary
+        Column("scheduled", "bool", required=False, optional=True),
+    ),
 }
 
 
@@ -305,6 +316,10 @@ def columns_of(name: str) -> tuple[Column, ...]:
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """A validated dataset.  Tables are typed; do not mutate them.
+
+    ``measurements`` has, besides its file's columns, ``simulated`` and ``visit_month``: the month of the
+    value's visit (equal to ``month`` except at a binned visit, whose values keep their own day; NaN at an
+    unscheduled visit), by which visit summaries group.
 
     Hashed by identity, so derived per-dataset tables can be memoised.
     """
@@ -391,6 +406,7 @@ class Dataset:
         """One paragraph describing the dataset (used by ``validate``)."""
         p = self.patients
         m = self.measurements
+        scheduled = self.visits["scheduled"].fillna(True).astype(bool).to_numpy()
         n_sim = int(m["simulated"].sum())
         parts = [
             f"Dataset {self.directory} (read as {self.format_label};"
@@ -398,7 +414,10 @@ class Dataset:
             f"{len(p)} patients ({int(p['safety_population'].sum())} safety,"
             f" {int(p['efficacy_population'].sum())} efficacy);",
             f"{len(m)} measurements of {', '.join(self.measures) or 'no measure'}"
-            f" at {m['visit'].nunique()} of {len(self.visits)} scheduled visits;",
+            f" at {m.loc[m.get('visit_month', m['month']).notna(), 'visit'].nunique()} of {int(scheduled.sum())}"
+            " scheduled visits"
+            + (f" (and {int((~scheduled).sum())} unscheduled days, in no visit summary)" if (~scheduled).any()
+               else "") + ";",
             f"{len(self.adverse_events)} adverse events in"
             f" {self.adverse_events['patient_id'].nunique()} patients;",
         ]
@@ -779,11 +798,19 @@ def _cross_checks(t: dict[str, pd.DataFrame], col: ProblemCollector, names: dict
         for r, vis in zip(m.loc[bad, "_row"], m.loc[bad, "visit"]):
             col.add("measurements.csv", [r], "visit", f"unknown visit {vis!r} (not in {visits_name})")
         expected = m["visit"].map(visit_month).astype("float64")
-        contra = m["month"].notna() & expected.notna() & ((m["month"] - expected).abs() > MONTH_TOLERANCE)
-        for r, mo, vis, ex in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"],
-                                  expected[contra]):
+        # a binned visit (window_days given) takes measurements within its window (in days; a month written
+        # by the day rule is within half a day of its day), any other visit only its own month
+        windows = dict(zip(v["visit"].dropna(), v.loc[v["visit"].notna(), "window_days"]))
+        allowed = m["visit"].map(windows).astype("float64")
+        off_days = (m["month"] - expected).abs() * DAYS_PER_MONTH
+        contra = m["month"].notna() & expected.notna() & (
+            ((m["month"] - expected).abs() > MONTH_TOLERANCE)
+            & ~(allowed.notna() & (off_days <= allowed + 0.5 + 1e-9)))
+        for r, mo, vis, ex, w in zip(m.loc[contra, "_row"], m.loc[contra, "month"], m.loc[contra, "visit"],
+                                     expected[contra], allowed[contra]):
+            within = "" if pd.isna(w) else f" ± {w:g} days"
             col.add("measurements.csv", [r], "month",
-                    f"month {mo:g} contradicts {visits_name} (visit {vis} is at month {ex:g})")
+                    f"month {mo:g} contradicts {visits_name} (visit {vis} is at month {ex:g}{within})")
     # value ranges per measure
     if m is not None:
         for code, spec in MEASURES.items():
@@ -938,6 +965,11 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
     meas["patient_id"] = meas["patient_id"].astype(str).astype(pid_type)
     meas["measure"] = meas["measure"].astype(str).astype(pd.CategoricalDtype(list(MEASURES)))
     meas["visit"] = meas["visit"].astype(str).astype(pd.CategoricalDtype(visits["visit"].astype(str).tolist()))
+    # the month of each value's visit, by which visit summaries group (a binned visit's values keep their own
+    # month for patient lines and slopes); NaN for an unscheduled visit (in no visit summary)
+    scheduled = visits["scheduled"].fillna(True).astype(bool)
+    vmonth = dict(zip(visits["visit"].astype(str), visits["month"].where(scheduled)))
+    meas["visit_month"] = meas["visit"].astype(str).map(vmonth).astype("float64")
     meas["source"] = meas["source"].astype("category")  # a few table names: every row filter copies integers only
     ae["patient_id"] = ae["patient_id"].astype(str).astype(pid_type)
     all_ae = ae if not_emergent.any() else None

@@ -212,6 +212,8 @@ def characteristics_table(columns: list[tuple[str, dict]]) -> TableText:
         *_category_rows(columns, "sex", "Sex", SEX_WORDS),
         *_category_rows(columns, "onset", "Onset", {}),
     ]
+    if any("bulbar" in c["onset"] for _, c in columns):  # only where a patient has bulbar onset
+        rows.append(["Onset: bulbar"] + [pct_of(c["onset"].get("bulbar", 0), c["n"]) for _, c in columns])
     for spec in MEASURES.values():
         key = f"baseline_{spec.code}"
         if spec.baseline_label and any(key in c for _, c in columns):

@@ -90,7 +90,8 @@ def characteristics(patient_frame: pd.DataFrame, ids: Sequence[str]) -> dict:
         "age": describe(p["age"].astype("float64")).to_dict(),
         "disease_duration_months": describe(p["disease_duration_months"].astype("float64")).to_dict(),
         "sex": {s: int((p["sex"] == s).sum()) for s in SEXES},
-        "onset": {o: int((p["onset"] == o).sum()) for o in ONSETS},
+        # bulbar onset only where a patient has it (the shipped trial has none)
+        "onset": {o: int((p["onset"] == o).sum()) for o in ONSETS if o != "bulbar" or (p["onset"] == o).any()},
     }
     missing_sex = int(p["sex"].isna().sum())
     missing_onset = int(p["onset"].isna().sum())
@@ -137,12 +138,18 @@ def _group_moments(codes: np.ndarray, k: int, x: np.ndarray) -> tuple[np.ndarray
     return n, mean, sd
 
 
+def _visit_month(m: pd.DataFrame) -> pd.Series:
+    """Each value's visit month (:attr:`dashboard.data.Dataset.measurements` ``visit_month``: a binned value's
+    visit, NaN at an unscheduled visit); a frame without the column: its ``month``."""
+    return m["visit_month"] if "visit_month" in m.columns else m["month"]
+
+
 def _baseline_per_row(m: pd.DataFrame, pick: str = "last") -> np.ndarray:
-    """Each row's baseline: its patient's last value of its measure at or before day 0 (``pick="first"``: the
-    earliest pre-treatment value); NaN where there is none."""
+    """Each row's baseline: its patient's last value of its measure at a visit at or before day 0
+    (``pick="first"``: the earliest pre-treatment value); NaN where there is none."""
     key = _key_codes(m["patient_id"], m["measure"])
     _u, inv = np.unique(key, return_inverse=True)
-    month = m["month"].to_numpy(dtype=float)
+    month = _visit_month(m).to_numpy(dtype=float)
     value = m["value"].to_numpy(dtype=float)
     cand = np.flatnonzero((month <= 0) & ~np.isnan(value))
     out = np.full(len(m), np.nan)
@@ -164,8 +171,9 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None,
 
     Baseline is each patient's last value at or before day 0; the change is
     value minus baseline, for patients who have both.  Columns that cannot be
-    computed hold None.  (Computed with numpy group sums: this runs on every
-    filter change of three views.)
+    computed hold None.  A binned visit's values count at the visit's month;
+    values at unscheduled visits are in no summary.  (Computed with numpy group
+    sums: this runs on every filter change of three views.)
     """
     m = _sel(meas, ids)
     if measures is not None:
@@ -174,12 +182,19 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None,
             "simulated"]
     if m.empty:
         return pd.DataFrame(columns=cols)
-    key = _key_codes(m["measure"], m["visit"], m["month"])
+    vm = _visit_month(m)
+    base_all = _baseline_per_row(m)
+    keep = vm.notna().to_numpy()
+    if not keep.all():
+        m, vm, base_all = m[keep], vm[keep], base_all[keep]
+        if m.empty:
+            return pd.DataFrame(columns=cols)
+    key = _key_codes(m["measure"], m["visit"], vm)
     _u, first, inv = np.unique(key, return_index=True, return_inverse=True)
     k = len(_u)
     value = m["value"].to_numpy(dtype=float)
     n, mean, sd = _group_moments(inv, k, value)
-    cn, cmean, csd = _group_moments(inv, k, value - _baseline_per_row(m))
+    cn, cmean, csd = _group_moments(inv, k, value - base_all)
     with np.errstate(divide="ignore", invalid="ignore"):
         sem, csem = sd / np.sqrt(n), csd / np.sqrt(cn)
     sim = np.bincount(inv, m["simulated"].to_numpy(dtype=bool), minlength=k) > 0
@@ -187,7 +202,7 @@ def visit_summaries(meas: pd.DataFrame, ids: Sequence[str] | None = None,
     order = {name: i for i, name in enumerate(MEASURES)}
     agg = pd.DataFrame({
         "measure": head["measure"].astype(object).to_numpy(), "visit": head["visit"].astype(object).to_numpy(),
-        "month": head["month"].to_numpy(dtype=float), "n": n.astype(int), "mean": mean, "sd": sd, "sem": sem,
+        "month": vm.iloc[first].to_numpy(dtype=float), "n": n.astype(int), "mean": mean, "sd": sd, "sem": sem,
         "change_n": cn.astype(int), "change_mean": cmean, "change_sd": csd, "change_sem": csem, "simulated": sim,
         "_o": [order.get(x, len(order)) for x in head["measure"].astype(object)], "_first": first,
     })
@@ -686,7 +701,7 @@ def stability_share(meas: pd.DataFrame, ids: Sequence[str], measure: str, month:
     limbs = list(WS_MEASURES) if measure == "WS" else [measure]
     m = meas[meas["measure"].isin(limbs) & meas["patient_id"].isin(list(ids))]
     base = _baseline_per_row(m, definition.baseline)
-    at = np.isclose(m["month"].to_numpy(dtype=float), month)
+    at = np.isclose(_visit_month(m).to_numpy(dtype=float), month)
     value = m["value"].to_numpy(dtype=float)[at]
     fall = base[at] - value
     with np.errstate(invalid="ignore"):
@@ -726,6 +741,8 @@ def share_at_or_above(meas: pd.DataFrame, ids: Sequence[str], measure: str, thre
     cols = ["visit", "month", "n", "at_or_above", "percent"]
     if m.empty:
         return pd.DataFrame(columns=cols)
+    m = m.assign(month=_visit_month(m))
+    m = m[m["month"].notna()]  # a binned value counts at its visit's month; an unscheduled one nowhere
     g = m.assign(ok=m["value"] >= threshold).groupby(["visit", "month"], observed=True).agg(
         n=("ok", "size"), at_or_above=("ok", "sum")).reset_index()
     g["percent"] = 100.0 * g["at_or_above"] / g["n"]

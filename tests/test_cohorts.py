@@ -192,7 +192,7 @@ def test_filter_validation():
     with pytest.raises(ValueError):
         CohortFilter(sex=("X",))
     with pytest.raises(ValueError):
-        CohortFilter(onset=("bulbar",))
+        CohortFilter(onset=("cervical",))
     with pytest.raises(ValueError):
         CohortFilter(age=(60, 40))
     with pytest.raises(ValueError):
@@ -313,5 +313,5 @@ def test_category_filters_in_words_and_messages():
         "Safety population (all enrolled); sex F or M; onset spinal")
     with pytest.raises(ValueError, match=r"unknown sex 'X' \(choose from F, M\)"):
         CohortFilter(sex=("X",))
-    with pytest.raises(ValueError, match=r"unknown onset 'bulbar' \(choose from spinal, spinal\+bulbar\)"):
-        CohortFilter(onset=("bulbar",))
+    with pytest.raises(ValueError, match=r"unknown onset 'cervical' \(choose from spinal, spinal\+bulbar, bulbar\)"):
+        CohortFilter(onset=("cervical",))

@@ -350,7 +350,7 @@ def test_invalid_patient_id(data_copy, pid):
         ("measurements.csv", "measure", "alsfrs", {"patient_id": "3", "visit": "V", "measure": "ALSFRS"}),
         ("patients.csv", "sex", "female", {"patient_id": "1"}),
         ("patients.csv", "sex", "f", {"patient_id": "1"}),
-        ("patients.csv", "onset", "bulbar", {"patient_id": "2"}),
+        ("patients.csv", "onset", "Bulbar", {"patient_id": "2"}),  # bulbar (lower case) is an onset
         ("patients.csv", "onset", "Spinal + bulbar", {"patient_id": "1"}),
         ("adverse_events.csv", "severity", "mild", {"patient_id": "4"}),
         ("adverse_events.csv", "severity", "Fatal", {"patient_id": "2"}),

@@ -443,10 +443,10 @@ def test_empty_population_flag(adam):
 
 def test_unknown_sex_and_onset(adam):
     line = break_cell(adam / "adsl.csv", "SEX", "X", USUBJID="5")
-    break_cell(adam / "adsl.csv", "ONSET", "BULBAR", USUBJID="5")
+    break_cell(adam / "adsl.csv", "ONSET", "CERVICAL", USUBJID="5")  # (BULBAR is an onset: bulbar)
     found = problems(adam)
     assert_problem(found, "adsl.csv", line, "SEX", "unknown value 'X' (allowed: M, F, U)")
-    assert_problem(found, "adsl.csv", line, "ONSET", "unknown value 'BULBAR'")
+    assert_problem(found, "adsl.csv", line, "ONSET", "unknown value 'CERVICAL'")
     assert len(found) == 2, found
 
 
@@ -616,13 +616,14 @@ def test_generated_proact_directory(tmp_path):
     assert p.loc["101", "disease_duration_months"] == 23 and p.loc["102", "disease_duration_months"] == 33
     assert p["safety_population"].all() and p["efficacy_population"].all()  # no flags: everyone
     assert p["mri_12m_done"].isna().all()
-    # day 14 has no total score, so no value and no visit
-    assert dict(zip(ds.visits["visit"], ds.visits["month"])) == {"D-35": -1.15, "D0": 0, "D91": 3}
-    m = ds.measurements.set_index(["patient_id", "visit", "measure"])["value"]
-    assert m[("101", "D0", "FVC")] == 84.5  # the best trial
-    assert m[("101", "D91", "FVC")] == 77
-    assert m[("101", "D91", "ALSFRS")] == 31
-    assert ("102", "D14", "ALSFRS") not in m.index  # no total score: no value
+    # day 14 has no total score, so no value and no visit; no Visit column: days binned to whole months
+    assert dict(zip(ds.visits["visit"], ds.visits["month"])) == {"M-1": -1, "M0": 0, "M3": 3}
+    m = ds.measurements.set_index(["patient_id", "visit", "measure"])
+    assert m.loc[("101", "M0", "FVC"), "value"] == 84.5  # the best trial
+    assert m.loc[("101", "M3", "FVC"), "value"] == 77
+    assert m.loc[("101", "M3", "ALSFRS"), "value"] == 31
+    assert m.loc[("102", "M-1", "FVC"), "month"] == -1.15  # day -35 keeps its own month, at visit M-1
+    assert ("102", "M0", "ALSFRS") in m.index and len(m.xs("102", level=0)) == 2  # day 14: no total score
     assert set(ds.measurements["source"]) == {"PRO-ACT ALSFRS", "PRO-ACT FVC"}
     ae = ds.adverse_events.set_index("patient_id")
     assert ae.loc["101", "term"] == "Headache" and ae.loc["101", "duration_days"] == 2
@@ -671,9 +672,15 @@ def test_proact_alsfrs_r_total_is_read_as_alsfrs_r(proact):
     assert values[("4", "V", "ALSFRS_R")] == 45 and ("4", "V", "ALSFRS") in values.index
 
 
-def test_proact_unknown_muscle_test(proact):
+def proact_warnings(directory) -> list[str]:
+    """The warnings of a PRO-ACT directory that loads (the import report's examples)."""
+    return [str(w) for w in importers.load(directory).import_report.examples]
+
+
+def test_proact_unknown_muscle_test_is_skipped_with_a_warning(proact):
     line = break_cell(proact / "MUSCLESTRENGTH.csv", "MS_Test_Name", "Deltoid", subject_id="1")
-    only_problem(proact, "MUSCLESTRENGTH.csv", line, "MS_Test_Name", "unknown MS_Test_Name 'Deltoid'")
+    assert_problem(proact_warnings(proact), "MUSCLESTRENGTH.csv", line, "MS_Test_Name",
+                   "unknown MS_Test_Name 'Deltoid': 1 record(s) skipped")
 
 
 def test_proact_subject_not_in_demographics(proact):
@@ -697,12 +704,14 @@ def test_proact_contradicting_history(proact):
     dup[rows[0].index("Onset_Delta")] = "-10"
     rows.append(dup)
     write_csv(proact / "ALSHISTORY.csv", rows)
-    only_problem(proact, "ALSHISTORY.csv", len(rows), "Onset_Delta", f"given for subject 2 at line {first}")
+    assert_problem(proact_warnings(proact), "ALSHISTORY.csv", len(rows), "Onset_Delta",
+                   f"given for subject 2 at line {first}: the first is kept")
 
 
 def test_proact_onset_after_day_0(proact):
     line = break_cell(proact / "ALSHISTORY.csv", "Onset_Delta", "15", subject_id="2")
-    only_problem(proact, "ALSHISTORY.csv", line, "Onset_Delta", "onset 15 days after day 0")
+    assert_problem(proact_warnings(proact), "ALSHISTORY.csv", line, "Onset_Delta", "onset 15 days after day 0")
+    assert pd.isna(importers.load(proact).patients.set_index("patient_id").loc["2", "disease_duration_months"])
 
 
 # ---------------------------------------------------------------- export

@@ -59,7 +59,7 @@ def test_from_controls_reads_every_control(bounds):
 
 
 def test_from_controls_drops_what_is_not_a_choice(bounds):
-    filt, notices = from_controls(bounds, "bogus", 2, {"sex": ["F", "X", None], "onset": ["bulbar"]},
+    filt, notices = from_controls(bounds, "bogus", 2, {"sex": ["F", "X", None], "onset": ["cervical"]},
                                   patients=["1", "99", 5, None, "<b>"])
     assert notices == []
     assert (filt.population, filt.sex, filt.onset, filt.patients) == ("safety", ("F",), (), ("1",))
@@ -122,14 +122,14 @@ def test_page_load_with_no_address_shows_everything(shipped):
 
 
 def test_address_with_bad_parameters_names_each_and_keeps_the_rest(shipped):
-    search = ("?cohort=bogus&threshold=0&sex=X,F&onset=bulbar&age_min=abc&age_max=30&fvc_min=90&fvc_max=80"
+    search = ("?cohort=bogus&threshold=0&sex=X,F&onset=cervical&age_min=abc&age_max=30&fvc_min=90&fvc_max=80"
               "&duration_min=nan&patients=1,99,<b>&tab=nope&present=maybe&patient=77")
     r = reconcile(ids.URL, search, controls(population="stable", tab="fvc", highlight="3", present=True), shipped)
     assert list(r.notices) == [
         "cohort='bogus' ignored: choose from safety, efficacy, progressors, stable, compare",
         "threshold='0' ignored: not a positive number",
         "sex='X' ignored: choose from F, M",
-        "onset='bulbar' ignored: choose from spinal, spinal+bulbar",
+        "onset='cervical' ignored: choose from spinal, spinal+bulbar, bulbar",
         "age_min='abc' ignored: not a number",
         "duration_min='nan' ignored: not a number",
         "fvc_min=90 and fvc_max=80 ignored: minimum above maximum",

@@ -6,9 +6,12 @@ A dataset directory may hold, instead of our four CSV files (``native``):
   :func:`pandas.read_sas`): ``adsl`` (subject level), ``adae`` (adverse
   events) and one or more BDS datasets of outcomes (any other dataset with
   a ``PARAMCD`` variable);
-* ``proact``: PRO-ACT-style CSV files (``DEMOGRAPHICS.csv``,
-  ``ALSHISTORY.csv``, ``ALSFRS.csv``, ``FVC.csv``, ``MUSCLESTRENGTH.csv``,
-  ``ADVERSEEVENTS.csv``; names in any case, ``PROACT_`` prefix allowed).
+* ``proact``: the PRO-ACT forms as released (``DEMOGRAPHICS``, ``ALSHISTORY``,
+  ``ALSFRS``, ``FVC``, ``MUSCLESTRENGTH``, ``ADVERSEEVENTS``, ``DEATHDATA``,
+  ``TREATMENT``, ``RILUZOLE``; names in any case, with or without a ``PROACT_``
+  or ``F_PROACT_`` prefix, or the 2016 all-forms names such as ``Fvc.csv``);
+  without nominal visits their days are binned to scheduled months
+  (:func:`~.rules.visit_bin`).
 
 :func:`load` is the entry point that loads a directory in any of the three
 formats (:func:`detect_format` tells which); :mod:`dashboard.data` knows
@@ -66,7 +69,7 @@ from .mapping import (
     mapping_markdown,
 )
 from .proact import read_proact
-from .rules import DAYS_PER_MONTH, day_to_month, month_to_day
+from .rules import DAYS_PER_MONTH, VISIT_WINDOW_DAYS, day_to_month, month_to_day, visit_bin
 from .sources import PROACT_FILES, PROACT_OUTCOME_FILES, PROACT_REQUIRED
 
 __all__ = [
@@ -76,4 +79,5 @@ __all__ = [
     "convert", "day_to_month", "detect_format", "format_label", "export_adam", "export_proact", "import_adam",
     "import_proact",
     "load", "load_imported", "mapping_markdown", "month_to_day", "read_adam", "read_import", "read_proact",
+    "VISIT_WINDOW_DAYS", "visit_bin",
 ]

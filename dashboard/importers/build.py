@@ -12,7 +12,19 @@ import pandas as pd
 
 from .. import data
 from ..data import WARNING, Problem, columns_of
-from .rules import FATAL, NO, RELATIONSHIP, SEVERITY, TOXICITY_GRADE, YES, ady_to_days, day_to_month, number
+from .rules import (
+    FATAL,
+    NO,
+    RELATIONSHIP,
+    SEVERITY,
+    TOXICITY_GRADE,
+    VISIT_WINDOW_DAYS,
+    YES,
+    ady_to_days,
+    day_to_month,
+    number,
+    visit_bin,
+)
 from .sources import Source
 
 
@@ -111,6 +123,7 @@ class Builder:
         self.col = data.ProblemCollector(self.imp.problems)
         self.visit_recs: dict[str, list] = {}
         self.meas: list[tuple[Record, str]] = []  # (record, visit name)
+        self.binned: list[tuple[Record, float, tuple]] = []  # (record, days, where the day came from)
 
     # problems
     def problem(self, src: Source, line: int | None, var: str | None, message: str):
@@ -248,6 +261,90 @@ class Builder:
         self.visit_recs.setdefault(visit, []).append((label, when, rec, where_visit, where_time))
         self.meas.append((rec, visit))
 
+    def binned_outcome(self, rec: Record, days: float, where_time):
+        """Record a measurement ``rec`` at ``days`` of a dataset without nominal visits: binned to a scheduled
+        month by :func:`~.rules.visit_bin` in :meth:`build_visits` (it keeps its own day as its month)."""
+        self.binned.append((rec, days, where_time))
+
+    def _bin(self, note_source: str) -> tuple[list[Record], dict[str, str]]:
+        """The visits of the binned measurements: ``M<m>`` per scheduled month with a value in its window
+        (one value per patient and measure: the nearest to the scheduled day; the others, and the values
+        outside every window, at an unscheduled visit ``D<day>`` of their own day, in no visit summary)."""
+        fmt = data.format_number
+        w = VISIT_WINDOW_DAYS
+        best: dict[tuple, tuple[float, int]] = {}  # (patient, measure, month) -> (distance, index)
+        months = []
+        for i, (rec, days, _wt) in enumerate(self.binned):
+            m = visit_bin(days)
+            months.append(m)
+            if m is None:
+                continue
+            key = (rec.cells["patient_id"], rec.cells["measure"], m)
+            dist = abs(days - m * data.DAYS_PER_MONTH)
+            if key not in best or dist < best[key][0]:
+                best[key] = (dist, i)
+        visits: dict[str, Record] = {}
+        seen_day: set[tuple] = set()
+        outside = 0
+        for i, (rec, days, wt) in enumerate(self.binned):
+            m = months[i]
+            key = (rec.cells["patient_id"], rec.cells["measure"], m)
+            if m is not None and best[key][1] == i:
+                name, vmonth = f"M{m}", fmt(m)
+                if name not in visits:
+                    v = Record(rec.src, rec.line)
+                    v.set("visit", name, None)
+                    v.set("month", vmonth, None)
+                    v.set("label", f"Month {m}", None)
+                    v.set("month_stated", "false", None)
+                    v.set("window_days", fmt(w), None)
+                    v.set("scheduled", "true", None)
+                    v.set("note", f"binned: the values of {note_source} within {w} days of month {m} "
+                                  f"(day {fmt(round(m * data.DAYS_PER_MONTH, 1))})", None)
+                    visits[name] = v
+            else:
+                dkey = (rec.cells["patient_id"], rec.cells["measure"], days)
+                if dkey in seen_day:
+                    self.warn(rec.src, rec.line, wt[2], "value skipped (same day)",
+                              f"a second {rec.cells['measure']} value of patient {rec.cells['patient_id']} on day "
+                              f"{fmt(days)}: skipped (the first is kept)")
+                    rec.cells["_skip"] = "1"
+                    continue
+                seen_day.add(dkey)
+                name = f"D{fmt(days)}"
+                if m is None:
+                    outside += 1
+                    self.warn(rec.src, rec.line, wt[2], "value outside every visit window",
+                              f"day {fmt(days)} is more than {w} days from every scheduled month: kept at its "
+                              f"own day (unscheduled visit {name}), in no visit summary")
+                else:
+                    other = self.binned[best[key][1]][1]
+                    self.warn(rec.src, rec.line, wt[2], "second value in a visit window",
+                              f"{rec.cells['measure']} of patient {rec.cells['patient_id']} on day {fmt(days)} "
+                              f"and on day {fmt(other)} in the window of month {m}: the one nearer the scheduled "
+                              f"day is at visit M{m}, this one at its own day (unscheduled visit {name}), in no "
+                              "visit summary")
+                if name not in visits:
+                    v = Record(rec.src, rec.line)
+                    v.set("visit", name, None)
+                    v.set("month", fmt(day_to_month(days)), None)
+                    v.set("label", f"Day {fmt(days)} (unscheduled)", None)
+                    v.set("month_stated", "false", None)
+                    v.set("window_days", "", None)
+                    v.set("scheduled", "false", None)
+                    v.set("note", f"unscheduled: a value of {note_source} outside every visit window, or a "
+                                  "second one in a window", None)
+                    visits[name] = v
+            rec.set("visit", name, wt[2])
+            rec.set("month", fmt(day_to_month(days)), wt[2])
+        if self.binned:
+            self.imp.notes.append(
+                f"no nominal visits: {sum(1 for v in visits.values() if v.cells['scheduled'] == 'true')} "
+                f"scheduled months from the days of {note_source} (each value at the nearest whole month within "
+                f"{w} days; it keeps its own day for patient lines and slopes); {outside} value(s) outside every "
+                "window kept at their own day, in no visit summary")
+        return list(visits.values()), {}
+
     def build_visits(self, note_source: str):
         fmt = data.format_number
         visits: list[Record] = []
@@ -279,8 +376,16 @@ class Builder:
             visits.append(v)
         for rec, visit in self.meas:
             rec.set("month", month_of[visit], rec.where["month"][2])
-        visits.sort(key=lambda r: float(r.cells["month"]))
         meas = [rec for rec, _v in self.meas]
+        if self.binned:
+            binned_visits, _ = self._bin(note_source)
+            clash = {v.cells["visit"] for v in binned_visits} & set(month_of)
+            for name in sorted(clash):
+                self.file_problem(self.binned[0][0].src.name, f"visit {name!r} is both a nominal visit (Visit "
+                                                               "column) and a binned month: rename the visit")
+            visits += binned_visits
+            meas += [rec for rec, _d, _w in self.binned if "_skip" not in rec.cells]
+        visits.sort(key=lambda r: float(r.cells["month"]))
         rank = {m: i for i, m in enumerate(data.MEASURES)}
         meas.sort(key=lambda r: (data.natural_key(r.cells["patient_id"]), float(r.cells["month"]),
                                  rank.get(r.cells["measure"], len(rank))))

@@ -194,8 +194,10 @@ def _proact_targets() -> dict[str, tuple[str, str, str | None]]:
     return out
 
 
-def _proact_outcome_frame(m: pd.DataFrame, key: str, targets: dict) -> pd.DataFrame:
-    """The measurements that go to one PRO-ACT outcome file, with the mapping's columns of that file."""
+def _proact_outcome_frame(m: pd.DataFrame, key: str, targets: dict, binned: set[str] = frozenset()) -> pd.DataFrame:
+    """The measurements that go to one PRO-ACT outcome file, with the mapping's columns of that file.  Values
+    at ``binned`` visits (binned or unscheduled: our schedule, not the source's) have no ``Visit``: they are
+    binned again on import."""
     fmt = data.format_number
     rows = [r for r in measure_rows() if r.specs(PROACT) and r.specs(PROACT)[0].startswith(key + ".")]
     value_columns = list(dict.fromkeys(s.split(".", 1)[1] for r in rows for s in r.specs(PROACT)))
@@ -206,7 +208,7 @@ def _proact_outcome_frame(m: pd.DataFrame, key: str, targets: dict) -> pd.DataFr
 
     frame = pd.DataFrame({var("patient_id"): part["patient_id"].map(_text).to_numpy(),
                           var("month"): part["month"].map(lambda mo: str(month_to_day(float(mo)))).to_numpy(),
-                          var("visit"): part["visit"].map(_text).to_numpy()})
+                          var("visit"): part["visit"].map(lambda v: "" if _text(v) in binned else _text(v)).to_numpy()})
     measures = [str(x) for x in part["measure"]]
     if any(r.codes_of(PROACT) for r in rows):
         frame[var("measure")] = [targets[x][2] for x in measures]
@@ -254,7 +256,9 @@ def export_proact(dataset: data.Dataset, out_dir) -> list[Path]:
         "Onset_Delta": p["disease_duration_months"].map(
             lambda v: "" if _text(v) == "" else str(-month_to_day(float(v)))),
     })
-    outcomes = {key: _proact_outcome_frame(dataset.measurements, key, targets) for key in PROACT_OUTCOME_FILES}
+    v = dataset.visits
+    binned = set(v.loc[v["window_days"].notna() | v["scheduled"].eq(False).fillna(False), "visit"].astype(str))
+    outcomes = {key: _proact_outcome_frame(dataset.measurements, key, targets, binned) for key in PROACT_OUTCOME_FILES}
     ae = dataset.adverse_events
     events = pd.DataFrame({
         "subject_id": ae["patient_id"].map(_text),

@@ -91,21 +91,29 @@ def _row(file: str, column: str, adam: tuple[str, ...], proact: tuple[str, ...],
 
 
 _PROACT_OUTCOMES = ("ALSFRS", "FVC", "MUSCLESTRENGTH")
-_PROACT_DELTAS = ("ALSFRS.ALSFRS_Delta", "FVC.Forced_Vital_Capacity_Delta", "MUSCLESTRENGTH.Muscle_Strength_Delta")
+_PROACT_DELTAS = ("ALSFRS.ALSFRS_Delta", "FVC.Forced_Vital_Capacity_Delta", "MUSCLESTRENGTH.Muscle_Strength_Delta",
+                  "MUSCLESTRENGTH.MS_Delta")
 _PROACT_VISITS = tuple(f"{f}.Visit" for f in _PROACT_OUTCOMES)
 
 MAPPING: tuple[MapRow, ...] = (
     # patients.csv
     _row("patients.csv", "patient_id", ("ADSL.USUBJID",), ("DEMOGRAPHICS.subject_id",),
          "as is; one record per subject"),
-    _row("patients.csv", "age", ("ADSL.AGE",), ("DEMOGRAPHICS.Age",),
-         "years; PRO-ACT ages with decimals are cut to completed years"),
+    _row("patients.csv", "age", ("ADSL.AGE",), ("DEMOGRAPHICS.Age", "DEMOGRAPHICS.Date_of_Birth"),
+         "years; PRO-ACT ages with decimals are cut to completed years; without `Age`, from `Date_of_Birth` "
+         "(days since day 0, negative): floor(−`Date_of_Birth` / 365.25); a positive or non-numeric "
+         "`Date_of_Birth` leaves the age empty (a warning)"),
     _row("patients.csv", "sex", ("ADSL.SEX",), ("DEMOGRAPHICS.Sex",),
          "`M`/`Male` → `M`, `F`/`Female` → `F` (any case); `U` or empty → empty"),
-    _row("patients.csv", "onset", ("ADSL.ONSET",), ("ALSHISTORY.Site_of_Onset",),
-         "`Spinal`, `Limb`, `Spine` → `spinal`; `Spinal+bulbar`, `Spinal and bulbar`, `Limb and bulbar` → "
-         "`spinal+bulbar` (any case, a leading `Onset:` dropped); anything else (bulbar only) is a problem. "
-         "`ONSET` is sponsor-defined"),
+    _row("patients.csv", "onset", ("ADSL.ONSET",),
+         ("ALSHISTORY.Site_of_Onset", "ALSHISTORY.Site_of_Onset___Bulbar", "ALSHISTORY.Site_of_Onset___Limb",
+          "ALSHISTORY.Site_of_Onset___Limb_and_Bulbar", "ALSHISTORY.Site_of_Onset___Spine",
+          "ALSHISTORY.Site_of_Onset___Other"),
+         "`Spinal`, `Limb`, `Spine` → `spinal`; `Bulbar` → `bulbar`; `Spinal+bulbar`, `Spinal and bulbar`, "
+         "`Limb and bulbar` → `spinal+bulbar` (any case, a leading `Onset:` dropped); PRO-ACT `Onset: Other` → "
+         "not recorded (a warning); anything else is a problem. PRO-ACT: the text `Site_of_Onset`, else the "
+         "one-hot columns (1 = set; `Bulbar` with `Limb` or `Spine` → `spinal+bulbar`); the first value of a "
+         "subject's rows wins, a different later one is a warning. `ONSET` is sponsor-defined"),
     _row("patients.csv", "disease_duration_months", ("ADSL.DURDIS",), ("ALSHISTORY.Onset_Delta",),
          "ADaM: months as is (`DURDIS` is sponsor-defined); PRO-ACT: −`Onset_Delta` days (onset before "
          "day 0) → months by the day rule"),
@@ -120,24 +128,30 @@ MAPPING: tuple[MapRow, ...] = (
          "`Y`/`N` (or `Yes`/`No`) → true/false, empty → empty (sponsor-defined in ADaM)"),
     _row("patients.csv", "exclusion_reason", ("ADSL.EFFREAS",), ("DEMOGRAPHICS.Exclusion_Reason",),
          "text as is (sponsor-defined)"),
-    _row("patients.csv", "arm", ("ADSL.TRT01A", "ADSL.TRT01P", "ADSL.ARM"), (),
+    _row("patients.csv", "arm", ("ADSL.TRT01A", "ADSL.TRT01P", "ADSL.ARM"), ("TREATMENT.Study_Arm",),
          "optional column: the treatment arm as written, from the first of `TRT01A` (actual), `TRT01P` "
-         "(planned), `ARM` that ADSL has (the import report says which)"),
-    _row("patients.csv", "died", ("ADSL.DTHFL", "ADAE.AEOUT"), (),
+         "(planned), `ARM` that ADSL has (the import report says which); PRO-ACT: `Study_Arm` as written"),
+    _row("patients.csv", "died", ("ADSL.DTHFL", "ADAE.AEOUT"), ("DEATHDATA.Subject_Died", "ADVERSEEVENTS.Outcome"),
          "optional column: true where `DTHFL` = `Y` or an adverse event's outcome is `FATAL`; false where ADSL "
-         "has `DTHFL` and it is empty or `N`; else empty"),
-    _row("patients.csv", "death_day", ("ADSL.DTHDY", "ADSL.DTHDT", "ADSL.TRTSDT"), (),
+         "has `DTHFL` and it is empty or `N`; else empty. PRO-ACT: true where `Subject_Died` = `Yes` or an "
+         "adverse event's `Outcome` is `Death`/`Fatal`; false where `Subject_Died` = `No` (and no fatal event); "
+         "else empty"),
+    _row("patients.csv", "death_day", ("ADSL.DTHDY", "ADSL.DTHDT", "ADSL.TRTSDT"), ("DEATHDATA.Death_Days",),
          "optional column: days since day 0 from `DTHDY` (a study day, no day 0), else `DTHDT` − `TRTSDT` "
-         "(dates); else empty"),
+         "(dates); PRO-ACT: `Death_Days` (days since day 0); else empty"),
     # measurements.csv
     _row("measurements.csv", "patient_id", ("BDS.USUBJID",), tuple(f"{f}.subject_id" for f in _PROACT_OUTCOMES),
          "as is"),
     _row("measurements.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
          "`AVISIT`, every run of characters other than letters, digits, `.`, `_`, `-` replaced by `_` "
          "(`Month 3` → `Month_3`); without `AVISIT`, `AVISITN` as a number. PRO-ACT: the optional `Visit` "
-         "column (same rule); without it one visit per distinct day, named `D<day>` (`D91`)"),
+         "column (same rule); without it (PRO-ACT has no nominal visits) the value's day is binned: the visit "
+         "`M<m>` of the nearest whole month m within 14 days (`M3` holds days 78-105), one value per patient, "
+         "measure and month (the nearest to the scheduled day); any other value is at an unscheduled visit "
+         "`D<day>` of its own day (a warning)"),
     _row("measurements.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
-         "the month of the record's visit (below), not of its own day. `ADY` counts study days with no day 0 "
+         "the month of the record's visit (below), not of its own day (PRO-ACT without `Visit`: its own day, "
+         "the visit being binned). `ADY` counts study days with no day 0 "
          "(`ADY` 1 = day 0 = application; `ADY` ≥ 1 is `ADY` − 1 days, `ADY` ≤ −1 is `ADY` days); without "
          "`ADY` (or with it empty), only an `AVISIT` that states its unit is read: `Week n` = 7n days, "
          "`Month n` = n months, `Day n` = study day n, `Baseline` with `AVISITN` 0 = day 0; any other record "
@@ -147,8 +161,8 @@ MAPPING: tuple[MapRow, ...] = (
          ("ALSFRS.ALSFRS_Total", "ALSFRS.ALSFRS_R_Total", "FVC.pct_of_Normal_Trial_1", "MUSCLESTRENGTH.MS_Test_Name"),
          "from the `PARAMCD` values (any case) and PRO-ACT columns in the measure rows below, and the dataset "
          "directory's `paramcd_map.csv`; the records of any other `PARAMCD` are skipped with one warning per "
-         "code (item-level ALSFRS codes such as `ALSFRS01`..`ALSFRS12` too); any other `MS_Test_Name` is a "
-         "problem. Where ADaM has `ANL01FL`, only records with `ANL01FL` = `Y` are read"),
+         "code (item-level ALSFRS codes such as `ALSFRS01`..`ALSFRS12` too); any other `MS_Test_Name` is "
+         "skipped with one warning per name. Where ADaM has `ANL01FL`, only records with `ANL01FL` = `Y` are read"),
     _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_Total",),
          "points, original ALSFRS (0-40)", measure="ALSFRS", codes={ADAM: ("ALSFRS",)}),
     _row("measurements.csv", "value", ("BDS.AVAL",), ("ALSFRS.ALSFRS_R_Total",),
@@ -156,10 +170,15 @@ MAPPING: tuple[MapRow, ...] = (
          measure="ALSFRS_R", codes={ADAM: ("ALSFRSR", "ALSFRSRT", "ALSFRSR_T", "ALSFRSRTOT", "ALSFRST",
                                           "ALSFRSTR", "ALSFRS_R", "ALSFRS-R")}),
     _row("measurements.csv", "value", ("BDS.AVAL",),
-         ("FVC.pct_of_Normal_Trial_1", "FVC.pct_of_Normal_Trial_2", "FVC.pct_of_Normal_Trial_3"),
+         ("FVC.pct_of_Normal_Trial_1", "FVC.pct_of_Normal_Trial_2", "FVC.pct_of_Normal_Trial_3",
+          "FVC.Subject_Liters_Trial_1", "FVC.Subject_Liters_Trial_2", "FVC.Subject_Liters_Trial_3",
+          "FVC.Subject_Normal"),
          "% of predicted (`AVALU`, where given, must be `%`: a record in litres or another unit is skipped with "
          "a warning; values of one dataset all ≤ 1.5 are a fraction, not a percent, and are skipped with a "
-         "warning); PRO-ACT: the best (highest) of the trials given",
+         "warning); PRO-ACT: the best (highest) of the trials given in % of normal; where a record gives only "
+         "litres, the best litres / `Subject_Normal` (litres) × 100, rounded to 2 decimals (a warning says so); "
+         "litres without `Subject_Normal`, or with `Forced_Vital_Capacity_Units` other than litres, are skipped "
+         "(a warning), never read as %",
          measure="FVC", codes={ADAM: ("FVCPP", "FVC", "FVCPCT", "FVCPRED", "FVCPPRED", "FVCPCTPR", "PFVC")}),
     *(
         _row("measurements.csv", "value", ("BDS.AVAL",), ("MUSCLESTRENGTH.MS_Test_Result",),
@@ -176,48 +195,60 @@ MAPPING: tuple[MapRow, ...] = (
          "the first of them that is not empty in the record"),
     _row("adverse_events.csv", "serious", ("ADAE.AESER",), ("ADVERSEEVENTS.Serious",),
          "`Y`/`N` (or `Yes`/`No`) → true/false; empty or anything else → not recorded (an empty cell) and a "
-         "warning"),
+         "warning. PRO-ACT does not record it: without the column every event's is not recorded (one warning)"),
     _row("adverse_events.csv", "related", ("ADAE.AREL", "ADAE.AEREL"), ("ADVERSEEVENTS.Related",),
          "by the relationship table below (ICH E2A: a reasonable possibility of a causal relationship is "
          "related: `POSSIBLE`, `PROBABLE`, `DEFINITE`, `RELATED`...; `NONE`, `REMOTE`, `UNLIKELY`, `DOUBTFUL`, "
          "`NOT RELATED`... are not); any case; empty or not in the table → not recorded and a warning. "
-         "`AREL` wins over `AEREL`"),
+         "`AREL` wins over `AEREL`. PRO-ACT does not record it: without the column every event's is not "
+         "recorded (one warning)"),
     _row("adverse_events.csv", "severity", ("ADAE.AESEV", "ADAE.AETOXGR", "ADAE.AEOUT"),
          ("ADVERSEEVENTS.Severity", "ADVERSEEVENTS.Outcome"),
          "by the severity table below (`MILD`/`MODERATE`/`SEVERE`, `LIFE THREATENING` → `Severe`, `FATAL` → "
          "`Death`; any case), else the CTCAE grade `AETOXGR` 1-5; outcome `FATAL` → `Death`, whatever the "
-         "severity; empty or not in the tables → not recorded and a warning"),
+         "severity; empty or not in the tables → not recorded and a warning. PRO-ACT `Outcome` `Death`, "
+         "`Died` or `Fatal` → `Death`"),
     _row("adverse_events.csv", "action", ("ADAE.AEACN", "ADAE.AEACNOTH"), ("ADVERSEEVENTS.Action_Taken",),
          "text as is, the first that is not empty"),
     _row("adverse_events.csv", "duration_days", ("ADAE.ADURN", "ADAE.ASTDY", "ADAE.AENDY"),
          ("ADVERSEEVENTS.Duration_Days", "ADVERSEEVENTS.Start_Date_Delta", "ADVERSEEVENTS.End_Date_Delta"),
          "`ADURN` in days (`ADURU`, where given, must be `DAYS`); without it end − start + 1 from "
-         "`ASTDY`/`AENDY` (study days, no day 0) or `Start_Date_Delta`/`End_Date_Delta`"),
+         "`ASTDY`/`AENDY` (study days, no day 0) or `Start_Date_Delta`/`End_Date_Delta` (days since day 0)"),
     _row("adverse_events.csv", "ongoing", ("ADAE.AEOUT", "ADAE.AEENRF"), ("ADVERSEEVENTS.Outcome",),
          "true where the outcome is `NOT RECOVERED/NOT RESOLVED` (PRO-ACT also `Ongoing`) or `AEENRF` = "
-         "`ONGOING`, else false (the outcome table below)"),
-    _row("adverse_events.csv", "body_system", ("ADAE.AEBODSYS", "ADAE.AESOC"), (),
+         "`ONGOING`, else false (the outcome table below; PRO-ACT's in data/README.md)"),
+    _row("adverse_events.csv", "body_system", ("ADAE.AEBODSYS", "ADAE.AESOC"), ("ADVERSEEVENTS.System_Organ_Class",),
          "optional column: the MedDRA body system (system organ class) as written; the term stays the "
          "preferred term `AEDECOD`"),
-    _row("adverse_events.csv", "start_day", ("ADAE.ASTDY",), (),
-         "optional column: days since day 0 from the study day `ASTDY` (no day 0); empty where not a whole "
-         "number (with a warning)"),
+    _row("adverse_events.csv", "start_day", ("ADAE.ASTDY",), ("ADVERSEEVENTS.Start_Date_Delta",),
+         "optional column: days since day 0 from the study day `ASTDY` (no day 0), PRO-ACT `Start_Date_Delta` "
+         "(days since day 0); empty where not a whole number (with a warning)"),
     _row("adverse_events.csv", "treatment_emergent", ("ADAE.TRTEMFL",), (),
          "optional column: `Y` → true; `N` or empty → false where ADAE has `TRTEMFL` (an ADaM flag is `Y` or "
          "empty); without `TRTEMFL`, empty. Events that are not treatment-emergent are left out of every "
          "view, table and statistic; the safety view and the import report say how many"),
     # visits.csv
     _row("visits.csv", "visit", ("BDS.AVISIT", "BDS.AVISITN"), _PROACT_VISITS,
-         "one visit per distinct visit name of the outcome records (see measurements.csv `visit`)"),
+         "one visit per distinct visit name of the outcome records (see measurements.csv `visit`; PRO-ACT "
+         "without `Visit`: `M<m>` per binned month, `D<day>` per unscheduled day)"),
     _row("visits.csv", "month", ("BDS.ADY", "BDS.AVISITN"), _PROACT_DELTAS,
          "the median day of the visit's records → months by the day rule (without `ADY`: the days of the "
-         "unit `AVISIT` states, see measurements.csv `month`)"),
+         "unit `AVISIT` states, see measurements.csv `month`); a binned visit `M<m>`: m; an unscheduled visit: "
+         "its day"),
     _row("visits.csv", "label", ("BDS.AVISIT",), _PROACT_VISITS,
-         "the visit as written (else `AVISITN <n>`, or `Day <n>`)"),
-    _row("visits.csv", "month_stated", (), (), "always true"),
+         "the visit as written (else `AVISITN <n>`, or `Day <n>`; binned `Month <m>`, unscheduled `Day <d> "
+         "(unscheduled)`)"),
+    _row("visits.csv", "month_stated", (), (), "true; false for binned and unscheduled visits (our schedule, "
+                                               "not the source's)"),
     _row("visits.csv", "note", (), (),
          "`from ADaM ADY` / `from ADaM AVISITN` / `from PRO-ACT deltas`, with the range of days where the "
-         "visit's records differ"),
+         "visit's records differ; `binned: ...` / `unscheduled: ...`"),
+    _row("visits.csv", "window_days", (), (),
+         "optional column: a binned visit's window, 14 (its values keep their own month, within 14 days of the "
+         "visit's); empty for every other visit"),
+    _row("visits.csv", "scheduled", (), (),
+         "optional column: false for an unscheduled visit (a value outside every window: in patient lines and "
+         "slopes, in no visit summary); true for a binned visit; empty (= true) otherwise"),
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import re
 
-#: Days in a month: 365.25 / 12.
-DAYS_PER_MONTH = 30.4375
+from ..data import DAYS_PER_MONTH
+
+__all__ = ["DAYS_PER_MONTH"]  # (365.25 / 12, defined with the schema; re-exported here with the day rule)
 
 
 def day_to_month(days: float) -> float:
@@ -73,10 +74,44 @@ OUTCOME: dict[str, tuple[bool, bool]] = {
     "NOT RECOVERED/NOT RESOLVED": (True, False), "NOT RECOVERED": (True, False), "NOT RESOLVED": (True, False),
     "ONGOING": (True, False), "UNKNOWN": (False, False), "FATAL": (False, True), "DEATH": (False, True),
 }
+#: How far (in days) a value may lie from a scheduled month and still count at that month's visit, for datasets
+#: without nominal visits (PRO-ACT): see :func:`visit_bin`.
+VISIT_WINDOW_DAYS = 14
+
+
+def visit_bin(days: float, window: float = VISIT_WINDOW_DAYS) -> int | None:
+    """The scheduled month a value at ``days`` (since day 0) is binned to, or None (outside every window).
+
+    The rule: the nearest whole month m = round(days / 30.4375), if ``days`` is within ``window`` days of
+    m × 30.4375 (month 3 = day 91.3: days 78-105 with the default ±14 days); else the value belongs to no
+    visit (days 15, 16, 45, 46, 77 ... lie more than 14 days from every month).
+    """
+    m = round(days / DAYS_PER_MONTH)
+    return int(m) if abs(days - m * DAYS_PER_MONTH) <= window + 1e-9 else None
+
+
 SEX = {"M": "M", "MALE": "M", "F": "F", "FEMALE": "F", "U": "", "UNKNOWN": "", "UNDIFFERENTIATED": ""}
-ONSET = {"SPINAL": "spinal", "LIMB": "spinal", "SPINE": "spinal",
+ONSET = {"SPINAL": "spinal", "LIMB": "spinal", "SPINE": "spinal", "BULBAR": "bulbar",
          "SPINAL+BULBAR": "spinal+bulbar", "SPINAL + BULBAR": "spinal+bulbar", "SPINAL AND BULBAR": "spinal+bulbar",
          "LIMB AND BULBAR": "spinal+bulbar", "LIMB+BULBAR": "spinal+bulbar", "LIMB + BULBAR": "spinal+bulbar"}
+#: PRO-ACT ``ALSHISTORY`` one-hot onset columns (``Site_of_Onset___<suffix>``, a cell 1/Yes/true = set) -> the
+#: onset they say; several set: ``Bulbar`` with ``Limb`` or ``Spine`` is ``spinal+bulbar``.  ``Other`` is not
+#: one of our onsets: not recorded, with a warning.
+ONSET_ONE_HOT = {"BULBAR": "bulbar", "LIMB": "spinal", "SPINE": "spinal", "LIMB_AND_BULBAR": "spinal+bulbar",
+                 "OTHER": None}
+#: A set one-hot cell.
+ONE_HOT_SET = {"1", "1.0", "Y", "YES", "TRUE"}
+#: Days in a year, for an age from PRO-ACT ``Date_of_Birth`` (days since day 0, negative).
+DAYS_PER_YEAR = 365.25
+#: PRO-ACT ``ADVERSEEVENTS.Outcome`` (any case) -> (ongoing, fatal): the ADaM outcomes and the PRO-ACT spellings.
+PROACT_OUTCOME: dict[str, tuple[bool, bool]] = {
+        "RECOVERED/RESOLVED": (False, False), "RECOVERED": (False, False), "RESOLVED": (False, False),
+        "RECOVERED/RESOLVED WITH SEQUELAE": (False, False), "RECOVERED WITH SEQUELAE": (False, False),
+        "RESOLVED WITH SEQUELAE": (False, False), "RECOVERING/RESOLVING": (False, False),
+        "RECOVERING": (False, False), "RESOLVING": (False, False), "NOT RECOVERED/NOT RESOLVED": (True, False),
+        "NOT RECOVERED": (True, False), "NOT RESOLVED": (True, False), "ONGOING": (True, False),
+        "CONTINUING": (True, False), "UNKNOWN": (False, False), "FATAL": (False, True), "DEATH": (False, True),
+        "DIED": (False, True)}
 FATAL = "FATAL"
 ONGOING_OUTCOMES = {k for k, (ongoing, _f) in OUTCOME.items() if ongoing}
 PERCENT_UNITS = {"%", "PERCENT", "% PREDICTED", "%PRED", "% OF PREDICTED"}

@@ -11,8 +11,16 @@ import pandas as pd
 from .. import data
 from ..data import FILES, Problem
 
-#: PRO-ACT-style files (upper-case key = the file name without ``.csv``, any case, optional ``PROACT_`` prefix).
-PROACT_FILES = ("DEMOGRAPHICS", "ALSHISTORY", "ALSFRS", "FVC", "MUSCLESTRENGTH", "ADVERSEEVENTS")
+#: PRO-ACT forms read (the key; the file name without ``.csv`` in any case, with or without a ``PROACT_`` or
+#: ``F_PROACT_`` prefix, as in the per-form release, or the 2016 all-forms names: ``alsfrs.csv``, ``Fvc.csv``,
+#: ``AlsHistory.csv``, ``demographics.csv``, ``AdverseEvents.csv``, ``DeathData.csv``, ``Treatment.csv``...).
+PROACT_FILES = ("DEMOGRAPHICS", "ALSHISTORY", "ALSFRS", "FVC", "MUSCLESTRENGTH", "ADVERSEEVENTS", "DEATHDATA",
+                "TREATMENT", "RILUZOLE")
+#: Other spellings of a form's name (upper case, without prefix and underscores) -> its key.
+PROACT_ALIASES = {"ALSFRSR": "ALSFRS", "ADVERSEEVENT": "ADVERSEEVENTS", "DEATH": "DEATHDATA",
+                  "MUSCLESTRENGTHS": "MUSCLESTRENGTH", "DEMOGRAPHIC": "DEMOGRAPHICS"}
+#: Name prefixes of the PRO-ACT release (upper case), longest first.
+PROACT_PREFIXES = ("F_PROACT_", "PROACT_")
 PROACT_REQUIRED = ("DEMOGRAPHICS", "ADVERSEEVENTS")
 #: PRO-ACT files holding outcomes, each with its day column.
 PROACT_OUTCOME_FILES = ("ALSFRS", "FVC", "MUSCLESTRENGTH")
@@ -167,13 +175,31 @@ def adam_files(directory: Path) -> dict[str, list[Path]]:
     return found
 
 
+def proact_key(name: str) -> str | None:
+    """The :data:`PROACT_FILES` key of a file name (``F_PROACT_ALSFRS.csv``, ``Fvc.csv``,
+    ``muscle_strength.csv``), or None."""
+    stem = Path(name).stem.upper()
+    for prefix in PROACT_PREFIXES:
+        if stem.startswith(prefix):
+            stem = stem[len(prefix):]
+            break
+    stem = stem.replace("_", "").replace("-", "").replace(" ", "")
+    stem = PROACT_ALIASES.get(stem, stem)
+    return stem if stem in PROACT_FILES else None
+
+
 def proact_files(directory: Path) -> dict[str, list[Path]]:
     """The PRO-ACT-style files, by key of :data:`PROACT_FILES`."""
     found: dict[str, list[Path]] = {}
     for p in sorted(directory.iterdir()):
-        if p.is_file() and p.suffix.lower() == ".csv":
-            stem = p.stem.upper()
-            stem = stem[len("PROACT_"):] if stem.startswith("PROACT_") else stem
-            if stem in PROACT_FILES:
-                found.setdefault(stem, []).append(p)
+        if p.is_file() and p.suffix.lower() == ".csv" and p.name not in FILES:
+            key = proact_key(p.name)
+            if key:
+                found.setdefault(key, []).append(p)
     return found
+
+
+def other_csv_files(directory: Path) -> list[str]:
+    """The ``.csv`` files of a PRO-ACT-style directory that are not forms read (labs, vital signs...)."""
+    return [p.name for p in sorted(directory.iterdir())
+            if p.is_file() and p.suffix.lower() == ".csv" and proact_key(p.name) is None]
