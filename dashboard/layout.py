@@ -78,9 +78,12 @@ def _range_control(ds_ranges: dict, name: str, stem: str, label: str, unit: str)
     )
 
 
-def _category_control(cat, recorded: bool = True) -> html.Fieldset:
-    """A category filter's checklist (cohorts.CATEGORIES); an attribute nobody recorded offers no choice."""
-    options = [{"label": v, "value": v} for v in cat.choices] if recorded else []
+def _category_control(cat, values: tuple[str, ...]) -> html.Fieldset:
+    """A category filter's checklist (cohorts.CATEGORIES) offering the values someone in the dataset has
+    (a bulbar-onset box on a trial without one would select nobody); an attribute nobody recorded offers
+    no choice and says so."""
+    recorded = bool(values)
+    options = [{"label": v, "value": v} for v in cat.choices if v in values]
     return html.Fieldset([html.Legend(cat.label),
                           *([] if recorded else [html.Span("not recorded in this dataset", className="range-text")]),
                           dcc.Checklist(id=ids.CATEGORY_IDS[cat.field], options=options, value=[], inline=True)],
@@ -145,7 +148,9 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
                 dcc.Input(id=ids.THRESHOLD, type="number", step=0.5, value=2, debounce=True,
                           className="num-input"),
             ], className="control"),
-            *[_category_control(cat, cat.field not in unrecorded) for cat in CATEGORIES],
+            *[_category_control(cat, () if cat.field in unrecorded else
+                                tuple(patient_frame[cat.column].dropna().astype(str).unique()))
+              for cat in CATEGORIES],
             *[_range_control(bounds, name, stem, cohorts.range_label(name, label, scale), unit)
               for name, stem, _c, label, unit in RANGES],
             html.Div([

@@ -163,3 +163,13 @@ def test_shipped_characteristics_unchanged(shipped):
     rows = [r[0] for r in views.run("overview", shipped, c).table[0].rows]
     assert rows[:6] == ["Age, years: mean ± SEM", "Disease duration, months: mean ± SEM", "Sex: female", "Sex: male",
                         "Onset: spinal", "Onset: spinal + bulbar"]
+
+
+def test_category_filters_offer_only_the_values_someone_has(shipped, tmp_path):
+    """Bulbar onset is a valid value (PRO-ACT), but the shipped trial has none: no box that selects nobody."""
+    page = layout.build_layout(shipped, cohorts.patient_frame(shipped))
+    onsets = [o["value"] for o in by_id(page, ids.CATEGORY_IDS["onset"]).options]
+    assert onsets == [v for v in data.ONSETS if (shipped.patients["onset"] == v).any()] == ["spinal", "spinal+bulbar"]
+    ds = with_patients(tmp_path, lambda p: p.__setitem__("onset", p["onset"].replace("spinal+bulbar", "bulbar")))
+    page = layout.build_layout(ds, cohorts.patient_frame(ds))
+    assert [o["value"] for o in by_id(page, ids.CATEGORY_IDS["onset"]).options] == ["spinal", "bulbar"]
