@@ -512,18 +512,35 @@ def with_both_slopes(slopes: pd.DataFrame, window: float) -> pd.DataFrame:
 
 def slope_exclusions(slopes: pd.DataFrame, ids: Sequence[str], window: float,
                      measure: str = "") -> list[tuple[str, str]]:
-    """(patient, why) for each of ``ids`` that a window's slope test leaves out (see :func:`with_both_slopes`)."""
-    out = []
+    """(patient, why) for each of ``ids`` that a window's slope test leaves out (see :func:`with_both_slopes`),
+    in the order of ``ids``.  The slopes are looked up at once (a ``.loc`` per patient took 2.6 s per window
+    at 10,000 patients)."""
     post, post_n = f"post_slope_{window:g}", f"post_n_{window:g}"
-    for pid in ids:
-        if pid not in slopes.index:
-            out.append((pid, f"no {measure} value".replace("  ", " ")))
-            continue
-        r = slopes.loc[pid]
-        if pd.isna(r["pre_slope"]):
-            out.append((pid, f"{int(r['pre_n'])} value(s) at or before day 0: a slope needs 2 at distinct months"))
-        elif pd.isna(r[post]):
-            out.append((pid, f"{int(r[post_n])} value(s) from day 0 to month {window:g}: a slope needs 2 at "
+    ids = [str(p) for p in ids]
+    if not ids:
+        return []
+    at = slopes.index.get_indexer(ids) if len(slopes) else np.full(len(ids), -1)
+    found = at >= 0
+    pre = np.full(len(ids), np.nan)
+    after = np.full(len(ids), np.nan)
+    pre_n = np.zeros(len(ids), dtype=np.int64)
+    post_count = np.zeros(len(ids), dtype=np.int64)
+    if found.any():
+        rows = slopes.iloc[at[found]]
+        pre[found] = rows["pre_slope"].to_numpy(dtype=float)
+        after[found] = rows[post].to_numpy(dtype=float)
+        pre_n[found] = rows["pre_n"].to_numpy(dtype=np.int64)
+        post_count[found] = rows[post_n].to_numpy(dtype=np.int64)
+    no_value = f"no {measure} value".replace("  ", " ")
+    out = []
+    for i in np.flatnonzero(~found | np.isnan(pre) | np.isnan(after)):
+        pid = ids[i]
+        if not found[i]:
+            out.append((pid, no_value))
+        elif np.isnan(pre[i]):
+            out.append((pid, f"{pre_n[i]} value(s) at or before day 0: a slope needs 2 at distinct months"))
+        else:
+            out.append((pid, f"{post_count[i]} value(s) from day 0 to month {window:g}: a slope needs 2 at "
                              "distinct months"))
     return out
 

@@ -862,3 +862,25 @@ def test_fast_exact_wilcoxon_equals_scipy_default_with_ties_and_zeros():
     # no ties: scipy's exact distribution is used as is
     d = np.array([0.5, 1.5, -0.25, 2.0, 3.0])
     assert st.wilcoxon_p(d) == float(sps.wilcoxon(d).pvalue)
+
+
+def test_slope_exclusions_name_each_left_out_patient_and_why_in_the_order_given():
+    """Checked against a plain loop over the patients (the function looks the slopes up at once)."""
+    from dashboard.data import load_dataset
+    ds = load_dataset()
+    ids = ["nobody"] + ds.patients["patient_id"].astype(str).tolist()[::-1]
+    for measure in ("ALSFRS", "FVC"):
+        slopes = stats.patient_slopes(ds.measurements, measure)
+        for w in stats.WINDOWS:
+            expected = []
+            for pid in ids:
+                if pid not in slopes.index:
+                    expected.append((pid, f"no {measure} value"))
+                elif pd.isna(slopes.loc[pid, "pre_slope"]):
+                    expected.append((pid, f"{int(slopes.loc[pid, 'pre_n'])} value(s) at or before day 0: a slope "
+                                          "needs 2 at distinct months"))
+                elif pd.isna(slopes.loc[pid, f"post_slope_{w:g}"]):
+                    expected.append((pid, f"{int(slopes.loc[pid, f'post_n_{w:g}'])} value(s) from day 0 to month "
+                                          f"{w:g}: a slope needs 2 at distinct months"))
+            assert stats.slope_exclusions(slopes, ids, w, measure) == expected
+            assert expected  # the shipped data leaves someone out in every window (FVC: everyone)
