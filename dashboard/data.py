@@ -630,14 +630,17 @@ class ProblemCollector:
     there by the importer.
     """
 
-    def __init__(self, problems: list[Problem], locate=None):
+    def __init__(self, problems: list[Problem], locate=None, every: list | None = None):
         self.problems = problems
         self.counts: dict[tuple, int] = {}
         self.locate = locate
+        self.every = every
 
     def add(self, file: str, rows, column: str | None, message: str):
         rows = list(rows)
         for row in rows:
+            if self.every is not None:  # every problem at a cell of ours, uncapped (an importer's second look)
+                self.every.append((file, int(row), column, message))
             where = (file, int(row), column) if self.locate is None else self.locate(file, int(row), column)
             if where is None:
                 continue
@@ -890,17 +893,19 @@ def _finish_checks(tables: dict[str, pd.DataFrame], col: ProblemCollector, probl
 
 
 def validate_tables(raw: dict[str, RawTable], *, locate=None, names: dict[str, str] | None = None,
-                    ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+                    every: list | None = None) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Run every check of :func:`load_dataset` on tables held in memory.
 
     ``raw`` maps our file names to (header, [(row number, cells)]); a file
     left out is skipped (its cross-checks too).  ``locate(file, row, column)``
     may move each problem to where the value came from (see :class:`ProblemCollector`);
-    ``names`` renames our files in messages.  Returns the typed tables (with a
-    ``_row`` column) and the problems found; raises nothing.
+    ``names`` renames our files in messages.  ``every``, if given, receives
+    (file, row, column, message) of every problem at a cell, in our tables'
+    coordinates and uncapped.  Returns the typed tables (with a ``_row``
+    column) and the problems found; raises nothing.
     """
     problems: list[Problem] = []
-    col = ProblemCollector(problems, locate)
+    col = ProblemCollector(problems, locate, every)
     tables = _parse_tables(((name, raw[name]) for name in FILES if name in raw), problems, col)
     _finish_checks(tables, col, problems, names)
     return tables, problems

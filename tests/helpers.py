@@ -122,3 +122,12 @@ def texts(component) -> str:
     if isinstance(component, (list, tuple)):
         return " ".join(texts(c) for c in component)
     return texts(getattr(component, "children", None))
+
+
+def only_warning(directory, file: str, row: int | None, column: str | None, fragment: str) -> str:
+    """The dataset loads, with exactly one warning (a value or record skipped), and it is this one."""
+    from dashboard import importers
+    report = importers.load(directory).import_report
+    found = [str(p) for p in report.examples]
+    assert report.total == 1, "expected exactly one warning, got:\n" + "\n".join(found)
+    return assert_problem(found, file, row, column, fragment)

@@ -163,9 +163,10 @@ def test_validate_lists_warnings_beside_errors(tmp_path):
 
     d = fx.write_adam(tmp_path / "adam", fx.alsfrs_rows())
     rows = (d / "adsl.csv").read_text().splitlines()
-    (d / "adsl.csv").write_text("\n".join([rows[0], rows[1].replace(",50,", ",abc,"), *rows[2:]]) + "\n")
+    # an efficacy flag that is neither Y nor N: an error (an age that is no number would be a warning)
+    (d / "adsl.csv").write_text("\n".join([rows[0], rows[1].replace(",Y,Y,Y,", ",Y,Y,X,"), *rows[2:]]) + "\n")
     r = run_cli("validate", "--data", str(d))
     assert r.returncode == 1
     lines = r.stderr.splitlines()
-    assert lines[:2] == [f"invalid dataset {d.resolve()}: 1 problem(s)", "adsl.csv:2: AGE: not a number: 'abc'"]
+    assert lines[:2] == [f"invalid dataset {d.resolve()}: 1 problem(s)", "adsl.csv:2: EFFFL: 'X' is not Y or N"]
     assert lines[-1] == "warning: adae.csv:3: AEREL: empty: relationship not recorded"

@@ -29,6 +29,7 @@ from tests.helpers import (
     break_cell,
     find_line,
     only_problem,
+    only_warning,
     problems,
     read_csv,
     run_cli,
@@ -164,7 +165,7 @@ def test_import_functions_return_our_string_tables(exports):
 
 
 def test_import_raises_every_problem(adam):
-    break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="4")
+    break_cell(adam / "adsl.csv", "EFFFL", "maybe", USUBJID="4")  # a population flag: an error
     break_cell(adam / "adeff.csv", "PARAMCD", "XYZ", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
     with pytest.raises(DatasetError) as info:
         importers.import_adam(adam)
@@ -365,13 +366,15 @@ def test_missing_aval_column(adam):
 
 def test_bad_age(adam):
     line = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="4")
-    msg = only_problem(adam, "adsl.csv", line, "AGE", "not a number: 'abc'")
-    assert msg == f"adsl.csv:{line}: AGE: not a number: 'abc'"
+    msg = only_warning(adam, "adsl.csv", line, "AGE", "not a number: 'abc'")
+    assert msg == f"adsl.csv:{line}: AGE: not a number: 'abc': value left empty"
+    patients = importers.load(adam).patients.set_index("patient_id")
+    assert pd.isna(patients.loc["4", "age"]) and len(patients) == 26 and patients["age"].notna().sum() == 25
 
 
 def test_age_out_of_range(adam):
     line = break_cell(adam / "adsl.csv", "AGE", "130", USUBJID="4")
-    only_problem(adam, "adsl.csv", line, "AGE", "130 is out of range 0-120")
+    only_warning(adam, "adsl.csv", line, "AGE", "130 is out of range 0-120")
 
 
 def test_unknown_paramcd_is_skipped_with_one_warning(adam):
@@ -393,7 +396,8 @@ def test_paramcd_alsfrsr_is_read_as_alsfrs_r(adam):
     values = ds.measurements.set_index(["patient_id", "visit", "measure"])["value"]
     assert values[("3", "V", "ALSFRS_R")] == aval and ("3", "V", "ALSFRS") not in values.index
     set_cell(path, line, "AVAL", "49")  # the revised scale's range, 0-48
-    only_problem(adam, "adeff.csv", line, "AVAL", "ALSFRS_R value 49 is out of range 0-48")
+    only_warning(adam, "adeff.csv", line, "AVAL", "ALSFRS_R value 49 is out of range 0-48: measurement record skipped")
+    assert "ALSFRS_R" not in importers.load(adam).measures
 
 
 def test_fvc_in_litres_is_refused(adam):
@@ -406,12 +410,13 @@ def test_fvc_in_litres_is_refused(adam):
 
 def test_aval_not_numeric(adam):
     line = break_cell(adam / "adeff.csv", "AVAL", "n/a", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
-    only_problem(adam, "adeff.csv", line, "AVAL", "not a number: 'n/a'")
+    only_warning(adam, "adeff.csv", line, "AVAL", "not a number: 'n/a'")
+    assert len(importers.load(adam).measurements) == 671  # of 672: the record is skipped
 
 
 def test_aval_out_of_range(adam):
     line = break_cell(adam / "adeff.csv", "AVAL", "41", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
-    only_problem(adam, "adeff.csv", line, "AVAL", "ALSFRS value 41 is out of range 0-40")
+    only_warning(adam, "adeff.csv", line, "AVAL", "ALSFRS value 41 is out of range 0-40: measurement record skipped")
 
 
 def test_duplicate_subject(adam):
@@ -426,8 +431,9 @@ def test_duplicate_measurement(adam):
     line = find_line(adam / "adeff.csv", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
     rows.append(list(rows[line - 1]))
     write_csv(adam / "adeff.csv", rows)
-    only_problem(adam, "adeff.csv", len(rows), "PARAMCD",
-                        "duplicate measurement: patient 3, visit V, ALSFRS already given")
+    only_warning(adam, "adeff.csv", len(rows), "PARAMCD",
+                 "duplicate measurement: patient 3, visit V, ALSFRS already given")
+    assert len(importers.load(adam).measurements) == 672  # the first is kept
 
 
 def test_bad_flag(adam):
@@ -462,7 +468,7 @@ def test_empty_avisit(adam):
 
 def test_event_of_an_unknown_subject(adam):
     line = break_cell(adam / "adae.csv", "USUBJID", "99", USUBJID="4")
-    only_problem(adam, "adae.csv", line, "USUBJID", "patient '99' is not in adsl.csv")
+    only_warning(adam, "adae.csv", line, "USUBJID", "patient '99' is not in adsl.csv: adverse event record skipped")
 
 
 def test_unknown_relationship_and_severity_are_not_recorded(adam):
@@ -478,7 +484,7 @@ def test_unknown_relationship_and_severity_are_not_recorded(adam):
 
 def test_duration_not_whole(adam):
     line = break_cell(adam / "adae.csv", "ADURN", "2.5", USUBJID="4")
-    only_problem(adam, "adae.csv", line, "ADURN", "not a whole number: '2.5'")
+    only_warning(adam, "adae.csv", line, "ADURN", "not a whole number: '2.5': value left empty")
 
 
 def test_many_bad_values_are_summarised_in_their_names(adam):
@@ -486,21 +492,20 @@ def test_many_bad_values_are_summarised_in_their_names(adam):
     for r in rows[1:]:
         r[rows[0].index("AVAL")] = "x"
     write_csv(adam / "adeff.csv", rows)
-    found = problems(adam)
-    cap = data.MAX_PROBLEMS_PER_KIND
-    assert len(found) == cap + 1
-    assert found[0] == "adeff.csv:2: AVAL: not a number: 'x'"
-    assert found[-1] == f"adeff.csv: AVAL: ... and {len(rows) - 1 - cap} more rows with: not a number: 'x'"
+    report = importers.load(adam).import_report  # every record skipped: the dataset has no measurements
+    assert report.counts == (("invalid measurement record skipped", len(rows) - 1),)
+    assert [str(p) for p in report.examples][0] == "adeff.csv:2: AVAL: not a number: 'x': measurement record skipped"
+    assert len(report.examples) == data.REPORT_EXAMPLES_PER_KIND
 
 
 def test_problems_in_several_datasets_are_all_reported(adam):
-    age = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="4")
+    age = break_cell(adam / "adsl.csv", "EFFFL", "maybe", USUBJID="4")
     code = break_cell(adam / "adeff.csv", "PARAMCD", "XYZ", USUBJID="1", AVISIT="III", PARAMCD="FVCPP")
     ser = break_cell(adam / "adae.csv", "AESER", "maybe", USUBJID="4")
     with pytest.raises(DatasetError) as info:
         importers.load(adam)
     found, warned = [str(p) for p in info.value.problems], [str(p) for p in info.value.warnings]
-    assert_problem(found, "adsl.csv", age, "AGE", "not a number")
+    assert_problem(found, "adsl.csv", age, "EFFFL", "'maybe' is not Y or N")
     assert_problem(warned, "adeff.csv", code, "PARAMCD", "unknown PARAMCD 'XYZ'")
     assert_problem(warned, "adae.csv", ser, "AESER", "'maybe' is not Y or N: seriousness not recorded")
     assert len(found) == 1 and len(warned) == 2, (found, warned)
@@ -519,8 +524,8 @@ def test_xpt_age_out_of_range_names_the_record(adam_xpt):
     frame = read_xpt(adam_xpt / "adsl.xpt")
     record = int(frame.index[frame["USUBJID"] == "4"][0]) + 1
     _edit_xpt(adam_xpt / "adsl.xpt", lambda f: f.__setitem__("AGE", f["AGE"].where(f["USUBJID"] != "4", 130.0)))
-    assert only_problem(adam_xpt, "adsl.xpt", record, "AGE", "130 is out of range 0-120") == \
-        f"adsl.xpt:{record}: AGE: 130 is out of range 0-120"
+    assert only_warning(adam_xpt, "adsl.xpt", record, "AGE", "130 is out of range 0-120") == \
+        f"adsl.xpt:{record}: AGE: 130 is out of range 0-120: value left empty"
 
 
 def test_xpt_text_in_a_number_variable(adam_xpt):
@@ -528,7 +533,7 @@ def test_xpt_text_in_a_number_variable(adam_xpt):
         f["AGE"] = [("abc" if i == 4 else f"{v:g}") for i, v in enumerate(f["AGE"])]
 
     _edit_xpt(adam_xpt / "adsl.xpt", edit)
-    only_problem(adam_xpt, "adsl.xpt", 5, "AGE", "not a number: 'abc'")
+    only_warning(adam_xpt, "adsl.xpt", 5, "AGE", "not a number: 'abc'")
 
 
 def test_xpt_missing_variable_has_no_row(adam_xpt):
@@ -648,7 +653,7 @@ def test_proact_bad_trial_value(proact):
 
 def test_proact_fvc_value_out_of_range_names_the_trial(proact):
     line = break_cell(proact / "FVC.csv", "pct_of_Normal_Trial_3", "250", subject_id="1", Visit="III")
-    only_problem(proact, "FVC.csv", line, "pct_of_Normal_Trial_3", "FVC value 250 is out of range 0-200")
+    only_warning(proact, "FVC.csv", line, "pct_of_Normal_Trial_3", "FVC value 250 is out of range 0-200")
 
 
 def test_proact_delta_not_whole(proact):
@@ -685,7 +690,7 @@ def test_proact_unknown_muscle_test_is_skipped_with_a_warning(proact):
 
 def test_proact_subject_not_in_demographics(proact):
     line = break_cell(proact / "ALSFRS.csv", "subject_id", "999", subject_id="3", Visit="V")
-    only_problem(proact, "ALSFRS.csv", line, "subject_id", "patient '999' is not in DEMOGRAPHICS.csv")
+    only_warning(proact, "ALSFRS.csv", line, "subject_id", "patient '999' is not in DEMOGRAPHICS.csv")
 
 
 def test_proact_bad_sex_and_population(proact):
@@ -851,11 +856,11 @@ def test_validate_cli_on_adam_and_proact(exports):
 
 
 def test_validate_cli_lists_their_problems(adam):
-    line = break_cell(adam / "adsl.csv", "AGE", "abc", USUBJID="5")
+    line = break_cell(adam / "adsl.csv", "EFFFL", "abc", USUBJID="5")
     r = run_cli("validate", "--data", str(adam))
     assert r.returncode == 1
     assert r.stderr.splitlines() == [f"invalid dataset {adam.resolve()}: 1 problem(s)",
-                                     f"adsl.csv:{line}: AGE: not a number: 'abc'"]
+                                     f"adsl.csv:{line}: EFFFL: 'abc' is not Y or N"]
 
 
 def test_convert_refuses_a_non_empty_directory_without_force(exports, tmp_path):
@@ -883,11 +888,11 @@ def test_convert_refuses_bad_destinations(exports, tmp_path, where):
 
 
 def test_convert_an_invalid_input(adam, tmp_path):
-    line = break_cell(adam / "adeff.csv", "AVAL", "n/a", USUBJID="3", AVISIT="V", PARAMCD="ALSFRS")
+    line = break_cell(adam / "adsl.csv", "SAFFL", "n/a", USUBJID="3")
     out = tmp_path / "out"
     r = run_cli("convert", "--from", "adam", str(adam), "--out", str(out))
     assert r.returncode == 1
-    assert f"adeff.csv:{line}: AVAL: not a number: 'n/a'" in r.stderr.splitlines()[1]
+    assert f"adsl.csv:{line}: SAFFL: 'n/a' is not Y or N" in r.stderr.splitlines()[1]
     assert not out.exists()
 
 

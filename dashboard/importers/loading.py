@@ -65,12 +65,61 @@ def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], d
     if not directory.is_dir():
         raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
     imp = read_import(directory, fmt)
+    skip_invalid_values(imp)
     typed, problems = data.validate_tables(imp.raw(), locate=imp.locate, names=imp.names)
     problems = imp.problems + problems
     meta = data.read_metadata(directory, problems)
     if problems:
         raise DatasetError(directory, problems, imp.warnings)
     return imp, typed, meta
+
+
+#: Our tables whose invalid rows an import skips with a warning (a patient's row is never skipped: an
+#: invalid id or population flag stays an error).
+SKIPPABLE_ROWS = ("measurements.csv", "adverse_events.csv")
+
+
+def skip_invalid_values(imp: Imported) -> None:
+    """Load what is valid (in place): a cell our validation refuses becomes a warning, not an error.
+
+    An optional column's invalid value (an age of 300, an unknown onset) is left empty; a measurement or
+    adverse-event record with an invalid required value (an ALSFRS of 41, a month out of range, a
+    duplicate, a subject missing from the subject file) is skipped.  Each is a warning at the value's own
+    file, row and variable.  Everything else (a patient without a valid id or population flag, the
+    visits) stays an error of the validation that follows."""
+    every: list[tuple[str, int, str | None, str]] = []
+    data.validate_tables(imp.raw(), names=imp.names, every=every)
+    optional = {name: {c.name for c in cols if not c.required} for name, cols in data.SCHEMA.items()}
+    blank: dict[tuple[str, int], dict[str, str]] = {}
+    drop: dict[tuple[str, int], tuple[str | None, str]] = {}
+    for file, row, column, message in every:
+        recs = imp.records.get(file)
+        if not recs or not 2 <= row < len(recs) + 2:
+            continue
+        if column in optional.get(file, ()):
+            blank.setdefault((file, row), {}).setdefault(column, message)
+        elif file in SKIPPABLE_ROWS:
+            drop.setdefault((file, row), (column, message))
+    for (file, row), columns in blank.items():
+        if (file, row) in drop:
+            continue
+        rec = imp.records[file][row - 2]
+        for column, message in columns.items():
+            where = imp.locate(file, row, column)
+            if where is not None:
+                imp.warnings.append(Problem(*where, f"{message}: value left empty", level=data.WARNING,
+                                            kind=f"invalid {column} left empty"))
+            rec.cells[column] = ""
+    gone = {(file, row - 2) for file, row in drop}
+    for (file, row), (column, message) in drop.items():
+        where = imp.locate(file, row, column)
+        if where is not None:
+            what = "measurement" if file == "measurements.csv" else "adverse event"
+            imp.warnings.append(Problem(*where, f"{message}: {what} record skipped", level=data.WARNING,
+                                        kind=f"invalid {what} record skipped"))
+    for file in SKIPPABLE_ROWS:
+        if imp.records.get(file):
+            imp.records[file] = [r for i, r in enumerate(imp.records[file]) if (file, i) not in gone]
 
 
 def load_imported(directory, fmt: str) -> data.Dataset:
