@@ -450,10 +450,12 @@ def test_empty_population_flag(adam):
 def test_unknown_sex_and_onset(adam):
     line = break_cell(adam / "adsl.csv", "SEX", "X", USUBJID="5")
     break_cell(adam / "adsl.csv", "ONSET", "CERVICAL", USUBJID="5")  # (BULBAR is an onset: bulbar)
-    found = problems(adam)
-    assert_problem(found, "adsl.csv", line, "SEX", "unknown value 'X' (allowed: M, F, U)")
+    found = warnings_of(adam)  # values left empty with a warning: the dataset loads
+    assert_problem(found, "adsl.csv", line, "SEX", "unknown value 'X' (allowed: M, F, U): left empty")
     assert_problem(found, "adsl.csv", line, "ONSET", "unknown value 'CERVICAL'")
     assert len(found) == 2, found
+    p = importers.load(adam).patients.set_index("patient_id")
+    assert pd.isna(p.loc["5", "sex"]) and pd.isna(p.loc["5", "onset"]) and p["sex"].notna().sum() == len(p) - 1
 
 
 def test_study_day_zero(adam):
@@ -696,10 +698,12 @@ def test_proact_subject_not_in_demographics(proact):
 def test_proact_bad_sex_and_population(proact):
     line = break_cell(proact / "DEMOGRAPHICS.csv", "Sex", "Other", subject_id="6")
     break_cell(proact / "DEMOGRAPHICS.csv", "Efficacy_Population", "perhaps", subject_id="6")
-    found = problems(proact)
-    assert_problem(found, "DEMOGRAPHICS.csv", line, "Sex", "unknown value 'Other'")
+    with pytest.raises(DatasetError) as info:  # the population flag is an error; the sex a warning
+        importers.load(proact)
+    found, warned = [str(p) for p in info.value.problems], [str(p) for p in info.value.warnings]
+    assert_problem(warned, "DEMOGRAPHICS.csv", line, "Sex", "unknown value 'Other'")
     assert_problem(found, "DEMOGRAPHICS.csv", line, "Efficacy_Population", "'perhaps' is not Yes or No")
-    assert len(found) == 2, found
+    assert len(found) == 1 and len(warned) == 1, (found, warned)
 
 
 def test_proact_contradicting_history(proact):

@@ -184,8 +184,10 @@ class Builder:
         u = re.sub(r"^ONSET:\s*", "", value.strip().upper())
         if u in table:
             return table[u]
-        self.problem(src, line, var, f"unknown value {value!r} (allowed: {allowed})")
-        return value
+        # a code we cannot place: the value is left empty (not recorded) and said, the dataset still loads
+        self.warn(src, line, var, f"unknown {var} code left empty",
+                  f"unknown value {value!r} (allowed: {allowed}): left empty")
+        return ""
 
     def relatedness(self, src, line, var, value: str) -> str:
         """``true``/``false`` by :data:`~.rules.RELATIONSHIP`; an empty or unknown value is "" (not recorded)."""

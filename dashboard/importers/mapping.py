@@ -104,14 +104,15 @@ MAPPING: tuple[MapRow, ...] = (
          "(days since day 0, negative): floor(−`Date_of_Birth` / 365.25); a positive or non-numeric "
          "`Date_of_Birth` leaves the age empty (a warning)"),
     _row("patients.csv", "sex", ("ADSL.SEX",), ("DEMOGRAPHICS.Sex",),
-         "`M`/`Male` → `M`, `F`/`Female` → `F` (any case); `U` or empty → empty"),
+         "`M`/`Male` → `M`, `F`/`Female` → `F` (any case); `U` or empty → empty; anything else → empty "
+         "(a warning)"),
     _row("patients.csv", "onset", ("ADSL.ONSET",),
          ("ALSHISTORY.Site_of_Onset", "ALSHISTORY.Site_of_Onset___Bulbar", "ALSHISTORY.Site_of_Onset___Limb",
           "ALSHISTORY.Site_of_Onset___Limb_and_Bulbar", "ALSHISTORY.Site_of_Onset___Spine",
           "ALSHISTORY.Site_of_Onset___Other"),
          "`Spinal`, `Limb`, `Spine` → `spinal`; `Bulbar` → `bulbar`; `Spinal+bulbar`, `Spinal and bulbar`, "
          "`Limb and bulbar` → `spinal+bulbar` (any case, a leading `Onset:` dropped); PRO-ACT `Onset: Other` → "
-         "not recorded (a warning); anything else is a problem. PRO-ACT: the text `Site_of_Onset`, else the "
+         "not recorded (a warning); anything else → empty (a warning). PRO-ACT: the text `Site_of_Onset`, else the "
          "one-hot columns (1 = set; `Bulbar` with `Limb` or `Spine` → `spinal+bulbar`); the first value of a "
          "subject's rows wins, a different later one is a warning. `ONSET` is sponsor-defined"),
     _row("patients.csv", "disease_duration_months", ("ADSL.DURDIS",), ("ALSHISTORY.Onset_Delta",),
