@@ -65,8 +65,10 @@ def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], d
     if not directory.is_dir():
         raise DatasetError(directory, [Problem(str(directory), None, None, "dataset directory does not exist")])
     imp = read_import(directory, fmt)
-    skip_invalid_values(imp)
-    typed, problems = data.validate_tables(imp.raw(), locate=imp.locate, names=imp.names)
+    every: list[tuple[str, int, str | None, str]] = []
+    typed, problems = data.validate_tables(imp.raw(), locate=imp.locate, names=imp.names, every=every)
+    if skip_invalid_values(imp, every):  # values left empty or records skipped: validate what is left
+        typed, problems = data.validate_tables(imp.raw(), locate=imp.locate, names=imp.names)
     problems = imp.problems + problems
     meta = data.read_metadata(directory, problems)
     if problems:
@@ -79,16 +81,17 @@ def validated(directory, fmt: str) -> tuple[Imported, dict[str, pd.DataFrame], d
 SKIPPABLE_ROWS = ("measurements.csv", "adverse_events.csv")
 
 
-def skip_invalid_values(imp: Imported) -> None:
+def skip_invalid_values(imp: Imported, every: list[tuple[str, int, str | None, str]]) -> bool:
     """Load what is valid (in place): a cell our validation refuses becomes a warning, not an error.
+
+    ``every``: the validation's problems in our tables' coordinates (``validate_tables(every=...)``).
+    Returns whether anything was left empty or skipped (the tables must then be validated again).
 
     An optional column's invalid value (an age of 300, an unknown onset) is left empty; a measurement or
     adverse-event record with an invalid required value (an ALSFRS of 41, a month out of range, a
     duplicate, a subject missing from the subject file) is skipped.  Each is a warning at the value's own
     file, row and variable.  Everything else (a patient without a valid id or population flag, the
     visits) stays an error of the validation that follows."""
-    every: list[tuple[str, int, str | None, str]] = []
-    data.validate_tables(imp.raw(), names=imp.names, every=every)
     optional = {name: {c.name for c in cols if not c.required} for name, cols in data.SCHEMA.items()}
     blank: dict[tuple[str, int], dict[str, str]] = {}
     drop: dict[tuple[str, int], tuple[str | None, str]] = {}
@@ -120,6 +123,7 @@ def skip_invalid_values(imp: Imported) -> None:
     for file in SKIPPABLE_ROWS:
         if imp.records.get(file):
             imp.records[file] = [r for i, r in enumerate(imp.records[file]) if (file, i) not in gone]
+    return bool(blank or drop)
 
 
 def load_imported(directory, fmt: str) -> data.Dataset:
