@@ -191,6 +191,20 @@ def test_request_id_is_made_by_the_server(auth_server):
         assert headers["X-Request-Id"] != sent and re.fullmatch(r"[0-9a-f]{16}", headers["X-Request-Id"])
 
 
+def _refused(proc, log_path) -> str:
+    """Wait up to 60 s for a server that must refuse to start; its log (the test fails if it kept running
+    or exited 0)."""
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        rc = None
+    finally:
+        stop(proc)
+    log = log_path.read_text()
+    assert rc not in (None, 0), log[-2000:]
+    return log
+
+
 def test_gunicorn_without_the_configuration_refuses_to_start(tmp_path):
     """#16 finding 4: ``gunicorn -b 0.0.0.0:PORT app:server`` (no config: no preload, no bind check) served
     the data to the network with no users and no warning."""
@@ -199,14 +213,7 @@ def test_gunicorn_without_the_configuration_refuses_to_start(tmp_path):
     with open(tmp_path / "log.txt", "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"0.0.0.0:{port}", "app:server"], cwd=REPO,
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        rc = proc.wait(60)
-    except subprocess.TimeoutExpired:
-        rc = None
-    finally:
-        stop(proc)
-    log = (tmp_path / "log.txt").read_text()
-    assert rc not in (None, 0), log[-2000:]
+    log = _refused(proc, tmp_path / "log.txt")
     assert "without the dashboard's configuration" in log and "gunicorn -c dashboard/gunicorn_conf.py" in log
 
 
@@ -231,14 +238,7 @@ def test_weak_secret_keys_are_refused(tmp_path, key):
     """#16 finding 10: DASHBOARD_SECRET_KEY=changeme was accepted."""
     port = free_port()
     proc = start_gunicorn(port, extra_env={"DASHBOARD_SECRET_KEY": key}, log_path=tmp_path / "log.txt")
-    try:
-        rc = proc.wait(60)
-    except subprocess.TimeoutExpired:
-        rc = None
-    finally:
-        stop(proc)
-    log = (tmp_path / "log.txt").read_text()
-    assert rc not in (None, 0), log[-2000:]
+    log = _refused(proc, tmp_path / "log.txt")
     assert "Refusing to start" in log and "DASHBOARD_SECRET_KEY" in log and "Traceback" not in log
 
 

@@ -122,6 +122,27 @@ def page(browser, server_url):
     assert log.errors == [], "browser console not clean:\n" + "\n".join(log.errors)
 
 
+@pytest.fixture
+def new_page(browser):
+    """Pages in fresh browser contexts of their own (options as for ``browser.new_context``; the page
+    fixture's viewport unless given); the test fails if any of them logged a console error or warning."""
+    made = []
+
+    def make(**options):
+        ctx = browser.new_context(**{"viewport": {"width": 1440, "height": 1000}, **options})
+        pg = ctx.new_page()
+        log = ConsoleLog()
+        log.attach(pg)
+        made.append((ctx, log))
+        return pg
+
+    yield make
+    for ctx, _log in made:
+        ctx.close()
+    errors = [e for _ctx, log in made for e in log.errors]
+    assert errors == [], "browser console not clean:\n" + "\n".join(errors)
+
+
 def wait_ready(page, timeout=15000):
     """Wait until Dash has no callback in flight."""
     page.wait_for_function(

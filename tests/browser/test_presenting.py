@@ -29,7 +29,7 @@ from dashboard.cohorts import CohortFilter, select
 from dashboard.data import DEFAULT_DATA_DIR, MEASURES, load_dataset
 from dashboard.layout import TAB_LABELS
 
-from .conftest import REPO, ConsoleLog, shot, wait_ready
+from .conftest import REPO, shot, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -48,26 +48,6 @@ SCREEN_FONT, PROJECTOR_FONT = 13, 20
 @pytest.fixture(scope="module")
 def ds():
     return load_dataset(DEFAULT_DATA_DIR)
-
-
-@pytest.fixture
-def sized_page(browser, server_url):
-    """A page of a given viewport in a context of its own; the test fails if its console logged an error."""
-    made = []
-
-    def make(width: int, height: int):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-        pg = ctx.new_page()
-        log = ConsoleLog()
-        log.attach(pg)
-        made.append((ctx, log))
-        return pg
-
-    yield make
-    for ctx, _log in made:
-        ctx.close()
-    errors = [e for _ctx, log in made for e in log.errors]
-    assert errors == [], "browser console not clean:\n" + "\n".join(errors)
 
 
 # ---------------------------------------------------------------- what plotly drew
@@ -216,9 +196,9 @@ def heatmap_rows(page, gid: str = "ae-heatmap") -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_presentation_mode_shows_the_views_figures_and_fits_each_main_figure(sized_page, server_url, ds, size):
+def test_presentation_mode_shows_the_views_figures_and_fits_each_main_figure(new_page, server_url, ds, size):
     width, height = size
-    page = sized_page(width, height)
+    page = new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.goto(f"{server_url}/?present=1&patient={PATIENT}")
     wait_ready(page, timeout=TIMEOUT)
     expect(page.locator("#app-root")).to_have_class(re.compile(r"\bpresent\b"))

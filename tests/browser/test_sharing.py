@@ -35,14 +35,13 @@ from dashboard.data import DEFAULT_DATA_DIR, load_dataset
 from dashboard.formatting import SLOPE_HEADER
 from dashboard.layout import TAB_LABELS
 
-from .conftest import REPO, ConsoleLog, wait_ready
+from .conftest import REPO, wait_ready
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT = 15_000
 expect.set_options(timeout=TIMEOUT)
 AXE_JS = REPO / "tests" / "node_modules" / "axe-core" / "axe.min.js"
-VIEWPORT = {"width": 1440, "height": 1000}
 #: the figures of the HTML report: ALSFRS spaghetti, slope pairs, waterfall, FVC, weakness grid and mean, AE heatmap
 REPORT_FIGURES = 7
 
@@ -140,27 +139,6 @@ def close(text: str, want, tol=1e-6) -> bool:
     if want is None or (isinstance(want, float) and math.isnan(want)):
         return text == ""
     return text != "" and math.isclose(float(text), float(want), rel_tol=tol, abs_tol=tol)
-
-
-@pytest.fixture
-def new_page(browser):
-    """Pages in fresh browser contexts of their own (options as for ``browser.new_context``);
-    the test fails if any of them logged a console error or warning."""
-    made = []
-
-    def make(**options):
-        ctx = browser.new_context(**{"viewport": VIEWPORT, **options})
-        pg = ctx.new_page()
-        log = ConsoleLog()
-        log.attach(pg)
-        made.append((ctx, log))
-        return pg
-
-    yield make
-    for ctx, _log in made:
-        ctx.close()
-    errors = [e for _ctx, log in made for e in log.errors]
-    assert errors == [], "browser console not clean:\n" + "\n".join(errors)
 
 
 # ---------------------------------------------------------------- 1. CSV downloads through the UI
