@@ -481,6 +481,9 @@ _FOCUSED = """() => {
 
 def test_keyboard_reaches_controls_tabs_and_buttons_with_a_visible_focus_ring(page, server_url, ds):
     open_app(page, server_url)
+    # Dash loads the drop-down's code in a chunk of its own: tab only once both pickers are drawn
+    for picker in ("patient-picker", "highlight"):
+        expect(page.locator(f"button#{picker}")).to_be_visible()
     assert page.evaluate("() => document.activeElement === document.body")
     stops = []
     for _ in range(80):
