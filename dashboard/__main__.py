@@ -174,11 +174,13 @@ def cmd_generate(args) -> int:
 
 def _add_filters(p):
     """The cohort filter options: the same names as the URL parameters (``--age-min`` = ``age_min``)."""
-    from .cohorts import CATEGORIES, COMPARE, DEFAULT_POPULATION, POPULATIONS, RANGES
+    from .cohorts import CATEGORIES, COMPARE, DEFAULT_POPULATION, GROUPINGS, POPULATIONS, RANGES
 
     p.add_argument("--cohort", default=None, metavar="NAME",
                    help=f"population: {', '.join(POPULATIONS)} (default {DEFAULT_POPULATION}; "
                         f"{COMPARE} = progressors and stable)")
+    p.add_argument("--group", default=None, metavar="|".join(GROUPINGS),
+                   help=f"show the patients in groups side by side: {', '.join(GROUPINGS)}")
     p.add_argument("--patients", default=None, metavar="IDS",
                    help="comma-separated patient ids narrowing the population")
     p.add_argument("--min-decline", "--threshold", dest="threshold", default=None, metavar="POINTS",
@@ -197,17 +199,18 @@ def _cohort_or_exit(args, ds):
     """Parse the filter options through the same model as the URL; any problem is a usage error (exit 2)."""
     from .cohorts import CATEGORIES, RANGES, CohortFilter, select
 
-    keys = (["cohort", "patients", "threshold"] + [cat.param for cat in CATEGORIES]
+    keys = (["cohort", "patients", "threshold", "group"] + [cat.param for cat in CATEGORIES]
             + [f"{stem}_{e}" for _n, stem, *_ in RANGES for e in ("min", "max")])
     params = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     filt, notices = CohortFilter.from_params(params)
     if notices:
         _usage_error(notices[0].replace(" ignored", " is invalid").replace("=", " = ", 1))
-    from .stats import progression_reason
+    from .state import offered_filter
 
-    why = progression_reason(ds) if filt.uses_progression else None
-    if why:
-        _usage_error(f"--cohort {filt.population} is not available: {why}")
+    _offered, problems = offered_filter(ds, filt)
+    if problems:
+        _usage_error(problems[0].replace("cohort=", "--cohort ").replace("group=", "--group ")
+                     .replace(" ignored:", " is not available:", 1).split("; showing")[0])
     cohort = select(ds, filt)
     if cohort.unknown_ids:
         _usage_error(f"unknown patient id(s): {', '.join(cohort.unknown_ids)}")

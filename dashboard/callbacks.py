@@ -58,6 +58,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Output(ids.POPULATION, "value"),
     Output(ids.POPULATION, "options"),
     Output(ids.THRESHOLD, "value"),
+    Output(ids.GROUP_BY, "value"),
     *[Output(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGORIES],
     *[Output(ids.RANGE_IDS[name], "value") for name, *_ in RANGES],
     Output(ids.PATIENT_PICKER, "value"),
@@ -74,6 +75,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Input(ids.URL, "search"),
     Input(ids.POPULATION, "value"),
     Input(ids.THRESHOLD, "value"),
+    Input(ids.GROUP_BY, "value"),
     *CATEGORY_INPUTS,
     *RANGE_INPUTS,
     Input(ids.PATIENT_PICKER, "value"),
@@ -84,7 +86,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     State(ids.FILTER_STORE, "data"),
 )
-def sync_state(search, population, threshold, *rest):
+def sync_state(search, population, threshold, group_by, *rest):
     """URL, controls and the filter store, reconciled by state.reconcile (this only wires it to the page)."""
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
@@ -92,7 +94,7 @@ def sync_state(search, population, threshold, *rest):
     option_values, old_store = rest[n_cat + n_range + 5:-1], rest[-1]
     controls = state.Controls(
         options={o.param: value for (_v, o), value in zip(views.URL_OPTIONS, option_values, strict=True)},
-        population=population, threshold=threshold, patients=patients, tab=tab, highlight=highlight,
+        population=population, threshold=threshold, group_by=group_by, patients=patients, tab=tab, highlight=highlight,
         categories={cat.field: v for cat, v in zip(CATEGORIES, cats, strict=True)},
         ranges={name: v for (name, *_), v in zip(RANGES, ranges, strict=True)},
         present=isinstance(present, (list, tuple)) and "on" in present)
@@ -108,7 +110,7 @@ def sync_state(search, population, threshold, *rest):
     texts_change = from_address or trig == ids.RESET or trig in ids.RANGE_IDS.values()
     return (
         _changed(shown.population, population), list(r.population_options) if options_change else no_update,
-        _changed(shown.threshold, threshold),
+        _changed(shown.threshold, threshold), _changed(shown.group_by, group_by),
         *[_changed(shown.categories[cat.field], v) for cat, v in zip(CATEGORIES, cats, strict=True)],
         *[_changed(shown.ranges[name], v) for (name, *_), v in zip(RANGES, ranges, strict=True)],
         _changed(shown.patients, patients), _changed(shown.tab, tab), _changed(shown.highlight, highlight),

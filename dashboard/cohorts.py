@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple
@@ -48,6 +49,14 @@ POPULATION_LABELS = {
     STABLE_PATIENTS: "Stable",
     COMPARE: "Progressors vs stable",
 }
+#: What the patients can be grouped by (URL ``group=``, CLI ``--group``): each group is drawn, summarised and
+#: tabulated on its own.  ``cohort=compare`` is the efficacy patients classified, grouped by progression.
+GROUPINGS = ("arm", "progression", "sex", "onset")
+GROUPING_LABELS = {"arm": "Treatment arm", "progression": "Progression group", "sex": "Sex", "onset": "Onset"}
+#: The group of the patients whose grouping attribute is not recorded (always last).
+NOT_RECORDED_GROUP = "not recorded"
+#: An arm whose name says it is the control (placebo, sham, ...) comes first and is drawn in grey.
+CONTROL_ARM = re.compile(r"placebo|control|sham|vehicle|standard of care|usual care|best supportive care", re.I)
 DEFAULT_MIN_DECLINE = 2.0
 #: Accepted progressor thresholds (points): above 0, at most this.
 MAX_MIN_DECLINE = 1000
@@ -107,10 +116,14 @@ class CohortFilter:
     baseline_fvc: tuple[float | None, float | None] = (None, None)
     delta_fs: tuple[float | None, float | None] = (None, None)
     patients: tuple[str, ...] = ()
+    #: "" (one group) or one of GROUPINGS
+    group_by: str = ""
 
     def __post_init__(self):
         if self.population not in POPULATIONS:
             raise ValueError(f"unknown population {self.population!r} (choose from {', '.join(POPULATIONS)})")
+        if self.group_by not in ("", *GROUPINGS):
+            raise ValueError(f"unknown grouping {self.group_by!r} (choose from {', '.join(GROUPINGS)})")
         if not (isinstance(self.min_decline, (int, float)) and math.isfinite(self.min_decline)):
             raise ValueError(f"threshold must be a finite number, not {self.min_decline!r}")
         for cat in CATEGORIES:
@@ -148,6 +161,8 @@ class CohortFilter:
         if self.patients:
             shown = ", ".join(self.patients[:20]) + (" ..." if len(self.patients) > 20 else "")
             parts.append(f"patients {shown}")
+        if self.group_by and self.population != COMPARE:
+            parts.append(f"by {GROUPING_LABELS[self.group_by].lower()}")
         return "; ".join(parts)
 
     @property
@@ -155,14 +170,19 @@ class CohortFilter:
         return self == CohortFilter()
 
     @property
+    def grouping(self) -> str:
+        """What the patients are grouped by: ``group_by``, progression for the comparison, "" for none."""
+        return "progression" if self.population == COMPARE else self.group_by
+
+    @property
     def is_comparison(self) -> bool:
-        """Progressors and stable patients shown side by side, as two groups."""
-        return self.population == COMPARE
+        """The patients are shown in groups side by side (grouped by arm, progression, sex or onset)."""
+        return bool(self.grouping)
 
     @property
     def uses_progression(self) -> bool:
-        """The population rests on the progressor/stable classification (and so on ``min_decline``)."""
-        return self.population in PROGRESSION_POPULATIONS
+        """The population or the grouping rests on the progressor/stable classification (and so on ``min_decline``)."""
+        return self.population in PROGRESSION_POPULATIONS or self.group_by == "progression"
 
     # ---- URL
 
@@ -185,6 +205,8 @@ class CohortFilter:
                 out[f"{stem}_max"] = _num(hi)
         if self.patients:
             out["patients"] = ",".join(self.patients)
+        if self.group_by and self.population != COMPARE:
+            out["group"] = self.group_by
         return out
 
     @classmethod
@@ -242,6 +264,12 @@ class CohortFilter:
                 notices.append(f"patients: {bad}")
             if ids:
                 kw["patients"] = ids
+        v = get("group")
+        if v is not None and v != "":
+            if v in GROUPINGS:
+                kw["group_by"] = v
+            else:
+                notices.append(f"group={v!r} ignored: choose from {', '.join(GROUPINGS)}")
         return cls(**kw), notices
 
     @classmethod
@@ -254,6 +282,7 @@ class CohortFilter:
         patients,
         bounds: Mapping[str, tuple[float, float]],
         known_patients: Iterable[str],
+        group_by=None,
     ) -> tuple[CohortFilter, list[str]]:
         """The filter the dashboard's controls show, from their raw values as the browser sends them.
 
@@ -278,6 +307,8 @@ class CohortFilter:
             kw[name] = _clamped(ranges.get(name), *bounds[name])
         known = known_patients if isinstance(known_patients, (set, frozenset, dict)) else set(known_patients)
         kw["patients"] = tuple(p for p in (patients or []) if isinstance(p, str) and p in known)
+        if group_by in GROUPINGS:
+            kw["group_by"] = group_by
         try:
             return cls(**kw), notices
         except ValueError as exc:
@@ -381,6 +412,82 @@ def progression_groups(dataset: Dataset, min_decline: float = DEFAULT_MIN_DECLIN
     return pd.Series(group, index=pf.index, name="group")
 
 
+# ---------------------------------------------------------------- groups
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a grouped cohort: its key (the attribute's value), label, patients and place."""
+
+    key: str
+    label: str
+    patient_ids: tuple[str, ...]
+    #: the control arm (placebo, sham, ...): listed first, drawn in grey, the reference of comparisons
+    control: bool = False
+    #: position among all the dataset's groups of this grouping (not the selection's): fixes the colour,
+    #: so a group keeps it whatever the filter
+    rank: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.patient_ids)
+
+
+_PROGRESSION_ORDER = (PROGRESSOR, STABLE, UNCLASSIFIED, NOT_EFFICACY)
+_PROGRESSION_LABELS = {PROGRESSOR: "Progressors", STABLE: "Stable", UNCLASSIFIED: "Unclassified",
+                       NOT_EFFICACY: "Not in efficacy population"}
+_SEX_LABELS = {"F": "Female", "M": "Male"}
+
+
+def group_keys(dataset: Dataset, grouping: str, min_decline: float = DEFAULT_MIN_DECLINE) -> pd.Series:
+    """Each enrolled patient's group key under ``grouping`` (the attribute's value; NOT_RECORDED_GROUP
+    where it is not recorded), in the dataset's patient order."""
+    pf = patient_frame(dataset)
+    if grouping == "progression":
+        values = progression_groups(dataset, min_decline)
+    elif grouping == "arm":
+        values = (pf["arm"] if "arm" in pf else pd.Series(pd.NA, index=pf.index)).astype(object)
+        values = values.map(lambda v: v.strip() if isinstance(v, str) else v).where(lambda v: v != "")
+    elif grouping in ("sex", "onset"):
+        values = pf[grouping].astype(object)
+    else:
+        raise ValueError(f"unknown grouping {grouping!r} (choose from {', '.join(GROUPINGS)})")
+    return values.where(values.notna(), NOT_RECORDED_GROUP).astype(object).rename("group")
+
+
+def group_order(dataset: Dataset, grouping: str, min_decline: float = DEFAULT_MIN_DECLINE
+                ) -> tuple[tuple[str, str, bool], ...]:
+    """(key, label, control) of every group of the dataset under ``grouping``, in display order: a control
+    arm first, then the arms by name; progressors, stable; sexes and onsets in their declared order; the
+    patients without a recorded value last."""
+    present = set(group_keys(dataset, grouping, min_decline))
+    if grouping == "progression":
+        keys = [k for k in _PROGRESSION_ORDER if k in present]
+        labels = _PROGRESSION_LABELS
+    elif grouping == "arm":
+        arms = sorted((k for k in present if k != NOT_RECORDED_GROUP), key=lambda a: (not CONTROL_ARM.search(a), a))
+        keys, labels = arms, {}
+    else:
+        choices = SEXES if grouping == "sex" else ONSETS
+        keys = [k for k in choices if k in present]
+        labels = _SEX_LABELS if grouping == "sex" else {k: k.capitalize() for k in choices}
+    if NOT_RECORDED_GROUP in present:
+        keys.append(NOT_RECORDED_GROUP)
+    return tuple((k, "Not recorded" if k == NOT_RECORDED_GROUP else labels.get(k, k),
+                  grouping == "arm" and k != NOT_RECORDED_GROUP and bool(CONTROL_ARM.search(k))) for k in keys)
+
+
+def grouping_reason(dataset: Dataset, grouping: str) -> str | None:
+    """Why the dataset's patients cannot be grouped by ``grouping`` (fewer than two recorded values), or None.
+    (Progression also needs a pre-treatment period: ``stats.progression_reason``.)"""
+    keys = set(group_keys(dataset, grouping)) - {NOT_RECORDED_GROUP, NOT_EFFICACY, UNCLASSIFIED}
+    if len(keys) >= 2:
+        return None
+    what = {"arm": "treatment arm", "progression": "progression group", "sex": "sex", "onset": "onset"}[grouping]
+    return (f"this dataset records no {what}" if not keys
+            else f"every patient of this dataset has the same {what}")
+
+
 # ---------------------------------------------------------------- selection
 
 
@@ -404,6 +511,11 @@ class Cohort:
     #: ``patient_id``): selected or not, and progression group.  Used by :func:`rows`.
     mask: np.ndarray | None = field(default=None, compare=False, repr=False)
     group_of: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: The groups shown side by side (``filter.grouping``), in display order, each with its patients; one
+    #: group "all" when the cohort is not grouped.  Groups without a selected patient are left out.
+    shown_groups: tuple[Group, ...] = ()
+    #: Per enrolled patient: its shown group's key (as ``group_of``; "all" when not grouped).
+    shown_of: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         return self.filter.describe(self.scale)
@@ -426,6 +538,23 @@ class Cohort:
         """The selected patients (of one progression group) as a boolean per enrolled patient."""
         return self.mask if group is None else self.mask & (self.group_of == group)
 
+    def shown_mask(self, key: str | None = None) -> np.ndarray:
+        """The selected patients (of one shown group) as a boolean per enrolled patient."""
+        if key is None or key == "all" and not self.filter.grouping:
+            return self.mask
+        return self.mask & (self.shown_of == key)
+
+    def shown_group_of(self) -> dict[str, str]:
+        """Selected patient -> the key of its shown group."""
+        return {pid: g.key for g in self.shown_groups for pid in g.patient_ids}
+
+    @property
+    def control_group(self) -> Group | None:
+        """The reference of between-group comparisons: the control arm, else the first group (None: one group)."""
+        if len(self.shown_groups) < 2:
+            return None
+        return next((g for g in self.shown_groups if g.control), self.shown_groups[0])
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -435,6 +564,9 @@ class Cohort:
             "patient_ids": list(self.patient_ids),
             "unclassified_patient_ids": list(self.unclassified),
             "unknown_patient_ids": list(self.unknown_ids),
+            "group_by": self.filter.grouping or None,
+            "groups": [{"key": g.key, "label": g.label, "n": g.n, "control": g.control,
+                        "patient_ids": list(g.patient_ids)} for g in self.shown_groups],
         }
 
 
@@ -483,7 +615,21 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     mask = keep.to_numpy(dtype=bool)
     group_of = groups.to_numpy(dtype=object)
     ids = tuple(pf.index[mask])  # patients are kept in natural order by data.load_dataset
+    grouping = filt.grouping
+    if grouping:
+        shown_of = group_keys(dataset, grouping, filt.min_decline).to_numpy(dtype=object)
+        shown = []
+        for rank, (key, label, control) in enumerate(group_order(dataset, grouping, filt.min_decline)):
+            members = tuple(pf.index[mask & (shown_of == key)])
+            if members:
+                shown.append(Group(key, label, members, control, rank))
+        shown_groups = tuple(shown)
+    else:
+        shown_of = np.full(len(pf), "all", dtype=object)
+        shown_groups = (Group("all", POPULATION_LABELS[pop], ids),)
     return Cohort(
+        shown_groups=shown_groups,
+        shown_of=shown_of,
         filter=filt,
         patient_ids=ids,
         groups=dict(zip(ids, group_of[mask], strict=True)),
@@ -498,12 +644,14 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
 
 def rows(frame: pd.DataFrame, cohort: Cohort, group: str | None = None) -> pd.DataFrame:
     """The rows of a dataset table (measurements, adverse events) that belong to the cohort's
-    patients, or to those of one progression group: one integer lookup per row, no string matching."""
-    mask = cohort.group_mask(group)
+    patients, or to those of one shown group (a key of ``cohort.shown_groups``): one integer lookup per
+    row, no string matching."""
+    mask = cohort.shown_mask(group)
     pid = frame["patient_id"]
     if isinstance(pid.dtype, pd.CategoricalDtype) and len(pid.cat.categories) == len(mask):
         return frame[mask[pid.cat.codes.to_numpy()]]
-    ids = cohort.patient_ids if group is None else cohort.ids_in_group(group)
+    ids = (cohort.patient_ids if group is None
+           else next((g.patient_ids for g in cohort.shown_groups if g.key == group), ()))
     return frame[pid.isin(list(ids))]
 
 

@@ -38,6 +38,44 @@ ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK, GREY = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#8C8C8C")
 GROUP_COLOURS = {"progressor": VERMILLION, "stable": BLUE, "all": SKY}
 GROUP_LABELS = {"progressor": "Progressors", "stable": "Stable", "all": "Patients"}
+#: Progression groups keep their colours; other groups take the palette colour of their rank among the
+#: dataset's groups (so a group keeps its colour whatever the filter), a control arm grey.
+PROGRESSION_COLOURS = {"progressor": VERMILLION, "stable": BLUE, "unclassified": ORANGE,
+                       "not in efficacy population": PURPLE}
+GROUP_PALETTE = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, YELLOW)
+CONTROL_COLOUR, UNRECORDED_GROUP_COLOUR = "#6E6E6E", "#BDBDBD"
+
+
+@dataclass(frozen=True)
+class GroupStyle:
+    """How a colour group is drawn: its legend label and colour."""
+
+    label: str
+    colour: str
+
+
+def group_styles(groups, grouped: bool = True) -> dict[str, GroupStyle]:
+    """Group key -> style, in display order, for ``cohorts.Group``s (``grouped`` False: the one "all" group)."""
+    if not grouped:
+        return {"all": GroupStyle(GROUP_LABELS["all"], GROUP_COLOURS["all"])}
+    out = {}
+    for g in groups:
+        if g.control:
+            colour = CONTROL_COLOUR
+        elif g.key == "not recorded":
+            colour = UNRECORDED_GROUP_COLOUR
+        else:
+            colour = PROGRESSION_COLOURS.get(g.key) or GROUP_PALETTE[g.rank % len(GROUP_PALETTE)]
+        out[g.key] = GroupStyle(g.label, colour)
+    return out
+
+
+#: The styles of the progression comparison and of an ungrouped cohort (figures called without styles).
+DEFAULT_STYLES = {k: GroupStyle(GROUP_LABELS[k], GROUP_COLOURS[k]) for k in GROUP_LABELS}
+
+
+def _styles(styles) -> dict[str, GroupStyle]:
+    return DEFAULT_STYLES if styles is None else styles
 HIGHLIGHT_COLOUR = BLACK
 LIMB_COLOURS = dict(zip(WS_MEASURES, (BLUE, SKY, VERMILLION, ORANGE)))
 #: Each measure its own colour (the patient profile): the limbs', and three more Okabe-Ito colours.
@@ -280,10 +318,10 @@ def _distinct_segments(df: pd.DataFrame, x: str, y: str) -> dict[str, np.ndarray
     return {x: xs, y: ys, "label": labels}
 
 
-def _group_order(groups: pd.Series) -> list[str]:
+def _group_order(groups: pd.Series, styles: dict[str, GroupStyle]) -> list[str]:
     """The colour groups present, in drawing order."""
     present = set(groups.unique())
-    return [g for g in ("progressor", "stable", "all") if g in present]
+    return [g for g in styles if g in present]
 
 
 def _padded_range(values: pd.Series, spec) -> list[float]:
@@ -296,18 +334,20 @@ def _padded_range(values: pd.Series, spec) -> list[float]:
 
 def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[str, str], summaries, highlight, fits,
                       axes: dict | None = None, show_legend: bool = True,
-                      large: bool | None = None) -> tuple[int, pd.DataFrame]:
+                      large: bool | None = None,
+                      styles: dict[str, GroupStyle] | None = None) -> tuple[int, pd.DataFrame]:
     """Add the spaghetti traces of one measure to ``s``; return (patients drawn, the rows drawn).
 
     ``large`` (default: more than LARGE_THRESHOLD rows of the measure): lines only, each distinct segment once.
     """
     spec = MEASURES[measure]
+    st = _styles(styles)
     axes = axes or {}
     m = meas[meas["measure"] == measure]
     m = m.assign(group=m["patient_id"].map(groups).astype(object).where(lambda g: g.notna(), "all"))
     m = m.sort_values(["patient_id", "month"], kind="stable")
     m = m.assign(src=np.where(m["simulated"], "simulated", "observed"))
-    group_order = _group_order(m["group"])
+    group_order = _group_order(m["group"], st)
     large = len(m) > LARGE_THRESHOLD if large is None else large
     for g in group_order:
         d = m[m["group"] == g]
@@ -317,17 +357,17 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             arr = _distinct_segments(d, "month", "value")
             customdata = arr["label"]
             hover = (f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
-                     f"<extra>{GROUP_LABELS[g]}</extra>")
+                     f"<extra>{st[g].label}</extra>")
         else:
             arr = _gapped(d, "month", "value", ["patient_id", "src"])
             customdata = np.stack([arr["patient_id"], arr["src"]], axis=-1)
             hover = (f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
-                     f"<br>%{{customdata[1]}}<extra>{GROUP_LABELS[g]}</extra>")
+                     f"<br>%{{customdata[1]}}<extra>{st[g].label}</extra>")
         s.trace(
             type="scatter", x=arr["month"], y=arr["value"], mode="lines" if large else "lines+markers",
-            name=f"{GROUP_LABELS[g]} (n = {d['patient_id'].nunique()})", showlegend=show_legend, customdata=customdata,
-            line={"color": GROUP_COLOURS[g], "width": 0.6 if large else 1.2},
-            marker={"size": 4, "color": GROUP_COLOURS[g]},
+            name=f"{st[g].label} (n = {d['patient_id'].nunique()})", showlegend=show_legend, customdata=customdata,
+            line={"color": st[g].colour, "width": 0.6 if large else 1.2},
+            marker={"size": 4, "color": st[g].colour},
             opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g, hovertemplate=hover, **axes,
         )
     if fits is not None and len(fits):
@@ -339,21 +379,21 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
                       + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
             xs, ys, cd = _segments(f["x0"].to_numpy(float), f["y0"].to_numpy(float), f["x1"].to_numpy(float),
                                    f["y1"].to_numpy(float), labels)
-            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {GROUP_LABELS[g].lower()}",
+            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {st[g].label.lower()}",
                     legendgroup=g,
-                    line={"color": GROUP_COLOURS[g], "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
+                    line={"color": st[g].colour, "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
                     hovertemplate="Patient %{customdata}<extra>OLS fit</extra>", showlegend=show_legend, **axes)
     if summaries is not None and len(summaries):
         for g in group_order:
             sm = summaries[summaries["group"] == g].sort_values("month")
             if sm.empty:
                 continue
-            colour = BLUE if g == "all" else GROUP_COLOURS[g]
+            colour = BLUE if g == "all" else st[g].colour
             sem = sm["sem"].astype(float).to_numpy()
             s.trace(
                 type="scatter", x=sm["month"].to_numpy(float), y=sm["mean"].astype(float).to_numpy(),
                 mode="lines+markers",
-                name="Mean ± SEM" if g == "all" else f"Mean ± SEM, {GROUP_LABELS[g].lower()}", showlegend=show_legend,
+                name="Mean ± SEM" if g == "all" else f"Mean ± SEM, {st[g].label.lower()}", showlegend=show_legend,
                 line={"color": colour, "width": 4},
                 marker={"size": 9, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1}},
                 error_y={"type": "data", "array": np.nan_to_num(sem), "visible": True, "color": colour, "thickness": 2,
@@ -362,7 +402,7 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
                 customdata=[[int(k), None if np.isnan(e) else float(e)] for k, e in zip(sm["n"].to_numpy(), sem)],
                 legendgroup=g,
                 hovertemplate=(f"Month %{{x:.2f}}<br>mean {spec.label}: %{{y:.1f}} ± %{{customdata[1]:.2f}} (SEM)"
-                               f"<br>n = %{{customdata[0]}}<extra>{GROUP_LABELS[g]}</extra>"),
+                               f"<br>n = %{{customdata[0]}}<extra>{st[g].label}</extra>"),
                 **axes,
             )
     if highlight is not None:
@@ -395,6 +435,7 @@ def spaghetti(
     reference_label: str = "",
     show_legend: bool = True,
     time: TimeWords = NEUTRAL_TIME,
+    styles: dict[str, GroupStyle] | None = None,
 ) -> go.Figure:
     """Each patient's values of ``measure`` over months from day 0 (``time``: what day 0 is called).
 
@@ -406,7 +447,8 @@ def spaghetti(
     """
     spec = MEASURES[measure]
     s = _Spec()
-    n_patients, m = _spaghetti_traces(s, meas, measure, groups, summaries, highlight, fits, show_legend=show_legend)
+    n_patients, m = _spaghetti_traces(s, meas, measure, groups, summaries, highlight, fits, show_legend=show_legend,
+                                      styles=styles)
     s.vline(0)
     s.note(plain_text(time.day0), 0, 1, xref="x", xshift=4)
     if reference is not None:
@@ -424,8 +466,10 @@ def spaghetti(
 
 
 def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], measure: str = "ALSFRS",
-                highlight: str | None = None, simulated: str | None = None) -> go.Figure:
+                highlight: str | None = None, simulated: str | None = None,
+                styles: dict[str, GroupStyle] | None = None) -> go.Figure:
     """Each patient's pre- and post-treatment slope, joined by a line (as the paper's Figure 1C/D)."""
+    st = _styles(styles)
     col = f"post_slope_{window:g}"
     d = with_both_slopes(slopes, window)
     title = f"Pre vs post slope, {MEASURES[measure].label}, 0-{window:g} months"
@@ -434,7 +478,7 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     s = _Spec()
     xl = ["Before (month ≤ 0)", f"After (0-{window:g} months)"]
     d = d.assign(group=[groups.get(p, "all") for p in d.index])
-    for g in _group_order(d["group"]):
+    for g in _group_order(d["group"], st):
         dg = d[d["group"] == g]
         k = len(dg)
         # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
@@ -444,9 +488,9 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
         cd = np.stack([np.repeat(text_array(dg.index.to_numpy(dtype=object)), 3), np.tile(np.array(xl + [""]), k)],
                       axis=-1)
         s.trace(type="scatter", x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers",
-                name=f"{GROUP_LABELS[g]} (n = {k})",
-                customdata=cd, connectgaps=False, line={"color": GROUP_COLOURS[g], "width": 1.5},
-                marker={"size": 8, "color": GROUP_COLOURS[g]}, opacity=0.75,
+                name=f"{st[g].label} (n = {k})",
+                customdata=cd, connectgaps=False, line={"color": st[g].colour, "width": 1.5},
+                marker={"size": 8, "color": st[g].colour}, opacity=0.75,
                 hovertemplate="Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
@@ -468,8 +512,10 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
 
 
 def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measure: str = "ALSFRS",
-              highlight: str | None = None, simulated: str | None = None) -> go.Figure:
+              highlight: str | None = None, simulated: str | None = None,
+              styles: dict[str, GroupStyle] | None = None) -> go.Figure:
     """Each patient's slope change (post minus pre), sorted: bars above 0 = slower decline after day 0."""
+    st = _styles(styles)
     col = f"post_slope_{window:g}"
     d = with_both_slopes(slopes, window)
     title = f"Change in slope per patient, 0-{window:g} months"
@@ -484,20 +530,20 @@ def waterfall(slopes: pd.DataFrame, window: float, groups: dict[str, str], measu
     # on two lines: as one, it was longer than the plot is high and ran into the figure title
     y_title = f"Post − pre slope<br>({MEASURES[measure].label} points/month)"
     if needles:
-        return _needles(d, highlight, title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
+        return _needles(d, highlight, title, st, n=len(d), simulated=simulated, x_title="Patient (sorted by change)",
                         summary=summary, y_title=y_title)
     s = _Spec()
-    colours = [HIGHLIGHT_COLOUR if p == highlight else GROUP_COLOURS[g] for p, g in zip(d.index, d["group"])]
+    colours = [HIGHLIGHT_COLOUR if p == highlight else st[g].colour for p, g in zip(d.index, d["group"])]
     s.trace(type="bar", x=text_array(("P" + d.index.astype(str)).to_numpy(dtype=object)), y=d["change"].to_numpy(float),
             marker={"color": colours,
                     "line": {"color": ["#000" if p == highlight else "rgba(0,0,0,0)" for p in d.index], "width": 2}},
-            customdata=np.stack([d.index.to_numpy(dtype=object), d["group"].map(GROUP_LABELS).to_numpy(dtype=object)],
-                                axis=-1),
+            customdata=np.stack([d.index.to_numpy(dtype=object),
+                                 d["group"].map(lambda g: st[g].label).to_numpy(dtype=object)], axis=-1),
             hovertemplate=("Patient %{customdata[0]} (%{customdata[1]})<br>slope change %{y:+.3f} points/month"
                            "<extra></extra>"),
             showlegend=False)
-    for g in _group_order(d["group"]):
-        s.trace(type="bar", x=[None], y=[None], marker={"color": GROUP_COLOURS[g]}, name=GROUP_LABELS[g],
+    for g in _group_order(d["group"], st):
+        s.trace(type="bar", x=[None], y=[None], marker={"color": st[g].colour}, name=st[g].label,
                 hoverinfo="skip")
     s.hline(0, colour="#444")
     return s.figure(title, n=len(d), simulated=simulated, x_title="Patient (sorted by change)", summary=summary,
@@ -533,19 +579,19 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
     return lay, cells
 
 
-def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go.Figure:
+def _needles(d: pd.DataFrame, highlight: str | None, title: str, st: dict[str, GroupStyle], **figure) -> go.Figure:
     """A waterfall of many patients: per group one line trace of vertical needles from 0 to each change
     (x = rank), which the browser draws far faster than thousands of bars."""
     s = _Spec()
     rank = np.arange(len(d), dtype=float)
-    for g in _group_order(d["group"]):
+    for g in _group_order(d["group"], st):
         at = (d["group"] == g).to_numpy()
         change = d["change"].to_numpy(float)[at]
         label = [f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)]
         xs, ys, cd = _segments(rank[at], np.zeros(len(change)), rank[at], change, label)
-        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{GROUP_LABELS[g]} (n = {int(at.sum())})",
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {int(at.sum())})",
                 customdata=cd, connectgaps=False,
-                line={"color": GROUP_COLOURS[g], "width": 1},
+                line={"color": st[g].colour, "width": 1},
                 hovertemplate="Patient %{customdata} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         i = float(d.index.get_loc(highlight))
@@ -559,7 +605,8 @@ def _needles(d: pd.DataFrame, highlight: str | None, title: str, **figure) -> go
 
 
 def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame | None,
-            highlight: str | None = None, time: TimeWords = NEUTRAL_TIME) -> go.Figure:
+            highlight: str | None = None, time: TimeWords = NEUTRAL_TIME,
+            styles: dict[str, GroupStyle] | None = None) -> go.Figure:
     """Weakness scores of the four limbs as small multiples, with their means."""
     s = _Spec()
     axes, cells = _grid_axes(2, 2, 0.14, 0.06)
@@ -575,7 +622,7 @@ def ws_grid(meas: pd.DataFrame, groups: dict[str, str], summaries: pd.DataFrame 
         # large or not by the points of the whole figure: the browser draws the four panels together
         _spaghetti_traces(s, meas, measure, groups, sm, highlight, None,
                           axes={"xaxis": cell["xaxis"], "yaxis": cell["yaxis"]},
-                          show_legend=i == 0, large=len(meas) > LARGE_THRESHOLD)
+                          show_legend=i == 0, large=len(meas) > LARGE_THRESHOLD, styles=styles)
         s.vline(0, xref=cell["xaxis"], yref=f"{cell['yaxis']} domain", width=1.2)
     for key, ax in axes.items():
         if key.startswith("yaxis"):

@@ -13,7 +13,7 @@ from . import cohorts, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
 from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Heading, Notice, TableText, as_blocks
-from .state import SLIDER_STEP, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
+from .state import SLIDER_STEP, grouping_options, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View, offered
 
 #: Tab value -> label, from the view registry.
@@ -128,6 +128,7 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
         className="app-header",
     )
     pop_options = population_options(ds, DEFAULT_MIN_DECLINE)
+    group_options = grouping_options(ds)
     unrecorded = unrecorded_categories(patient_frame)
     scale = MEASURES[functional_measure(ds.measures)].label
     panel = html.Aside(
@@ -140,6 +141,11 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
                 dcc.RadioItems(id=ids.POPULATION, options=pop_options, value=DEFAULT_POPULATION, className="radio-list",
                                inputClassName="radio-input"),
             ], className="control"),
+            html.Fieldset([
+                html.Legend("Group by"),
+                dcc.RadioItems(id=ids.GROUP_BY, options=group_options, value="", className="radio-list",
+                               inputClassName="radio-input"),
+            ], className="control", hidden=len(group_options) < 2),
             html.Div(hidden=stats.progression_reason(ds) is not None, children=[
                 html.Label(f"Progressor threshold: {scale} fall before day 0 "
                            "of at least (points)",

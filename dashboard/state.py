@@ -71,6 +71,7 @@ class Controls:
     categories: Mapping[str, object] = field(default_factory=dict)
     ranges: Mapping[str, object] = field(default_factory=dict)
     patients: object = ()
+    group_by: object = ""
     tab: object = DEFAULT_TAB
     highlight: object = None
     present: bool = False
@@ -136,6 +137,21 @@ def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
     return out
 
 
+def grouping_reason(dataset: Dataset, grouping: str) -> str | None:
+    """Why the dataset's patients cannot be grouped by ``grouping``, or None (progression also needs a
+    pre-treatment period)."""
+    if grouping == "progression" and (why := stats.progression_reason(dataset)) is not None:
+        return why
+    return cohorts.grouping_reason(dataset, grouping)
+
+
+def grouping_options(dataset: Dataset) -> list[dict]:
+    """The group-by radio's choices: none, and each grouping the dataset offers."""
+    return [{"label": "No grouping", "value": ""}] + [
+        {"label": cohorts.GROUPING_LABELS[g], "value": g} for g in cohorts.GROUPINGS
+        if grouping_reason(dataset, g) is None]
+
+
 def unrecorded_categories(patient_frame: pd.DataFrame) -> tuple[str, ...]:
     """The category filters (CATEGORIES fields) whose attribute nobody in the dataset has recorded: not offered."""
     return tuple(cat.field for cat in CATEGORIES if patient_frame[cat.column].isna().all())
@@ -146,11 +162,16 @@ def offered_filter(dataset: Dataset, filt: CohortFilter) -> tuple[CohortFilter, 
     progressor/stable population it cannot define (:func:`dashboard.stats.progression_reason`; the
     default population instead) and a category filter on an attribute nobody has recorded."""
     notices = []
-    why = stats.progression_reason(dataset) if filt.uses_progression else None
+    why = stats.progression_reason(dataset) if filt.population in cohorts.PROGRESSION_POPULATIONS else None
     if why is not None:
         notices.append(f"cohort={filt.population!r} ignored: {why}; showing the "
                        f"{cohorts.POPULATION_LABELS[DEFAULT_POPULATION]}")
         filt = filt.with_(population=DEFAULT_POPULATION)
+    if filt.group_by and filt.population != cohorts.COMPARE:
+        why = grouping_reason(dataset, filt.group_by)
+        if why is not None:
+            notices.append(f"group={filt.group_by!r} ignored: {why}")
+            filt = filt.with_(group_by="")
     for name in unrecorded_categories(cohorts.patient_frame(dataset)):
         cat = next(c for c in CATEGORIES if c.field == name)
         if getattr(filt, name):
@@ -181,7 +202,7 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
     else:
         filt, notices = CohortFilter.from_controls(
             controls.population, controls.threshold, controls.categories, controls.ranges, controls.patients,
-            bounds, known)
+            bounds, known, controls.group_by)
         if tab not in views.TAB_KEYS:
             tab = DEFAULT_TAB
         if not isinstance(highlight, str) or highlight not in known:
@@ -209,7 +230,8 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
     shown = Controls(
         population=filt.population, threshold=filt.min_decline,
         categories={cat.field: list(getattr(filt, cat.field)) for cat in CATEGORIES},
-        ranges=slider_values, patients=list(filt.patients), tab=tab, highlight=highlight, present=present,
+        ranges=slider_values, patients=list(filt.patients), group_by=filt.group_by, tab=tab, highlight=highlight,
+        present=present,
         options=options)
     return StateResult(
         filter=filt, controls=shown, search=new_search if new_search != (search or "") else None, store=params,

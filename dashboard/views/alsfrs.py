@@ -19,6 +19,7 @@ from .base import (
     View,
     cohort_rows,
     group_map,
+    group_styles,
     groups,
     no_values,
     outcome_over_time,
@@ -90,8 +91,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, show_fits=False, window
                      for pid, why in stats.slope_exclusions(slopes, pids, w, measure))
     return AlsfrsResult(
         measure, window, figure,
-        figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim),
-        figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim),
+        figures.slope_pairs(slopes, window, gm, measure, highlight, simulated=sim, styles=group_styles(cohort)),
+        figures.waterfall(slopes, window, gm, measure, highlight, simulated=sim, styles=group_styles(cohort)),
         slope_rows,
         "Slope tests are not computable for n < 2." if cohort.n < 2 else None,
         left_out,

@@ -204,27 +204,23 @@ class View:
 
 
 def group_map(cohort: Cohort) -> dict[str, str]:
-    """Patient -> colour group: progressors/stable in compare mode, else one group."""
-    if cohort.filter.is_comparison:
-        return dict(cohort.groups)
-    return dict.fromkeys(cohort.patient_ids, "all")
+    """Patient -> the key of its colour group (``cohort.shown_groups``; "all" when the cohort is not grouped)."""
+    return cohort.shown_group_of()
 
 
-#: Colour-group key -> the progression group it selects (None: the whole cohort).
-GROUP_SELECTS = {"progressor": cohorts.PROGRESSOR, "stable": cohorts.STABLE, "all": None}
+def group_styles(cohort: Cohort) -> dict[str, figures.GroupStyle]:
+    """Colour group key -> its label and fixed colour, in display order (the same in every view and export)."""
+    return figures.group_styles(cohort.shown_groups, grouped=bool(cohort.filter.grouping))
 
 
 def groups(cohort: Cohort) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(key, label, ids) per group shown: two in compare mode, else one."""
-    if cohort.filter.is_comparison:
-        return [("progressor", "Progressors", cohort.ids_in_group(cohorts.PROGRESSOR)),
-                ("stable", "Stable", cohort.ids_in_group(cohorts.STABLE))]
-    return [("all", cohorts.POPULATION_LABELS[cohort.filter.population], cohort.patient_ids)]
+    """(key, label, ids) per group shown: one per group of the grouping, else one for the whole cohort."""
+    return [(g.key, g.label, g.patient_ids) for g in cohort.shown_groups]
 
 
 def measure_rows(ds: Dataset, cohort: Cohort, measures, group_key: str = "all") -> pd.DataFrame:
     """The cohort's (or one colour group's) rows of the measures, sorted by patient and month."""
-    return cohorts.rows(ds.rows_of(measures), cohort, GROUP_SELECTS[group_key])
+    return cohorts.rows(ds.rows_of(measures), cohort, None if group_key == "all" else group_key)
 
 
 def cohort_rows(ds: Dataset, cohort: Cohort, measures) -> dict[str, pd.DataFrame]:
@@ -258,6 +254,7 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
     rows = rows if rows is not None else cohort_rows(ds, cohort, [measure])
     return figures.spaghetti(rows["all"], measure, group_map(cohort),
                              group_summaries(ds, cohort, [measure], rows), highlight, fits, title=title,
+                             styles=group_styles(cohort),
                              simulated=simulated_text(ds, measure, cohort),
                              reference=reference, reference_label=reference_label, time=figures.TimeWords.of(ds))
 

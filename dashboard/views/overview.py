@@ -60,8 +60,9 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None) -> OverviewResult:
     columns: list[tuple[str, dict]] = []
     if cohort.n:
         columns = [(label, stats.characteristics(pf, pids)) for _k, label, pids in groups(cohort)]
-        if cohort.filter.is_comparison:
-            columns.append(("Both", stats.characteristics(pf, cohort.patient_ids)))
+        if len(columns) > 1:
+            columns.append(("Both" if len(columns) == 2 else "All groups",
+                            stats.characteristics(pf, cohort.patient_ids)))
     table = ((characteristics_table(columns), Para(METHODS["summary"], "method")) if columns
              else Notice(NO_PATIENTS + ".", "warn"))
     return OverviewResult(flow, tuple(columns), table)

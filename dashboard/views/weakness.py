@@ -8,7 +8,18 @@ from .. import figures, stats
 from ..cohorts import Cohort
 from ..data import WS_MEASURES, Dataset
 from ..formatting import Blocks, Notice, share_table, visit_summary_table
-from .base import NO_PATIENTS, Option, Slot, View, cohort_rows, group_map, group_summaries, groups, no_values
+from .base import (
+    NO_PATIENTS,
+    Option,
+    Slot,
+    View,
+    cohort_rows,
+    group_map,
+    group_styles,
+    group_summaries,
+    groups,
+    no_values,
+)
 
 NO_SCORES = "This dataset has no weakness scores"
 
@@ -40,7 +51,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, threshold=1.0) -> Weakn
     rows = cohort_rows(ds, cohort, WS_MEASURES)
     m = rows["all"]
     by_group = group_summaries(ds, cohort, list(WS_MEASURES), rows)
-    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight, time=figures.TimeWords.of(ds))
+    grid = figures.ws_grid(m, group_map(cohort), by_group, highlight, time=figures.TimeWords.of(ds),
+                           styles=group_styles(cohort))
     # with one group shown, its summaries are the cohort's: no second pass over the data
     whole = (by_group if not cohort.filter.is_comparison and by_group is not None
              else stats.visit_summaries(m))
