@@ -65,7 +65,7 @@ def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
 # ---------------------------------------------------------------- CSV exports
 
 
-PATIENT_COLUMNS = ["age", "sex", "onset", "disease_duration_months", "safety_population", "efficacy_population"]
+PATIENT_COLUMNS = ["age", "sex", "onset", "disease_duration_months", "safety_population", "efficacy_population", "arm"]
 
 
 def selection_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
@@ -78,6 +78,7 @@ def selection_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     groups = cohorts.progression_groups(ds, cohort.filter.min_decline).rename("progression_group")
     out = (m[["patient_id", "visit", "month", "measure", "value", "source", "simulated"]]
            .join(pf, on="patient_id").join(groups, on="patient_id"))
+    out["group"] = out["patient_id"].map(_group_labels(cohort)).astype(object)
     for col in ("simulated", "safety_population", "efficacy_population"):
         out[col] = out[col].map({True: "true", False: "false"}).astype(object)
     from .untrusted import csv_frame
@@ -85,6 +86,11 @@ def selection_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     buf = io.StringIO()
     csv_frame(out).to_csv(buf, index=False, lineterminator="\n", float_format="%.10g")
     return buf.getvalue()
+
+
+def _group_labels(cohort: cohorts.Cohort) -> dict[str, str]:
+    """Patient -> the label of the group the dashboard shows it in (the population's label when not grouped)."""
+    return {pid: g.label for g in cohort.shown_groups for pid in g.patient_ids}
 
 
 def table_csv(header: list[str], rows: list[list]) -> str:
@@ -127,7 +133,7 @@ def incidence_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     return table_csv(["term", "patients", "events", "percent", "cohort_n"], rows)
 
 
-AE_CSV_COLUMNS = ["patient_id", "progression_group", "term", "serious", "related", "severity", "action",
+AE_CSV_COLUMNS = ["patient_id", "progression_group", "group", "term", "serious", "related", "severity", "action",
                   "duration_days", "ongoing"]
 
 
@@ -136,7 +142,8 @@ def adverse_events_csv(ds: Dataset, cohort: cohorts.Cohort) -> str:
     import io
 
     ae = cohorts.rows(ds.adverse_events, cohort)
-    ae = ae.assign(progression_group=ae["patient_id"].map(cohort.groups).astype(object))
+    ae = ae.assign(progression_group=ae["patient_id"].map(cohort.groups).astype(object),
+                   group=ae["patient_id"].map(_group_labels(cohort)).astype(object))
     ae = ae.sort_values("patient_id", kind="stable")[AE_CSV_COLUMNS].astype(object)
     for col in ("serious", "related", "ongoing"):
         ae[col] = ae[col].map({True: "true", False: "false"})
