@@ -726,12 +726,14 @@ def heatmap_geometry(n_rows: int, ticktext, angle: float, levels: int, font: flo
 
 
 def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity",
-               highlight: str | None = None, only=()) -> go.Figure:
+               highlight: str | None = None, only=(), group_of: dict[str, str] | None = None) -> go.Figure:
     """Patients (rows) by event terms (columns), coloured by the worst severity, seriousness or relatedness.
 
     ``patients``: the selected patients (patient_id column) in row order.  Rows:
     the patients with events, worst severity first, then most events.  ``only``: what ``ae`` was narrowed
     to ("serious", "related": the safety view's "Show only"), said in the title and the notes.
+    ``group_of``: patient -> group label, in the groups' display order: the rows are sorted by group
+    first, each row names its group, and a line separates the groups.
     """
     kept = _only_words(only)
     events = f"{kept} events" if kept else "events"
@@ -757,8 +759,10 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     # rows: worst severity first, then most events, then the patients' own order
     per_patient = a.groupby("patient_id").agg(worst=("sev", "max"), events=("sev", "size"))
     rank = pd.Series(np.arange(len(sel)), index=pd.Index(sel, dtype=object), name="rank")
-    per_patient = per_patient.join(rank, how="inner").sort_values(["worst", "events", "rank"],
-                                                                  ascending=[False, False, True])
+    per_patient = per_patient.join(rank, how="inner")
+    group_rank = {g: i for i, g in enumerate(dict.fromkeys((group_of or {}).values()))}
+    per_patient["group"] = [group_rank.get((group_of or {}).get(p), -1) for p in per_patient.index]
+    per_patient = per_patient.sort_values(["group", "worst", "events", "rank"], ascending=[True, False, False, True])
     order = per_patient.index.tolist()
     if colour_by == "severity":
         cell = a.groupby(["patient_id", "term"])["sev"].max()
@@ -809,7 +813,15 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     shown = plain_texts(term_list)
     ticktext, angle = term_labels(shown)
     height, colorbar = heatmap_geometry(len(order), ticktext, angle, k, BASE_FONT, TITLE_SIZE, row_px)
-    s.trace(type="heatmap", z=z, x=shown, y=np.char.add("Patient ", row_ids), zmin=-0.5, zmax=k - 0.5,
+    row_labels = np.char.add("Patient ", row_ids)
+    if group_of:
+        row_labels = np.char.add(row_labels, text_array(np.asarray(
+            [f" ({plain_text(group_of.get(p, ''))})" for p in order], dtype=object)))
+        bounds = np.flatnonzero(np.diff(per_patient["group"].to_numpy())) + 0.5
+        for y in bounds:
+            s.layout["shapes"].append({"type": "line", "x0": -0.5, "x1": len(term_list) - 0.5, "y0": y, "y1": y,
+                                       "xref": "x", "yref": "y", "line": {"color": "#222", "width": 2}})
+    s.trace(type="heatmap", z=z, x=shown, y=row_labels, zmin=-0.5, zmax=k - 0.5,
             colorscale=scale,
             xgap=1 if many else 2, ygap=0 if many else 2,
             customdata=np.repeat(row_ids[:, None], len(term_list), axis=1), text=text,

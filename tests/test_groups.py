@@ -139,3 +139,18 @@ def test_rows_of_a_group_are_its_patients_rows(pilot):
         mine = cohorts.rows(ae, c, g.key)
         expected = ae[ae["patient_id"].isin(list(g.patient_ids))]
         pd.testing.assert_frame_equal(mine, expected)
+
+
+def test_safety_heatmap_sorted_by_arm_with_a_line_between_arms(pilot):
+    c = cohorts.select(pilot, CohortFilter(group_by="arm"))
+    fig = views.run("safety", pilot, c).heatmap
+    rows = [str(y) for y in fig.data[0].y]
+    arms = [r[r.index("(") + 1:-1] for r in rows]
+    # the arms in their display order, each a block; patients with a treatment-emergent event per arm as counted
+    # directly (the 65 / 77 / 76 of 218)
+    assert list(dict.fromkeys(arms)) == ["Placebo", "Xanomeline High Dose", "Xanomeline Low Dose"]
+    assert arms == sorted(arms, key=["Placebo", "Xanomeline High Dose", "Xanomeline Low Dose"].index)
+    with_event = pilot.adverse_events.drop_duplicates("patient_id").merge(pilot.patients, on="patient_id")
+    assert {a: arms.count(a) for a in set(arms)} == with_event["arm"].value_counts().to_dict()
+    assert [arms.count(a) for a in dict.fromkeys(arms)] == [65, 77, 76]
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [64.5, 141.5]

@@ -57,7 +57,9 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", o
     not_recorded = [(what, int(mine[col].isna().sum())) for col, what in
                     (("serious", "seriousness"), ("related", "relationship"), ("severity", "severity"))]
     notices = safety_notices(ds.non_emergent_events, not_recorded, len(mine), included=events is not ds.adverse_events)
-    return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight, only=only),
+    group_of = ({pid: g.label for g in cohort.shown_groups for pid in g.patient_ids}
+                if cohort.filter.grouping else None)
+    return SafetyResult(figures.ae_heatmap(ae, pats, colour_by, highlight, only=only, group_of=group_of),
                         stats.ae_incidence(ae, cohort.patient_ids), serious, cohort.n, tuple(only), notices)
 
 
