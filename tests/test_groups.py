@@ -153,4 +153,4 @@ def test_safety_heatmap_sorted_by_arm_with_a_line_between_arms(pilot):
     with_event = pilot.adverse_events.drop_duplicates("patient_id").merge(pilot.patients, on="patient_id")
     assert {a: arms.count(a) for a in set(arms)} == with_event["arm"].value_counts().to_dict()
     assert {a: arms.count(a) for a in arms} == {"Placebo": 65, "Xanomeline Low Dose": 77, "Xanomeline High Dose": 76}
-    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [64.5, 141.5]
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [64.5, 64.5 + 76]
