@@ -465,7 +465,9 @@ def group_order(dataset: Dataset, grouping: str, min_decline: float = DEFAULT_MI
         keys = [k for k in _PROGRESSION_ORDER if k in present]
         labels = _PROGRESSION_LABELS
     elif grouping == "arm":
-        arms = sorted((k for k in present if k != NOT_RECORDED_GROUP), key=lambda a: (not CONTROL_ARM.search(a), a))
+        number = _arm_numbers(dataset)
+        arms = sorted((k for k in present if k != NOT_RECORDED_GROUP),
+                      key=lambda a: (not CONTROL_ARM.search(a), number.get(a, math.inf), a))
         keys, labels = arms, {}
     else:
         choices = SEXES if grouping == "sex" else ONSETS
@@ -475,6 +477,16 @@ def group_order(dataset: Dataset, grouping: str, min_decline: float = DEFAULT_MI
         keys.append(NOT_RECORDED_GROUP)
     return tuple((k, "Not recorded" if k == NOT_RECORDED_GROUP else labels.get(k, k),
                   grouping == "arm" and k != NOT_RECORDED_GROUP and bool(CONTROL_ARM.search(k))) for k in keys)
+
+
+def _arm_numbers(dataset: Dataset) -> dict[str, float]:
+    """Arm -> its number (``arm_order``, e.g. ADaM TRT01AN), where every patient of the arm has the same one."""
+    p = dataset.patients
+    if "arm_order" not in p or "arm" not in p:
+        return {}
+    both = p[["arm", "arm_order"]].dropna()
+    per_arm = both.groupby("arm", observed=True)["arm_order"].agg(["min", "max"])
+    return {str(a).strip(): float(r["min"]) for a, r in per_arm.iterrows() if r["min"] == r["max"]}
 
 
 def grouping_reason(dataset: Dataset, grouping: str) -> str | None:

@@ -285,6 +285,8 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[Column, ...]] = {
     "patients.csv": (
         Column("arm", "text", required=False, optional=True),
+        # the arm's number (ADaM TRT01AN): arms are listed in its order (a dose order), the control first
+        Column("arm_order", "float", required=False, optional=True, low=-1e9, high=1e9),
         Column("died", "bool", required=False, optional=True),
         Column("death_day", "int", required=False, optional=True, low=-100000, high=100000),
     ),

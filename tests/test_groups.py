@@ -32,7 +32,7 @@ def test_arms_of_the_pilot_control_first_with_their_sizes(pilot):
     c = cohorts.select(pilot, CohortFilter(group_by="arm"))
     arms = pilot.patients["arm"].value_counts()
     assert [(g.key, g.n) for g in c.shown_groups] == [
-        ("Placebo", 86), ("Xanomeline High Dose", 84), ("Xanomeline Low Dose", 84)]
+        ("Placebo", 86), ("Xanomeline Low Dose", 84), ("Xanomeline High Dose", 84)]
     assert {g.key: g.n for g in c.shown_groups} == arms.to_dict()
     assert [g.control for g in c.shown_groups] == [True, False, False]
     assert c.control_group.key == "Placebo"
@@ -50,11 +50,11 @@ def test_a_group_keeps_its_colour_whatever_the_filter(pilot):
     # without the placebo patients the two doses keep their colours (fixed by rank, not by position)
     ids = tuple(pilot.patients.loc[pilot.patients["arm"] != "Placebo", "patient_id"])
     narrowed = cohorts.select(pilot, CohortFilter(group_by="arm", patients=ids))
-    assert [g.key for g in narrowed.shown_groups] == ["Xanomeline High Dose", "Xanomeline Low Dose"]
+    assert [g.key for g in narrowed.shown_groups] == ["Xanomeline Low Dose", "Xanomeline High Dose"]
     styles = views.base.group_styles(narrowed)
     for key, style in styles.items():
         assert style.colour == whole[key].colour
-    assert narrowed.control_group.key == "Xanomeline High Dose"  # no control arm left: the first group
+    assert narrowed.control_group.key == "Xanomeline Low Dose"  # no control arm left: the first group
 
 
 def test_sex_onset_and_progression_groups_of_the_seed(seed):
@@ -148,9 +148,9 @@ def test_safety_heatmap_sorted_by_arm_with_a_line_between_arms(pilot):
     arms = [r[r.index("(") + 1:-1] for r in rows]
     # the arms in their display order, each a block; patients with a treatment-emergent event per arm as counted
     # directly (the 65 / 77 / 76 of 218)
-    assert list(dict.fromkeys(arms)) == ["Placebo", "Xanomeline High Dose", "Xanomeline Low Dose"]
-    assert arms == sorted(arms, key=["Placebo", "Xanomeline High Dose", "Xanomeline Low Dose"].index)
+    assert list(dict.fromkeys(arms)) == ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+    assert arms == sorted(arms, key=["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"].index)
     with_event = pilot.adverse_events.drop_duplicates("patient_id").merge(pilot.patients, on="patient_id")
     assert {a: arms.count(a) for a in set(arms)} == with_event["arm"].value_counts().to_dict()
     assert {a: arms.count(a) for a in arms} == {"Placebo": 65, "Xanomeline Low Dose": 77, "Xanomeline High Dose": 76}
-    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [64.5, 64.5 + 76]
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [64.5, 64.5 + 77]

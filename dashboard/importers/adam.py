@@ -167,6 +167,8 @@ def _patients(b: Builder, src: Source) -> list[Record] | None:
                        + (f"; {', '.join(eff_present[1:])} ignored" if len(eff_present) > 1 else ""))
     if V["arm"]:
         b.imp.notes.append(f"treatment arm from {V['arm']} (the first of TRT01A, TRT01P, ARM that {src.name} has)")
+    # the arm's number goes with the arm variable read (TRT01A -> TRT01AN), never with another one
+    arm_number = src.col(f"{V['arm']}N") if V["arm"] else None
     studyid = src.col("STUDYID")
     if studyid:
         ids = sorted({src.get(c, studyid) for _l, c in src.rows} - {""})
@@ -191,6 +193,9 @@ def _patients(b: Builder, src: Source) -> list[Record] | None:
             r.set(c, b.yes_no(src, line, V[c], get(c)), V[c])
         r.set("exclusion_reason", get("exclusion_reason"), V["exclusion_reason"])
         r.set("arm", get("arm"), V["arm"])
+        if arm_number:
+            n = number(src.get(cells, arm_number))
+            r.set("arm_order", "" if n is None else f"{n:.10g}", arm_number)
         if V["died"]:
             r.set("died", "true" if get("died").upper() in YES else "false", V["died"])
         day = None

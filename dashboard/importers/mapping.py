@@ -132,6 +132,9 @@ MAPPING: tuple[MapRow, ...] = (
     _row("patients.csv", "arm", ("ADSL.TRT01A", "ADSL.TRT01P", "ADSL.ARM"), ("TREATMENT.Study_Arm",),
          "optional column: the treatment arm as written, from the first of `TRT01A` (actual), `TRT01P` "
          "(planned), `ARM` that ADSL has (the import report says which); PRO-ACT: `Study_Arm` as written"),
+    _row("patients.csv", "arm_order", ("ADSL.TRT01AN", "ADSL.TRT01PN", "ADSL.ARMN"), (),
+         "optional column: the number of the arm read (`TRT01AN` with `TRT01A`, `TRT01PN` with `TRT01P`, `ARMN` "
+         "with `ARM`): arms are listed in its order, a control arm (placebo, sham, ...) first"),
     _row("patients.csv", "died", ("ADSL.DTHFL", "ADAE.AEOUT"), ("DEATHDATA.Subject_Died", "ADVERSEEVENTS.Outcome"),
          "optional column: true where `DTHFL` = `Y` or an adverse event's outcome is `FATAL`; false where ADSL "
          "has `DTHFL` and it is empty or `N`; else empty. PRO-ACT: true where `Subject_Died` = `Yes` or an "
