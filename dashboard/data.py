@@ -290,6 +290,8 @@ OPTIONAL_COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     "measurements.csv": (),
     "adverse_events.csv": (
+        # the coded (MedDRA) preferred term; ``term`` stays the verbatim term as the source gives it
+        Column("preferred_term", "text", required=False, optional=True),
         Column("body_system", "text", required=False, optional=True),
         Column("start_day", "int", required=False, optional=True, low=-100000, high=100000),
         Column("treatment_emergent", "bool", required=False, optional=True),

@@ -92,6 +92,8 @@ def test_deaths_body_systems_and_terms(pilot):
     every = pilot.all_adverse_events
     assert every["body_system"].nunique() == adae["AEBODSYS"].nunique() == 23
     assert every["term"].nunique() == adae["AEDECOD"].nunique() == 242
+    assert every["preferred_term"].tolist() == adae["AEDECOD"].tolist()  # AEDECOD is never empty in the pilot
+    assert every["body_system"].tolist() == adae["AEBODSYS"].tolist()
     # REMOTE is not related (ICH E2A), blank is not recorded, never "no"
     rel = pd.Series(every["related"].astype(object).where(every["related"].notna(), "nr").tolist())
     expected = adae["AEREL"].map({"PROBABLE": True, "POSSIBLE": True, "NONE": False, "REMOTE": False, "": "nr"})
@@ -164,6 +166,7 @@ def test_relationship_severity_and_emergence(tmp_path):
     assert ae.loc["Fatigue", "severity"] == "Moderate"  # AETOXGR 2
     assert "Rash" not in ae.index and ds.non_emergent_events == 1
     assert ae.loc["Headache", "body_system"] == "Nervous system disorders" and ae.loc["Headache", "start_day"] == 4
+    assert ae.loc["Headache", "preferred_term"] == "Headache"  # AEDECOD (the term keeps what it read before)
     died = dict(zip(ds.patients["patient_id"].astype(str), ds.patients["died"]))
     assert died == {"S-1": False, "S-2": False, "S-3": False, "S-4": True}
     assert dict(zip(ds.patients["patient_id"].astype(str), ds.patients["arm"])) == fx.ARMS
