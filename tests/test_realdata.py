@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,15 +16,9 @@ from dashboard import callbacks, cohorts, importers, reports, stats, views
 from dashboard.importers.rules import day_to_month
 from dashboard.server import create_app
 from tests import adam_fixtures as fx
-from tests.helpers import run_cli
+from tests.helpers import PILOT, pilot_raw, run_cli
 
-PILOT = Path(__file__).resolve().parent / "data" / "cdisc_pilot"
-
-
-def raw(name: str) -> pd.DataFrame:
-    """A pilot dataset read directly (byte strings decoded, blanks as "")."""
-    frame = pd.read_sas(PILOT / f"{name}.xpt", format="xport", encoding="latin-1")
-    return frame.apply(lambda c: c.fillna("").str.strip() if c.dtype == object else c)
+raw = pilot_raw
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ function under test.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dashboard import importers, safety
+from tests.helpers import PILOT, pilot_raw
 
-PILOT = Path(__file__).resolve().parent / "data" / "cdisc_pilot"
 ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
 COLUMNS = ["patient_id", "term", "serious", "related", "severity", "action", "duration_days", "ongoing",
            "preferred_term", "body_system", "start_day"]
@@ -34,9 +33,7 @@ def json_safe(result) -> dict:
     return json.loads(json.dumps(result.to_dict(), allow_nan=False))
 
 
-def raw(name: str) -> pd.DataFrame:
-    frame = pd.read_sas(PILOT / f"{name}.xpt", format="xport", encoding="latin-1")
-    return frame.apply(lambda c: c.fillna("").str.strip() if c.dtype == object else c)
+raw = pilot_raw
 
 
 @pytest.fixture(scope="module")
