@@ -613,9 +613,10 @@ def timelines(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[st
                 end = float(start[i] + duration[i])
             else:
                 end = contact if ongoing else float(start[i])
-            events.append(TimelineEvent(str(a.at[i, "term"]), float(start[i]), end,
-                                        None if pd.isna(a.at[i, "severity"]) else str(a.at[i, "severity"]),
-                                        _flag_value(a.at[i, "serious"]), a.at[i, "severity"] == "Death",
+            sev = a.at[i, "severity"]
+            sev = None if pd.isna(sev) else str(sev)
+            events.append(TimelineEvent(str(a.at[i, "term"]), float(start[i]), end, sev,
+                                        _flag_value(a.at[i, "serious"]), sev == "Death",
                                         ongoing, ongoing and not known, known))
         events.sort(key=lambda e: (e.start_day, e.term))
         out.append(PatientTimeline(pid, (group_of or {}).get(pid), tuple(events), contact, death_day.get(pid)))

@@ -339,7 +339,8 @@ def test_timelines_place_events_from_day_0():
     ae = events([("1", "Headache", False, True, "Mild", None, 3, False, None, None, 5),
                  ("1", "Fatigue", False, False, "Moderate", None, None, True, None, None, 20),
                  ("2", "Sepsis", True, False, "Death", None, 2, False, None, None, -2),
-                 ("3", "Rash", False, False, "Mild", None, None, False, None, None, None)])
+                 ("3", "Rash", False, False, "Mild", None, None, False, None, None, None),
+                 ("2", "Cough", None, None, None, None, 1, False, None, None, -5)])
     meas = pd.DataFrame({"patient_id": ["1"], "month": [2.0], "measure": ["FVC"], "simulated": [False]})
     group = {"1": "trt", "2": "ctl", "3": "ctl"}
     t = safety.timelines(ae, ["1", "2", "3"], group, ["ctl", "trt"], measurements=meas)
@@ -350,7 +351,8 @@ def test_timelines_place_events_from_day_0():
     head, fatigue = one.events
     assert (head.start_day, head.end_day, head.end_known) == (5, 8, True)  # 5 + 3
     assert fatigue.ongoing and fatigue.to_last_contact and fatigue.end_day == pytest.approx(60.875)
-    (sepsis,) = t.patients[0].events
+    cough, sepsis = t.patients[0].events
+    assert (cough.severity, cough.serious, cough.fatal) == (None, None, False)  # not recorded stays unknown
     assert sepsis.fatal and sepsis.serious and sepsis.severity == "Death" and sepsis.start_day == -2
     by_first = safety.timelines(ae, ["1", "2", "3"], group, ["ctl", "trt"], sort="first_event")
     assert [p.patient_id for p in by_first.patients] == ["2", "1"]
