@@ -1,7 +1,7 @@
 """Command line: ``python -m dashboard COMMAND [options]``.
 
 Commands: ``validate``, ``convert``, ``simulate-alsfrs``, ``generate``, ``stats``, ``serve``, ``report``,
-``figures``, ``add-user``, ``reproduce`` (``python -m dashboard COMMAND --help`` for each one's options).
+``figures``, ``add-user``, ``reproduce``, ``diff`` (``python -m dashboard COMMAND --help`` for each one's options).
 Errors are one line on standard error; exit code 1 for an invalid dataset,
 2 for a bad command line.
 """
@@ -285,13 +285,40 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_diff(args) -> int:
+    """Print what changed between the previous data cut and the dataset, as text or JSON."""
+    import json
+
+    from .diff import diff
+
+    previous = data.resolve_previous_data_dir(args.previous)
+    if previous is None:
+        _usage_error(f"name the previous data cut with --previous DIR or {data.PREVIOUS_DATA_DIR_ENV}")
+    old = _load_or_exit(argparse.Namespace(data=str(previous)))
+    new = _load_or_exit(args)
+    result = diff(old, new)
+    print(json.dumps(result.to_dict(), indent=1, allow_nan=False) if args.json else result.text())
+    return 0
+
+
+def _previous_or_exit(args) -> Path | None:
+    """``--previous`` (else ``$DASHBOARD_PREVIOUS_DATA_DIR``): the previous data cut's directory, or None."""
+    previous = data.resolve_previous_data_dir(getattr(args, "previous", None))
+    if previous is not None and not previous.is_dir():
+        _usage_error(f"--previous {previous} is not a directory")
+    return previous
+
+
 def cmd_serve(args) -> int:
     """Validate the dataset, then run the production server (gunicorn) on it."""
     import os
     from pathlib import Path
 
     ds = _load_or_exit(args)
+    previous = _previous_or_exit(args)
     env = dict(os.environ, TRIAL_DATA_DIR=str(ds.directory), DASHBOARD_BIND=f"{args.host}:{args.port}")
+    if previous is not None:  # the previous data cut, for the "changes since" panel (read by the app)
+        env[data.PREVIOUS_DATA_DIR_ENV] = str(previous)
     root = Path(__file__).resolve().parent.parent
     print(f"Serving {ds.directory} (hash {ds.short_hash}) at http://{args.host}:{args.port}", flush=True)
     cmd = [sys.executable, "-m", "gunicorn", "-c", str(root / "dashboard" / "gunicorn_conf.py"), "--chdir", str(root),
@@ -366,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--previous", default=None, metavar="DIR",
+                   help=f"the previous data cut, to show what changed since (default: ${data.PREVIOUS_DATA_DIR_ENV})")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a cohort (plotly.js embedded)")
@@ -391,6 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("diff", help="print what changed between two data cuts (new patients, visits, events, "
+                                    "deaths; changed and deleted records)")
+    p.add_argument("--previous", default=None, metavar="DIR",
+                   help=f"the previous data cut (default: ${data.PREVIOUS_DATA_DIR_ENV})")
+    _add_data(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_diff)
     return parser
 
 

@@ -42,6 +42,8 @@ import pandas as pd
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Environment variable naming another dataset directory.
 DATA_DIR_ENV = "TRIAL_DATA_DIR"
+#: Environment variable naming the previous data cut (``--previous``), which "what changed" compares with.
+PREVIOUS_DATA_DIR_ENV = "DASHBOARD_PREVIOUS_DATA_DIR"
 
 FILES = ("patients.csv", "measurements.csv", "adverse_events.csv", "visits.csv")
 METADATA_FILE = "metadata.json"
@@ -292,6 +294,8 @@ OPTIONAL_COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     "measurements.csv": (),
     "adverse_events.csv": (
+        # the coded (MedDRA) preferred term; ``term`` stays the verbatim term as the source gives it
+        Column("preferred_term", "text", required=False, optional=True),
         Column("body_system", "text", required=False, optional=True),
         Column("start_day", "int", required=False, optional=True, low=-100000, high=100000),
         Column("treatment_emergent", "bool", required=False, optional=True),
@@ -448,6 +452,12 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return DEFAULT_DATA_DIR
+
+
+def resolve_previous_data_dir(previous: str | os.PathLike | None = None) -> Path | None:
+    """The previous data cut's directory: the argument, else ``$DASHBOARD_PREVIOUS_DATA_DIR``, else None."""
+    value = previous or os.environ.get(PREVIOUS_DATA_DIR_ENV)
+    return Path(value).expanduser().resolve() if value else None
 
 
 def natural_key(pid: str):

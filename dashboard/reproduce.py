@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import cohorts, stats
-from .data import Dataset, sort_patient_ids
+from . import safety as safety_review
+from .data import MEASURES, Dataset, sort_patient_ids
 
 #: "about X%" agrees when the recomputed share is within this many percentage points.
 ABOUT_TOLERANCE_PP = 5.0
@@ -69,6 +70,16 @@ def _values(ds: Dataset, measure: str, visit: str, ids) -> list[float]:
     m = ds.measurements
     sel = m[(m["measure"] == measure) & (m["visit"] == visit) & m["patient_id"].isin(list(ids))]
     return sel["value"].tolist(), bool(sel["simulated"].any())
+
+
+def _measured_after_death(d: safety_review.Death) -> str:
+    """The paper check's words for a patient rated "Death" in Table 3 yet measured later (safety.deaths' conflict)."""
+    c = next(c for c in d.conflicts if c.kind == safety_review.MEASURED_AFTER_DEATH)
+    words = list(dict.fromkeys("weakness" if MEASURES[m].panel == "Weakness scores" else MEASURES[m].label
+                               for m in c.measures))
+    listed = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+    return (f"Table 3 also rates patient {d.patient_id}'s {(d.cause or 'event').lower()} 'Death', yet patient "
+            f"{d.patient_id} has {listed} data up to month {c.last_month:g}")
 
 
 def reproduce(ds: Dataset) -> list[Claim]:
@@ -147,16 +158,15 @@ def reproduce(ds: Dataset) -> list[Claim]:
     out.append(Claim("No suspected serious adverse reactions (SUSAR)", "Abstract; Results", "0",
                      f"{len(susar)} events both serious and related", "events with serious = true and related = true",
                      AGREES if len(susar) == 0 else DISAGREES))
-    deaths = ae[ae["severity"] == "Death"]
+    listing = safety_review.deaths(ae, ds.patients, ds.measurements)
+    fatal = [d for d in listing.deaths if safety_review.SOURCE_FATAL_EVENT in d.sources]
     out.append(Claim("Deaths: patient 10 died of respiratory failure 2 months after application", "Results",
                      "1 death (patient 10)",
-                     f"{deaths['patient_id'].nunique()} patients with severity Death: "
-                     f"{', '.join(deaths['patient_id'])}",
+                     f"{len(fatal)} patients with severity Death: {', '.join(d.patient_id for d in fatal)}",
                      "adverse events with severity = Death",
-                     AGREES if set(deaths["patient_id"]) == {"10"} else DISAGREES,
-                     ("Table 3 also rates patient 2's respiratory failure 'Death', yet patient 2 has FVC and weakness "
-                      "data up to month 12")
-                     if "2" in set(deaths["patient_id"]) else ""))
+                     AGREES if {d.patient_id for d in fatal} == {"10"} else DISAGREES,
+                     "; ".join(_measured_after_death(d) for d in fatal
+                               if any(c.kind == safety_review.MEASURED_AFTER_DEATH for c in d.conflicts))))
     m = ds.measurements
     excl = set(pf.index[~pf["efficacy_population"].astype(bool)])
     post = set(m.loc[(m["month"] > 0) & ~m["simulated"], "patient_id"])

@@ -20,6 +20,17 @@ from dashboard.data import DatasetError
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "data"
+#: The CDISC pilot submission's ADaM datasets (tests/data/cdisc_pilot/README.md).
+PILOT = Path(__file__).resolve().parent / "data" / "cdisc_pilot"
+
+
+def pilot_raw(name: str):
+    """A pilot dataset read directly with ``pandas.read_sas`` (byte strings decoded, blanks as ""): the independent
+    reading the importer's results are checked against."""
+    import pandas as pd
+
+    frame = pd.read_sas(PILOT / f"{name}.xpt", format="xport", encoding="latin-1")
+    return frame.apply(lambda c: c.fillna("").str.strip() if c.dtype == object else c)
 
 
 # ---------------------------------------------------------------- CSV files (rows as lists of strings)

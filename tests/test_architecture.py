@@ -28,6 +28,8 @@ PURE = [
     "dashboard.stats",
     "dashboard.mixed",
     "dashboard.reproduce",
+    "dashboard.safety",
+    "dashboard.diff",
     "dashboard.figures",
     "dashboard.views",
     "dashboard.formatting",

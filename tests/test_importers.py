@@ -279,6 +279,7 @@ def test_generated_adam_directory(tmp_path):
     assert ae.loc["S1-001", "duration_days"] == 4  # -2, -1, 1, 2: no study day 0
     assert ae.loc["S1-002", "severity"] == "Death" and not ae.loc["S1-002", "related"]
     assert ae.loc["S1-003", "term"] == "back pain"  # AEDECOD empty: AETERM
+    assert pd.isna(ae.loc["S1-003", "preferred_term"]) and ae.loc["S1-001", "preferred_term"] == "Headache"
     assert ae.loc["S1-003", "severity"] == "Moderate" and bool(ae.loc["S1-003", "ongoing"])
     assert not ae.loc["S1-003", "related"]
     v = ds.visits.set_index("visit")

@@ -136,6 +136,9 @@ def test_adverse_events_without_serious_or_related_are_not_recorded(quirks):
     assert ae["serious"].isna().all() and ae["related"].isna().all()  # never invented
     assert ae.loc["102", "term"] == "Fall"  # Lowest_Level_Term where Preferred_Term is empty
     assert ae.loc["101", "body_system"] == "Nervous system disorders"
+    # the preferred term from Preferred_Term, empty where the release has none (the term is the verbatim LLT)
+    assert ae.loc["101", "preferred_term"] == "Headache" and pd.isna(ae.loc["102", "preferred_term"])
+    assert ae.loc["103", "preferred_term"] == "Pneumonia aspiration"
     assert ae.loc["101", "start_day"] == 3 and ae.loc["101", "duration_days"] == 4 - 3 + 1
     assert bool(ae.loc["102", "ongoing"])
     k = kinds(quirks)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,15 +16,9 @@ from dashboard import callbacks, cohorts, importers, reports, stats, views
 from dashboard.importers.rules import day_to_month
 from dashboard.server import create_app
 from tests import adam_fixtures as fx
-from tests.helpers import run_cli
+from tests.helpers import PILOT, pilot_raw, run_cli
 
-PILOT = Path(__file__).resolve().parent / "data" / "cdisc_pilot"
-
-
-def raw(name: str) -> pd.DataFrame:
-    """A pilot dataset read directly (byte strings decoded, blanks as "")."""
-    frame = pd.read_sas(PILOT / f"{name}.xpt", format="xport", encoding="latin-1")
-    return frame.apply(lambda c: c.fillna("").str.strip() if c.dtype == object else c)
+raw = pilot_raw
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +85,8 @@ def test_deaths_body_systems_and_terms(pilot):
     every = pilot.all_adverse_events
     assert every["body_system"].nunique() == adae["AEBODSYS"].nunique() == 23
     assert every["term"].nunique() == adae["AEDECOD"].nunique() == 242
+    assert every["preferred_term"].tolist() == adae["AEDECOD"].tolist()  # AEDECOD is never empty in the pilot
+    assert every["body_system"].tolist() == adae["AEBODSYS"].tolist()
     # REMOTE is not related (ICH E2A), blank is not recorded, never "no"
     rel = pd.Series(every["related"].astype(object).where(every["related"].notna(), "nr").tolist())
     expected = adae["AEREL"].map({"PROBABLE": True, "POSSIBLE": True, "NONE": False, "REMOTE": False, "": "nr"})
@@ -164,6 +159,7 @@ def test_relationship_severity_and_emergence(tmp_path):
     assert ae.loc["Fatigue", "severity"] == "Moderate"  # AETOXGR 2
     assert "Rash" not in ae.index and ds.non_emergent_events == 1
     assert ae.loc["Headache", "body_system"] == "Nervous system disorders" and ae.loc["Headache", "start_day"] == 4
+    assert ae.loc["Headache", "preferred_term"] == "Headache"  # AEDECOD (the term keeps what it read before)
     died = dict(zip(ds.patients["patient_id"].astype(str), ds.patients["died"]))
     assert died == {"S-1": False, "S-2": False, "S-3": False, "S-4": True}
     assert dict(zip(ds.patients["patient_id"].astype(str), ds.patients["arm"])) == fx.ARMS

@@ -97,14 +97,14 @@ PROTECTED = ["/", "/?cohort=progressors", "/_dash-layout", "/_dash-dependencies"
              "/assets/dashboard.js", "/_dash-component-suites/plotly/package_data/plotly.min.js", "/_favicon.ico"]
 
 
-def test_every_route_is_closed_without_login(auth_server):
+def test_every_route_is_closed_without_login(auth_server, shipped):
     for path in PROTECTED:
         status, headers, body = request(auth_server + path)
         assert status in (302, 401), path
         if status == 302:
             assert headers["Location"].startswith("/login?next=")
         text = body.decode(errors="replace")
-        for leak in ("Patient", "patient_id", "ALSFRS", "Headache", "d46c66721a03"):
+        for leak in ("Patient", "patient_id", "ALSFRS", "Headache", shipped.short_hash):
             assert leak not in text, (path, leak)
     status, _h, body = request(auth_server + "/_dash-update-component",
                                data={"output": "cohort-count.children", "inputs": []})

@@ -228,6 +228,7 @@ def _events(b: Builder, src: Source, fatal: set[str]) -> list[Record] | None:
                    f"no {' or '.join(alts)} variable: the {what} of every event is not recorded")
     adurn, aduru, astdy, aendy = src.col("ADURN"), src.col("ADURU"), src.col("ASTDY"), src.col("AENDY")
     body_var = src.first(variables("adverse_events.csv", "body_system", ADAM, "ADAE"))
+    decod_var = src.first(variables("adverse_events.csv", "preferred_term", ADAM, "ADAE"))
     trtemfl = src.col("TRTEMFL")
     out = []
     for line, cells in src.rows:
@@ -266,6 +267,7 @@ def _events(b: Builder, src: Source, fatal: set[str]) -> list[Record] | None:
             fatal.add(pid)
         ongoing = ongoing_out or src.get(cells, aeenrf).upper() == "ONGOING"
         r.set("ongoing", "true" if ongoing else "false", aeout or aeenrf)
+        r.set("preferred_term", src.get(cells, decod_var), decod_var)
         r.set("body_system", src.get(cells, body_var), body_var)
         start_text = src.get(cells, astdy)
         n = number(start_text) if start_text else None

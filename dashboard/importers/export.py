@@ -140,7 +140,9 @@ def export_adam(dataset: data.Dataset, out_dir, xpt: bool = False) -> list[Path]
     adae = pd.DataFrame({
         "USUBJID": ae["patient_id"].map(_text),
         "AETERM": ae["term"].map(_text),
+        # the term the import reads back as ``term`` (AEDECOD first); the coded preferred term has no variable left
         "AEDECOD": ae["term"].map(_text),
+        "AEBODSYS": ae["body_system"].map(_text),
         "AESER": ae["serious"].map(_yn),
         "AREL": ae["related"].map(lambda v: "RELATED" if v else "NOT RELATED"),
         "AESEV": ae["severity"].map(lambda s: "SEVERE" if s == "Death" else _text(s).upper()),
@@ -149,7 +151,8 @@ def export_adam(dataset: data.Dataset, out_dir, xpt: bool = False) -> list[Path]
         "AEACN": ae["action"].map(_text),
         "ADURN": _floats(ae["duration_days"]),
         "ADURU": ae["duration_days"].map(lambda v: "" if _text(v) == "" else "DAYS"),
-    }, columns=["USUBJID", "AETERM", "AEDECOD", "AESER", "AREL", "AESEV", "AEOUT", "AEACN", "ADURN", "ADURU"])
+    }, columns=["USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESER", "AREL", "AESEV", "AEOUT", "AEACN", "ADURN",
+                "ADURU"])
     m = dataset.measurements
     code = {x: export_code(x, ADAM) for x in data.MEASURES}
     days = m["month"].map(lambda mo: month_to_day(float(mo)))
@@ -263,6 +266,7 @@ def export_proact(dataset: data.Dataset, out_dir) -> list[Path]:
     events = pd.DataFrame({
         "subject_id": ae["patient_id"].map(_text),
         "Preferred_Term": ae["term"].map(_text),
+        "System_Organ_Class": ae["body_system"].map(_text),
         "Severity": ae["severity"].map(lambda s: "Severe" if s == "Death" else _text(s)),
         "Outcome": ["Fatal" if s == "Death" else ("Not recovered/not resolved" if o else "")
                     for s, o in zip(ae["severity"], ae["ongoing"])],
@@ -270,8 +274,8 @@ def export_proact(dataset: data.Dataset, out_dir) -> list[Path]:
         "Related": ae["related"].map(yes),
         "Action_Taken": ae["action"].map(_text),
         "Duration_Days": ae["duration_days"].map(lambda v: fmt(_num(v))),
-    }, columns=["subject_id", "Preferred_Term", "Severity", "Outcome", "Serious", "Related", "Action_Taken",
-                "Duration_Days"])
+    }, columns=["subject_id", "Preferred_Term", "System_Organ_Class", "Severity", "Outcome", "Serious", "Related",
+                "Action_Taken", "Duration_Days"])
     written = []
     for name, frame in (("DEMOGRAPHICS", demo), ("ALSHISTORY", hist), *outcomes.items(), ("ADVERSEEVENTS", events)):
         path = out / f"{name}.csv"

@@ -221,9 +221,12 @@ MAPPING: tuple[MapRow, ...] = (
     _row("adverse_events.csv", "ongoing", ("ADAE.AEOUT", "ADAE.AEENRF"), ("ADVERSEEVENTS.Outcome",),
          "true where the outcome is `NOT RECOVERED/NOT RESOLVED` (PRO-ACT also `Ongoing`) or `AEENRF` = "
          "`ONGOING`, else false (the outcome table below; PRO-ACT's in data/README.md)"),
+    _row("adverse_events.csv", "preferred_term", ("ADAE.AEDECOD",), ("ADVERSEEVENTS.Preferred_Term",),
+         "optional column: the MedDRA preferred term as written (empty where the record has none: the safety "
+         "hierarchy then uses `term`); `term` is read as before"),
     _row("adverse_events.csv", "body_system", ("ADAE.AEBODSYS", "ADAE.AESOC"), ("ADVERSEEVENTS.System_Organ_Class",),
-         "optional column: the MedDRA body system (system organ class) as written; the term stays the "
-         "preferred term `AEDECOD`"),
+         "optional column: the MedDRA body system (system organ class) as written, from the first of "
+         "`AEBODSYS`, `AESOC` that ADAE has"),
     _row("adverse_events.csv", "start_day", ("ADAE.ASTDY",), ("ADVERSEEVENTS.Start_Date_Delta",),
          "optional column: days since day 0 from the study day `ASTDY` (no day 0), PRO-ACT `Start_Date_Delta` "
          "(days since day 0); empty where not a whole number (with a warning)"),

@@ -283,6 +283,7 @@ def _events(b: Builder, src: Source, fatal: dict) -> list[Record] | None:
     dur, start, end = src.col("Duration_Days"), src.col("Start_Date_Delta"), src.col("End_Date_Delta")
     serious, related = src.col("Serious"), src.col("Related")
     soc = src.first(v("body_system"))
+    pt = src.first(v("preferred_term"))
     for var, name, what in ((serious, "Serious", "seriousness"), (related, "Related", "relationship"),
                             (sev_var, "Severity", "severity")):
         if not var and src.rows:
@@ -325,6 +326,7 @@ def _events(b: Builder, src: Source, fatal: dict) -> list[Record] | None:
         else:
             r.set("duration_days", "", dur)
         r.set("ongoing", "true" if ongoing else "false", out_var)
+        r.set("preferred_term", src.get(cells, pt), pt)
         r.set("body_system", src.get(cells, soc), soc)
         out.append(r)
     return out
