@@ -194,8 +194,8 @@ class GroupSlopeModel:
     """value ~ month * C(group, Treatment(control)) with a random intercept and slope per patient, on month >= 0.
 
     ``control_slope`` is the control group's mean slope (units per month); ``differences`` hold every other
-    group's slope minus the control's, with a Wald 95 % CI and p.  ``random_slope`` is False where the fit
-    fell back to a random intercept only (``note`` says why).  Where no estimate can be shown: ``reason``.
+    group's slope minus the control's, with a Wald 95 % CI (normal quantile) and p.  Where no estimate can be
+    shown (including a fit that did not converge): ``reason``.
     """
 
     measure: str
@@ -206,13 +206,11 @@ class GroupSlopeModel:
     control_n_patients: int
     differences: tuple[SlopeDifference, ...]
     converged: bool
-    random_slope: bool
-    note: str | None = None
     reason: str | None = None
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("measure", "control", "n_patients", "n_observations", "control_slope",
-                                           "control_n_patients", "converged", "random_slope", "note", "reason")}
+                                           "control_n_patients", "converged", "reason")}
         d["differences"] = [x.to_dict() for x in self.differences]
         return clean(d)
 
@@ -246,8 +244,7 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
 
     def refuse(why: str) -> GroupSlopeModel:
         diffs = tuple(SlopeDifference(k, per_group[k], None, None, None, None, None) for k in order if k != control)
-        return GroupSlopeModel(measure, control, n_pat, n_obs, None, per_group.get(control, 0), diffs, False, False,
-                               reason=why)
+        return GroupSlopeModel(measure, control, n_pat, n_obs, None, per_group.get(control, 0), diffs, False, why)
 
     if len(order) < 2:
         return refuse(f"a between-group comparison needs 2 or more groups; there is {'one' if order else 'none'}")
@@ -265,21 +262,22 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
         return refuse("not computable: all values are equal")
     others = [k for k in order if k != control]
     dummies = np.column_stack([(grp == k).astype(float) for k in others])
-    # slope differences first (columns 2..), so that _fit's check of column 2 is a slope difference's SE
-    exog = np.column_stack([np.ones_like(month), month, dummies * month[:, None], dummies])
+    # month and value standardised (minus the mean, over the SD): the same model, its slopes and their SEs scaled
+    # by sd(value) / sd(month) (undone below), on which BFGS converges where with raw months and points it often
+    # stops short.  Slope differences first (columns 2..), as _fit checks column 2's SE.
+    scale = float(np.std(y) / np.std(month))
+    mc = (month - month.mean()) / np.std(month)
+    y = (y - y.mean()) / np.std(y)
+    exog = np.column_stack([np.ones_like(mc), mc, dummies * mc[:, None], dummies])
     if np.linalg.matrix_rank(exog) < exog.shape[1]:
         return refuse("not computable: the months do not identify a slope in every group")
-    groups_arr = pid.to_numpy()
-    # BFGS first: on these designs L-BFGS often stops short of convergence (and then costs 3 times as long)
-    methods = ("bfgs", "lbfgs")
-    fit, why = _fit(y, exog, groups_arr, np.column_stack([np.ones_like(month), month]), methods)
-    note, random_slope = None, True
+    # no fallback to a random intercept only: with slopes that vary between patients it understates the
+    # uncertainty of a slope difference (too narrow a CI), so an unconverged fit shows no estimate
+    fit, why = _fit(y, exog, pid.to_numpy(), np.column_stack([np.ones_like(mc), mc]), ("bfgs", "powell"))
     if fit is None:
-        fit, _why2 = _fit(y, exog, groups_arr, np.ones((len(y), 1)), methods)
-        if fit is None:
-            return refuse(f"not converged: {why}; no estimate is shown")
-        note, random_slope = f"random slope not estimable ({why}); fitted with a random intercept only", False
+        return refuse(f"not converged: {why}; no estimate is shown")
     params, bse = fit
+    params, bse = params * scale, bse * scale  # the slope terms in units per month (the others are not used)
     z = sps.norm.ppf(0.975)
     diffs = []
     for j, k in enumerate(others):
@@ -287,5 +285,4 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
         p = float(2 * sps.norm.sf(abs(est / se)))
         diffs.append(SlopeDifference(k, per_group[k], float(params[1] + est), est, est - z * se, est + z * se,
                                      p if math.isfinite(p) else None))
-    return GroupSlopeModel(measure, control, n_pat, n_obs, float(params[1]), per_group[control], tuple(diffs), True,
-                           random_slope, note)
+    return GroupSlopeModel(measure, control, n_pat, n_obs, float(params[1]), per_group[control], tuple(diffs), True)
