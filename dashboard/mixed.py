@@ -278,7 +278,7 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
         return refuse(f"not converged: {why}; no estimate is shown")
     params, bse = fit
     params, bse = params * scale, bse * scale  # the slope terms in units per month (the others are not used)
-    z = sps.norm.ppf(0.975)
+    z = float(sps.norm.ppf(0.975))
     diffs = []
     for j, k in enumerate(others):
         est, se = float(params[2 + j]), float(bse[2 + j])
