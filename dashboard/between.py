@@ -61,8 +61,9 @@ from .stats import _f, _ols_by_code, _visit_month, clean
 MIN_PER_GROUP = 2
 
 
-def _resolve(order: Sequence[str], control: str | None) -> tuple[list[str], str | None, str | None]:
-    """(order as a list, the control, why no comparison can be made or None)."""
+def resolve_groups(order: Sequence[str], control: str | None) -> tuple[list[str], str | None, str | None]:
+    """(``order`` as a list of str, the control (default: the first group), why no comparison can be made or
+    None); ValueError for a group named twice or a control that is not a group."""
     order = [str(g) for g in order]
     if len(set(order)) != len(order):
         raise ValueError(f"order names a group twice: {order}")
@@ -76,7 +77,7 @@ def _resolve(order: Sequence[str], control: str | None) -> tuple[list[str], str 
     return order, control, None
 
 
-def _groups_of(groups: pd.Series) -> pd.Series:
+def group_series(groups: pd.Series) -> pd.Series:
     """``groups`` with string patient ids and string group keys (missing groups dropped)."""
     g = groups.dropna()
     return pd.Series(g.astype(str).to_numpy(), index=g.index.astype(str), dtype=object)
@@ -165,7 +166,7 @@ def compare_groups(values: pd.DataFrame, order: Sequence[str], control: str | No
                    quantity: str = "value") -> GroupComparison:
     """Compare per-patient ``values`` (columns ``group`` and ``value``; one row per patient) between the
     groups of ``order``; ``control`` defaults to ``order[0]``.  Missing values are left out."""
-    order, control, why = _resolve(order, control)
+    order, control, why = resolve_groups(order, control)
     v = values[values["group"].astype(str).isin(order)]
     v = v[pd.to_numeric(v["value"], errors="coerce").notna()]
     by = {g: v.loc[v["group"].astype(str) == g, "value"].to_numpy(dtype=float) for g in order}
@@ -220,7 +221,7 @@ def slope_comparison(meas: pd.DataFrame, measure: str, groups: pd.Series, order:
                      control: str | None = None, until: float | None = None) -> GroupComparison:
     """Per-patient post-baseline OLS slopes of ``measure`` (:func:`post_baseline_slopes`) compared between
     the groups (:func:`compare_groups`); patients without a slope are listed in ``excluded``."""
-    g = _groups_of(groups)
+    g = group_series(groups)
     g = g[g.isin([str(x) for x in order])]
     slopes = post_baseline_slopes(meas, measure, list(g.index), until)
     slope = slopes["slope"].reindex(g.index)
@@ -292,7 +293,7 @@ class VisitChanges:
 def visit_changes(meas: pd.DataFrame, measure: str, groups: pd.Series, order: Sequence[str]) -> VisitChanges:
     """Change from baseline at each scheduled visit after day 0, by group (see the module docstring)."""
     order = [str(x) for x in order]
-    g = _groups_of(groups)
+    g = group_series(groups)
     g = g[g.isin(order)]
     m = meas[meas["measure"] == measure]
     m = m[m["patient_id"].astype(str).isin(list(g.index)) & m["value"].notna()]
@@ -331,7 +332,7 @@ def cafs_inputs(meas: pd.DataFrame, measure: str, patients: pd.DataFrame, groups
     """The per-patient frame :func:`cafs` ranks: patient_id, group, died (bool), death_day (days from day 0,
     NaN if none) and change (last value of ``measure`` at month in (0, window] minus the day-0 value; NaN if
     either is missing).  ``patients``: the dataset's patients table (its optional ``died`` and ``death_day``)."""
-    g = _groups_of(groups)
+    g = group_series(groups)
     p = patients.assign(_pid=patients["patient_id"].astype(str)).set_index("_pid")
     ids = [i for i in g.index if i in p.index]
     died = (p["died"] if "died" in p else pd.Series(pd.NA, index=p.index)).reindex(ids)
@@ -426,7 +427,7 @@ def cafs(frame: pd.DataFrame, order: Sequence[str], control: str | None = None, 
          measure: str = "ALSFRS") -> CafsResult:
     """CAFS over the patients of ``frame`` (columns patient_id, group, died, death_day, change; as from
     :func:`cafs_inputs`) in the groups of ``order``; ``control`` defaults to ``order[0]``."""
-    order, control, why = _resolve(order, control)
+    order, control, why = resolve_groups(order, control)
     window_days = window_months * DAYS_PER_MONTH
     f = frame[frame["group"].astype(str).isin(order)]
     died = f["died"].astype("boolean").fillna(False).to_numpy(dtype=bool)

@@ -226,12 +226,10 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
     :func:`piecewise_mixed_model`)."""
     from scipy import stats as sps
 
-    order = [str(g) for g in order]
-    control = control if control is not None else (order[0] if order else None)
-    if control is not None and control not in order:
-        raise ValueError(f"the control {control!r} is not one of the groups {order}")
-    g = groups.dropna()
-    g = pd.Series(g.astype(str).to_numpy(), index=g.index.astype(str))
+    from .between import group_series, resolve_groups
+
+    order, control, too_few_groups = resolve_groups(order, control)
+    g = group_series(groups)
     g = g[g.isin(order)]
     m = meas[(meas["measure"] == measure) & (meas["month"] >= 0) & meas["value"].notna()]
     if until is not None:
@@ -246,8 +244,8 @@ def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order
         diffs = tuple(SlopeDifference(k, per_group[k], None, None, None, None, None) for k in order if k != control)
         return GroupSlopeModel(measure, control, n_pat, n_obs, None, per_group.get(control, 0), diffs, False, why)
 
-    if len(order) < 2:
-        return refuse(f"a between-group comparison needs 2 or more groups; there is {'one' if order else 'none'}")
+    if too_few_groups:
+        return refuse(too_few_groups)
     if max_patients is not None and n_pat > max_patients:
         return refuse(f"not fitted here for more than {max_patients:,} patients (use `python -m dashboard stats`)")
     few = [k for k in order if per_group[k] < 2]

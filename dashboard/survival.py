@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .between import resolve_groups
 from .data import DAYS_PER_MONTH
 from .stats import _f, clean
 
@@ -319,10 +320,7 @@ def kaplan_meier(times: pd.DataFrame, order: Sequence[str], control: str | None 
     """
     from statsmodels.duration.survfunc import survdiff
 
-    order = [str(g) for g in order]
-    control = control if control is not None else (order[0] if order else None)
-    if control is not None and control not in order:
-        raise ValueError(f"the control {control!r} is not one of the groups {order}")
+    order, control, _why = resolve_groups(order, control)  # fewer than 2 groups: the curves, and the reason below
     t = times[times["group"].astype(str).isin(order)]
     grp = t["group"].astype(str).to_numpy()
     days = t["days"].to_numpy(dtype=float)
