@@ -329,16 +329,17 @@ def visit_changes(meas: pd.DataFrame, measure: str, groups: pd.Series, order: Se
 
 def cafs_inputs(meas: pd.DataFrame, measure: str, patients: pd.DataFrame, groups: pd.Series,
                 window_months: float) -> pd.DataFrame:
-    """The per-patient frame :func:`cafs` ranks: patient_id, group, died (bool), death_day (days from day 0,
-    NaN if none) and change (last value of ``measure`` at month in (0, window] minus the day-0 value; NaN if
-    either is missing).  ``patients``: the dataset's patients table (its optional ``died`` and ``death_day``)."""
+    """The per-patient frame :func:`cafs` ranks: patient_id, group, died (boolean; NA: not recorded), death_day
+    (days from day 0, NaN if none) and change (last value of ``measure`` at month in (0, window] minus the
+    day-0 value; NaN if either is missing).  ``patients``: the dataset's patients table (its optional ``died``
+    and ``death_day``)."""
     g = group_series(groups)
     p = patients.assign(_pid=patients["patient_id"].astype(str)).set_index("_pid")
     ids = [i for i in g.index if i in p.index]
     died = (p["died"] if "died" in p else pd.Series(pd.NA, index=p.index)).reindex(ids)
     day = pd.to_numeric(p["death_day"], errors="coerce").reindex(ids) if "death_day" in p else \
         pd.Series(np.nan, index=ids)
-    died = died.astype("boolean").fillna(False).to_numpy(dtype=bool) | day.notna().to_numpy()
+    died = died.astype("boolean").mask(day.notna().to_numpy(), True)  # a day of death is a death; NA: not recorded
     m = meas[(meas["measure"] == measure) & meas["value"].notna()]
     m = m[m["patient_id"].astype(str).isin(ids)]
     base = day0_values(m, measure)
@@ -346,7 +347,7 @@ def cafs_inputs(meas: pd.DataFrame, measure: str, patients: pd.DataFrame, groups
     post = post.assign(_pid=post["patient_id"].astype(str)).sort_values("month", kind="stable")
     last = post.drop_duplicates("_pid", keep="last").set_index("_pid")["value"].astype(float)
     change = last.reindex(ids) - base.reindex(ids)
-    return pd.DataFrame({"patient_id": ids, "group": g.reindex(ids).to_numpy(), "died": died,
+    return pd.DataFrame({"patient_id": ids, "group": g.reindex(ids).to_numpy(), "died": died.to_numpy(),
                          "death_day": day.to_numpy(dtype=float), "change": change.to_numpy(dtype=float)})
 
 
@@ -414,12 +415,15 @@ class CafsResult:
     p: float | None
     reason: str | None = None
     excluded: tuple[tuple[str, str], ...] = ()
+    #: said where no patient's death is recorded (no ``died`` or ``death_day``): the ranking is on function alone
+    note: str | None = None
 
     def to_dict(self) -> dict:
         return clean({
             "measure": self.measure, "window_months": self.window_months, "control": self.control,
             "groups": [g.to_dict() for g in self.groups], "scores": [s.to_dict() for s in self.scores],
             "test": self.test, "p": self.p, "reason": self.reason, "excluded": [list(e) for e in self.excluded],
+            "note": self.note,
         })
 
 
@@ -430,8 +434,11 @@ def cafs(frame: pd.DataFrame, order: Sequence[str], control: str | None = None, 
     order, control, why = resolve_groups(order, control)
     window_days = window_months * DAYS_PER_MONTH
     f = frame[frame["group"].astype(str).isin(order)]
-    died = f["died"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    died_col = f["died"].astype("boolean")
     day = pd.to_numeric(f["death_day"], errors="coerce").to_numpy(dtype=float)
+    note = (f"no death is recorded for these patients (no died or death_day): they are ranked on the {measure} "
+            "change alone" if died_col.isna().all() and np.isnan(day).all() else None)
+    died = died_col.fillna(False).to_numpy(dtype=bool)
     change = pd.to_numeric(f["change"], errors="coerce").to_numpy(dtype=float)
     dead = died & ~np.isnan(day) & (day <= window_days)
     ok = dead | ~np.isnan(change)
@@ -449,17 +456,17 @@ def cafs(frame: pd.DataFrame, order: Sequence[str], control: str | None = None, 
                              _f(np.median(a)) if len(a) else None) for g_, a in by.items())
     test = "Wilcoxon rank-sum" if len(order) == 2 else "Kruskal-Wallis"
     if why:
-        return CafsResult(measure, window_months, control, groups, scores, None, None, why, excluded)
+        return CafsResult(measure, window_months, control, groups, scores, None, None, why, excluded, note)
     few = [g_ for g_ in order if len(by[g_]) < MIN_PER_GROUP]
     if few:
         return CafsResult(measure, window_months, control, groups, scores, test, None,
                           "; ".join(f"group {g_} has {len(by[g_])} ranked patient{'' if len(by[g_]) == 1 else 's'}; "
-                                    f"the test needs {MIN_PER_GROUP}" for g_ in few), excluded)
+                                    f"the test needs {MIN_PER_GROUP}" for g_ in few), excluded, note)
     if len(set(score.tolist())) == 1:
         return CafsResult(measure, window_months, control, groups, scores, test, None,
-                          "every patient ranks equal: no test is defined", excluded)
+                          "every patient ranks equal: no test is defined", excluded, note)
     if len(order) == 2:
         p = sps.mannwhitneyu(by[order[1]], by[control], alternative="two-sided").pvalue
     else:
         p = sps.kruskal(*by.values()).pvalue
-    return CafsResult(measure, window_months, control, groups, scores, test, _f(p), None, excluded)
+    return CafsResult(measure, window_months, control, groups, scores, test, _f(p), None, excluded, note)

@@ -275,4 +275,14 @@ def test_cafs_inputs_from_measurements_and_patients():
     f = between.cafs_inputs(m, "ALSFRS", patients, pd.Series({"1": "A", "2": "B", "3": "B"}), window_months=12)
     f = f.set_index("patient_id")
     assert f.loc["1", "change"] == -8 and f.loc["2", "change"] == -2 and np.isnan(f.loc["3", "change"])
-    assert list(f["died"]) == [False, True, False] and f.loc["2", "death_day"] == 200
+    assert list(f["died"].fillna(False)) == [False, True, False] and f.loc["2", "death_day"] == 200
+    assert f["died"].isna().tolist() == [False, False, True]  # not recorded
+
+
+def test_cafs_without_any_recorded_death_says_it_ranks_on_function_alone(shipped):
+    groups = pd.Series(shipped.patients["sex"].astype(str).to_numpy(), index=shipped.patients["patient_id"].astype(str))
+    f = between.cafs_inputs(shipped.measurements, "ALSFRS", shipped.patients, groups, window_months=12)
+    r = between.cafs(f, ["F", "M"])
+    assert r.note.startswith("no death is recorded") and r.p is not None
+    assert all(not s.died_in_window for s in r.scores)
+    assert r.to_dict()["note"] == r.note
