@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .between import resolve_groups
+from .between import group_series, resolve_groups
 from .data import DAYS_PER_MONTH
 from .stats import _f, clean
 
@@ -350,3 +350,20 @@ def kaplan_meier(times: pd.DataFrame, order: Sequence[str], control: str | None 
     codes = np.array([order.index(x) for x in grp])
     chisq, p = survdiff(days, event.astype(int), codes)
     return result((_f(chisq), len(present) - 1, _f(p)), None, hr)
+
+
+def survival_by_group(times: EventTimes, groups: pd.Series, order: Sequence[str], control: str | None = None,
+                      ticks: Sequence[float] | None = None) -> SurvivalAnalysis:
+    """:func:`kaplan_meier` of an endpoint's :class:`EventTimes` for the patients of ``groups`` (index patient
+    id, value group key) whose group is in ``order``; where the endpoint has no analysis (``times.reason``, e.g.
+    no dates of death) the result carries that reason and no curves."""
+    g = group_series(groups)
+    order, control, _why = resolve_groups(order, control)
+    if times.reason:
+        return SurvivalAnalysis(times.name, times.label, control, (), None, None, None, times.reason, None,
+                                (), times.reason, times.excluded)
+    f = times.frame.assign(group=g.reindex(times.frame["patient_id"].astype(str)).to_numpy())
+    f = f[f["group"].notna()]
+    chosen = set(g.index[g.isin(order)])
+    excluded = tuple(e for e in times.excluded if e[0] in chosen)
+    return kaplan_meier(f, order, control, ticks, endpoint=times.name, label=times.label, excluded=excluded)

@@ -166,3 +166,18 @@ def test_adtte_parameters():
                                                               ("TTX", "Other", 2, 0)]
     assert out[0].excluded == (("3", "no days"),)
     assert out[0].frame["event"].tolist() == [True, False]
+
+
+def test_survival_by_group_joins_groups_and_passes_the_reason_on(shipped):
+    times = survival.EventTimes("death", "Time to death", pd.DataFrame({
+        "patient_id": ["1", "2", "3", "4", "5"], "days": [2.0, 3.0, 4.0, 1.0, 9.0],
+        "event": [True, False, True, True, True]}), excluded=(("6", "died; the day of death is not recorded"),
+                                                            ("7", "died; the day of death is not recorded")))
+    groups = pd.Series({"1": "P", "2": "P", "3": "A", "4": "A", "5": "X", "6": "P"})
+    r = survival.survival_by_group(times, groups, ["P", "A"])
+    assert [(c.group, c.n, c.events) for c in r.curves] == [("P", 2, 1), ("A", 2, 2)]
+    assert r.excluded == (("6", "died; the day of death is not recorded"),)
+    assert r.endpoint == "death" and r.hazard_ratio.group == "A"
+    none = survival.survival_by_group(survival.death_times(shipped), groups, ["P", "A"])
+    assert none.reason == survival.NO_DEATHS and none.curves == () and none.logrank_p is None
+    json.dumps(none.to_dict(), allow_nan=False)
