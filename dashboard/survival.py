@@ -18,8 +18,9 @@ records no deaths at all, and says so instead of showing an empty analysis.  **A
 **Kaplan-Meier** (:func:`kaplan_meier`) per group: the step curve from (0, 1) with a pointwise 95 % CI
 (log-log transform of the Greenwood SE: S^exp(±1.96 SE / (S |log S|)), as R's ``conf.type = "log-log"``),
 the censoring times, the numbers at risk (time >= tick) at chosen ticks, and the median survival (the
-first time S <= 0.5) with its 95 % CI; where S does not fall to 0.5 the median is None with a note, and a CI
-bound not reached is None.  The log-rank test compares all groups (needs 2 or more groups with patients and
+first time S falls below 0.5: statsmodels' and SAS's convention; where S is exactly 0.5 over an interval R
+takes its midpoint) with its 95 % CI; where S does not fall below 0.5 the median is None with a note, and a
+CI bound not reached is None.  The log-rank test compares all groups (needs 2 or more groups with patients and
 at least one event); the Cox hazard ratio (group vs control) is given for exactly two groups and needs an
 event in each group (with none in one group the estimate runs off to 0 or infinity).
 """
@@ -281,7 +282,7 @@ def km_curve(group: str, days: np.ndarray, event: np.ndarray, ticks: Sequence[fl
         cil, cih = sf.quantile_ci(0.5, method="cloglog")
     cil, cih = _f(cil), _f(cih)
     if med is None:
-        note = f"not reached: survival stays above 50 % (lowest {s.min():.0%})"
+        note = f"not reached: survival does not fall below 50 % (lowest {s.min():.0%})"
     elif cih is None:
         note = "upper 95 % bound not reached"
     return KMCurve(group, n, k, tuple(float(x) for x in time), tuple(float(x) for x in surv), _none(lower),

@@ -83,6 +83,14 @@ def test_median_not_reached_says_so():
     assert none.logrank_p is None and "no events" in none.logrank_reason
 
 
+def test_median_where_survival_is_exactly_one_half():
+    # 4 deaths at days 1-4: S = 0.75, 0.5, 0.25, 0; the median is the first time S < 0.5: day 3 (SAS; R: 2.5)
+    r = survival.kaplan_meier(frame(A=([1, 2, 3, 4], [True] * 4)), ["A"])
+    assert r.curves[0].median == 3
+    flat = survival.kaplan_meier(frame(A=([1, 2, 3, 4], [True, True, False, False])), ["A"])
+    assert flat.curves[0].median is None and "does not fall below 50 % (lowest 50%)" in flat.curves[0].median_note
+
+
 def test_one_group_refuses_the_comparison():
     r = survival.kaplan_meier(frame(A=A), ["A"])
     assert r.logrank_p is None and "2 or more groups" in r.logrank_reason and r.hazard_ratio is None
