@@ -189,3 +189,54 @@ def test_survival_by_group_joins_groups_and_passes_the_reason_on(shipped):
     none = survival.survival_by_group(survival.death_times(shipped), groups, ["P", "A"])
     assert none.reason == survival.NO_DEATHS and none.curves == () and none.logrank_p is None
     json.dumps(none.to_dict(), allow_nan=False)
+
+
+# ---------------------------------------------------------------- the CDISC pilot's ADTTE (TTDE) by arm
+
+
+def logrank_k_groups(days, event, group, order):
+    """The k-group log-rank statistic by its textbook formula: U = O - E per group, V its covariance
+    (hypergeometric), chi2 = U' V^-1 U over the first k - 1 groups."""
+    k = len(order)
+    u = np.zeros(k)
+    v = np.zeros((k, k))
+    for t in np.unique(days[event]):
+        at = days >= t
+        n = at.sum()
+        d = (event & (days == t)).sum()
+        nj = np.array([(at & (group == g)).sum() for g in order])
+        dj = np.array([(event & (days == t) & (group == g)).sum() for g in order])
+        u += dj - d * nj / n
+        if n > 1:
+            v += d * (n - d) / (n - 1) * (np.diag(nj / n) - np.outer(nj, nj) / n**2)
+    chisq = float(u[:-1] @ np.linalg.solve(v[:-1, :-1], u[:-1]))
+    return chisq, float(sps.chi2.sf(chisq, k - 1))
+
+
+def test_pilot_time_to_dermatologic_event_by_arm():
+    from dashboard import importers
+    from tests.test_realdata import PILOT, raw
+
+    ds = importers.load(PILOT)
+    arms = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+    groups = pd.Series(ds.patients["arm"].astype(str).to_numpy(), index=ds.patients["patient_id"].astype(str))
+    (ttde,) = survival.adtte_times(ds)
+    r = survival.survival_by_group(ttde, groups, arms)
+    # independently, from the raw ADTTE: AVAL days, CNSR 1 = censored, TRTA the arm
+    adtte = raw("adtte")
+    days = adtte["AVAL"].to_numpy(dtype=float)
+    event = adtte["CNSR"].to_numpy(dtype=float) < 0.5
+    arm = adtte["TRTA"].to_numpy(dtype=object)
+    assert [(c.group, c.n, c.events) for c in r.curves] == [
+        (a, int((arm == a).sum()), int((event & (arm == a)).sum())) for a in arms]
+    chisq, p = logrank_k_groups(days, event, arm, arms)
+    assert r.logrank_chisq == pytest.approx(chisq, rel=1e-9) and r.logrank_df == 2
+    assert r.logrank_p == pytest.approx(p, rel=1e-6) and r.hazard_ratio is None
+    # the placebo curve: the product limit at each event time, by hand
+    sel = arm == "Placebo"
+    s, expected = 1.0, []
+    for t in np.unique(days[sel & event]):
+        s *= 1 - (sel & event & (days == t)).sum() / (sel & (days >= t)).sum()
+        expected.append(s)
+    assert r.curves[0].survival[1:] == pytest.approx(expected)
+    json.dumps(r.to_dict(), allow_nan=False)
