@@ -351,26 +351,29 @@ def cafs_inputs(meas: pd.DataFrame, measure: str, patients: pd.DataFrame, groups
                          "death_day": day.to_numpy(dtype=float), "change": change.to_numpy(dtype=float)})
 
 
-def cafs_scores(died: np.ndarray, death_day: np.ndarray, change: np.ndarray, window_days: float,
-                block: int = 2000) -> np.ndarray:
-    """Each patient's CAFS score: over every other patient, +1 where he ranks better, −1 where worse
-    (the rules of the module docstring).  Pairwise, in blocks of ``block`` rows (memory: block × n)."""
+def cafs_scores(died: np.ndarray, death_day: np.ndarray, change: np.ndarray, window_days: float) -> np.ndarray:
+    """Each patient's CAFS score: over every other patient, +1 where he ranks better, −1 where worse (the rules
+    of the module docstring).  By counting instead of comparing every pair (n log n; 10,000 patients in
+    milliseconds): the survival rule orders patients by a time (the day of death, survivors of the window after
+    every death), and within one time the change decides among the patients who have one."""
     died = np.asarray(died, dtype=bool)
     day = np.asarray(death_day, dtype=float)
     change = np.asarray(change, dtype=float)
     dead = died & ~np.isnan(day) & (day <= window_days)
     t = np.where(dead, day, window_days + 1.0)  # survivors of the window: later than any death in it
+    ts = np.sort(t)
     n = len(t)
-    out = np.zeros(n, dtype=np.int64)
-    for s in range(0, n, block):
-        ti, ci = t[s:s + block, None], change[s:s + block, None]
-        by_death = np.sign(ti - t[None, :])  # +1: i died later (or survived) -> better
-        with np.errstate(invalid="ignore"):
-            by_change = np.nan_to_num(np.sign(ci - change[None, :]), nan=0.0)  # larger change (less decline) better
-        # equal times (both survivors, or the same day of death): the change decides
-        score = np.where(by_death == 0, by_change, by_death)
-        out[s:s + block] = score.sum(axis=1).astype(np.int64)
-    return out
+    # rule 1 and 2: patients with an earlier time rank below, a later one above
+    score = np.searchsorted(ts, t, side="left") - (n - np.searchsorted(ts, t, side="right"))
+    # rule 3, among the patients of one time with a change: a smaller change ranks below, a larger above
+    has = ~np.isnan(change)
+    if has.any():
+        f = pd.DataFrame({"t": t[has], "c": change[has]})
+        by = f.groupby("t")["c"]
+        below = by.rank(method="min").to_numpy() - 1
+        above = by.transform("size").to_numpy() - by.rank(method="max").to_numpy()
+        score[has] += (below - above).astype(np.int64)
+    return score.astype(np.int64)
 
 
 @dataclass(frozen=True)
