@@ -132,13 +132,14 @@ def plain_words(message: str) -> str:
     return next((words for key, words in _PLAIN if key in low), "the optimiser did not converge")
 
 
-def _fit(y, exog, groups, exog_re):
-    """(fixed-effect estimates, their SEs) of a converged REML fit, or (None, why not)."""
+def _fit(y, exog, groups, exog_re, methods=("lbfgs", "bfgs")):
+    """(fixed-effect estimates, their SEs) of a converged REML fit (the first of ``methods`` that converges),
+    or (None, why not)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     why = "the optimiser did not converge"
-    for method in ("lbfgs", "bfgs"):
+    for method in methods:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -167,3 +168,119 @@ def mixed_models(meas: pd.DataFrame, measure: str, ids: Sequence[str] | None, wi
                  max_patients: int | None = None) -> list[MixedModelResult]:
     rule = pre_post_rule(meas, measure)
     return [piecewise_mixed_model(meas, measure, ids, w, max_patients, rule=rule) for w in windows]
+
+
+# ---------------------------------------------------------------- group x time (between-group slopes)
+
+
+@dataclass(frozen=True)
+class SlopeDifference:
+    """One group's mean slope in the group x time model and its difference from the control's."""
+
+    group: str
+    n_patients: int
+    slope: float | None
+    difference: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    p: float | None
+
+    def to_dict(self) -> dict:
+        return clean(asdict(self))
+
+
+@dataclass(frozen=True)
+class GroupSlopeModel:
+    """value ~ month * C(group, Treatment(control)) with a random intercept and slope per patient, on month >= 0.
+
+    ``control_slope`` is the control group's mean slope (units per month); ``differences`` hold every other
+    group's slope minus the control's, with a Wald 95 % CI (normal quantile) and p.  Where no estimate can be
+    shown (including a fit that did not converge): ``reason``.
+    """
+
+    measure: str
+    control: str | None
+    n_patients: int
+    n_observations: int
+    control_slope: float | None
+    control_n_patients: int
+    differences: tuple[SlopeDifference, ...]
+    converged: bool
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("measure", "control", "n_patients", "n_observations", "control_slope",
+                                           "control_n_patients", "converged", "reason")}
+        d["differences"] = [x.to_dict() for x in self.differences]
+        return clean(d)
+
+
+def group_slope_model(meas: pd.DataFrame, measure: str, groups: pd.Series, order: Sequence[str],
+                      control: str | None = None, until: float | None = None,
+                      max_patients: int | None = None) -> GroupSlopeModel:
+    """The group x time linear mixed model (REML, statsmodels MixedLM) on the values of ``measure`` at
+    month >= 0 (and <= ``until``) of the patients in ``groups`` (index patient id, value group key) whose
+    group is in ``order``; ``control`` defaults to ``order[0]``.  The usual primary analysis of ALSFRS-R
+    slopes in ALS trials: the fixed effects are an intercept and a slope per group, the random effects an
+    intercept and a slope per patient.  An estimate is shown only for a converged fit (as
+    :func:`piecewise_mixed_model`)."""
+    from scipy import stats as sps
+
+    from .between import group_series, resolve_groups
+
+    order, control, too_few_groups = resolve_groups(order, control)
+    g = group_series(groups)
+    g = g[g.isin(order)]
+    m = meas[(meas["measure"] == measure) & (meas["month"] >= 0) & meas["value"].notna()]
+    if until is not None:
+        m = m[m["month"] <= until]
+    pid = m["patient_id"].astype(str)
+    m, pid = m[pid.isin(list(g.index)).to_numpy()], pid[pid.isin(list(g.index)).to_numpy()]
+    grp = g.reindex(pid).to_numpy()
+    per_group = {k: int(pd.unique(pid[grp == k]).size) for k in order}
+    n_pat, n_obs = int(pid.nunique()), int(len(m))
+
+    def refuse(why: str) -> GroupSlopeModel:
+        diffs = tuple(SlopeDifference(k, per_group[k], None, None, None, None, None) for k in order if k != control)
+        return GroupSlopeModel(measure, control, n_pat, n_obs, None, per_group.get(control, 0), diffs, False, why)
+
+    if too_few_groups:
+        return refuse(too_few_groups)
+    if max_patients is not None and n_pat > max_patients:
+        return refuse(f"not fitted here for more than {max_patients:,} patients (use `python -m dashboard stats`)")
+    few = [k for k in order if per_group[k] < 2]
+    if few:
+        return refuse("; ".join(f"group {k} has {per_group[k]} patient{'' if per_group[k] == 1 else 's'} with "
+                                f"{measure} values from day 0" for k in few) + "; the model needs 2 in each group")
+    month = m["month"].to_numpy(float)
+    if np.unique(month).size < 2:
+        return refuse(f"not computable: the {measure} values from day 0 are all at one month (no slope)")
+    y = m["value"].to_numpy(float)
+    if np.std(y) == 0:
+        return refuse("not computable: all values are equal")
+    others = [k for k in order if k != control]
+    dummies = np.column_stack([(grp == k).astype(float) for k in others])
+    # month and value standardised (minus the mean, over the SD): the same model, its slopes and their SEs scaled
+    # by sd(value) / sd(month) (undone below), on which BFGS converges where with raw months and points it often
+    # stops short.  Slope differences first (columns 2..), as _fit checks column 2's SE.
+    scale = float(np.std(y) / np.std(month))
+    mc = (month - month.mean()) / np.std(month)
+    y = (y - y.mean()) / np.std(y)
+    exog = np.column_stack([np.ones_like(mc), mc, dummies * mc[:, None], dummies])
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        return refuse("not computable: the months do not identify a slope in every group")
+    # no fallback to a random intercept only: with slopes that vary between patients it understates the
+    # uncertainty of a slope difference (too narrow a CI), so an unconverged fit shows no estimate
+    fit, why = _fit(y, exog, pid.to_numpy(), np.column_stack([np.ones_like(mc), mc]), ("bfgs", "powell"))
+    if fit is None:
+        return refuse(f"not converged: {why}; no estimate is shown")
+    params, bse = fit
+    params, bse = params * scale, bse * scale  # the slope terms in units per month (the others are not used)
+    z = float(sps.norm.ppf(0.975))
+    diffs = []
+    for j, k in enumerate(others):
+        est, se = float(params[2 + j]), float(bse[2 + j])
+        p = float(2 * sps.norm.sf(abs(est / se)))
+        diffs.append(SlopeDifference(k, per_group[k], float(params[1] + est), est, est - z * se, est + z * se,
+                                     p if math.isfinite(p) else None))
+    return GroupSlopeModel(measure, control, n_pat, n_obs, float(params[1]), per_group[control], tuple(diffs), True)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .data import (
+    DAYS_PER_MONTH,
     DEFAULT_DATA_DIR,
     MEASURES,
     ONSETS,
@@ -39,6 +40,7 @@ from .data import (
     SOURCES_SIMULATED,
     WS_MEASURES,
     Dataset,
+    columns_of,
     format_number,
     load_dataset,
     sort_patient_ids,
@@ -212,6 +214,16 @@ class TrialSimulation:
     ae_per_patient: float = 0.7
     #: The ALSFRS trajectory model (slow-down after day 0, noise, pre-treatment falls).
     alsfrs: AlsfrsSimulation = AlsfrsSimulation()
+    #: Treatment arms of a randomised trial, the control first; empty: a single-arm trial (no ``arm``, ``died``
+    #: or ``death_day`` column).  Patients are randomised in equal numbers (up to one) to the arms.
+    arms: tuple[str, ...] = ()
+    #: The true treatment effect on the ALSFRS slope after day 0: every arm but the control declines this many
+    #: points per month less (added to the simulated value before rounding, so values stay whole and in range).
+    slope_effect: float = 0.0
+    #: The true hazard ratio of death (every arm but the control vs the control).
+    hazard_ratio: float = 1.0
+    #: The control arm's hazard of death per month after day 0 (exponential; 0.025: median survival 28 months).
+    death_hazard_per_month: float = 0.025
 
 
 @functools.lru_cache(maxsize=1)
@@ -244,6 +256,14 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
     at random.  About half the efficacy patients are progressors.  Every
     measurement is ``source = simulated``.  Vectorised: 10,000 patients take
     well under a second.  The same ``seed`` gives the same tables.
+
+    With ``params.arms`` it is a randomised trial: ``patients`` gains ``arm`` (equal numbers per arm, the
+    control first), ``died`` and ``death_day``; the arms other than the control decline
+    ``params.slope_effect`` ALSFRS points a month less after day 0 and die at ``params.hazard_ratio`` times the
+    control's hazard (exponential, ``death_hazard_per_month``).  A death is recorded when it falls on or before
+    the patient's last scheduled visit, and the patient has no value from that day on; the simulated adverse
+    events then carry no Death (deaths are in the patients table).  Without arms the tables are exactly those of
+    a trial generated before arms existed.
     """
     n = int(n_patients)
     if n < 1:
@@ -260,6 +280,15 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
     if len(p.attendance) != len(post_idx):
         raise ValueError(f"attendance needs one probability per post-treatment visit ({len(post_idx)})")
     first_pre = float(vmonths.min())  # visit I
+    if p.arms and (len(p.arms) < 2 or len(set(p.arms)) != len(p.arms)):
+        raise ValueError(f"a randomised trial needs 2 or more distinct arms, not {list(p.arms)}")
+    if p.hazard_ratio <= 0:
+        raise ValueError("the hazard ratio must be positive")
+    # the randomisation and the deaths draw from a generator of their own, so that a trial without arms is the
+    # same, value for value, as before arms existed
+    arm_rng = np.random.default_rng([seed, 13]) if p.arms else None
+    arm_index = arm_rng.permutation(np.resize(np.arange(len(p.arms)), n)) if p.arms else np.zeros(n, dtype=int)
+    treated = arm_index > 0
 
     # ---- patients
     ids = np.array([str(i) for i in range(1, n + 1)], dtype=object)
@@ -336,6 +365,8 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
             val = np.where(t < 0, pre, post) + rng.normal(0, a.noise_sd, (n, len(vis)))
             exact = (t == first_pre) | (t == 0)  # the two visits that define progression carry no noise
             val = np.where(exact, np.where(t == 0, day0[:, None], (day0 + decline)[:, None]), val)
+            if p.arms and p.slope_effect:
+                val = val + np.where(treated, p.slope_effect, 0.0)[:, None] * np.clip(t, 0, None)
             val = np.clip(np.rint(val), MEASURES[meas].low, MEASURES[meas].high)
         elif meas == "FVC":
             val = fvc0[:, None] - fvc_rate[:, None] * np.clip(t, 0, None) + rng.normal(0, p.fvc_noise_sd, (n, len(vis)))
@@ -360,6 +391,20 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
             "value": val[pi, vi] + 0.0,  # no negative zeros
         }))
     measurements = pd.concat(parts, ignore_index=True)
+    if p.arms:
+        # deaths after day 0: exponential, the control's hazard times the hazard ratio in the other arms; a death is
+        # recorded only up to the patient's last scheduled visit (later, he is lost to follow-up, and censored at
+        # his last visit); no value after the day of death
+        rate = p.death_hazard_per_month * np.where(treated, p.hazard_ratio, 1.0)
+        death_month = arm_rng.exponential(1.0 / rate)
+        death_day = np.floor(death_month * DAYS_PER_MONTH) + 1
+        died = death_day <= vmonths[last_visit] * DAYS_PER_MONTH
+        row = pd.Index(ids).get_indexer(measurements["patient_id"])
+        after = died[row] & (measurements["month"].to_numpy() * DAYS_PER_MONTH >= death_day[row])
+        measurements = measurements[~after].reset_index(drop=True)
+        patients["arm"] = np.asarray(p.arms, dtype=object)[arm_index]
+        patients["died"] = died
+        patients["death_day"] = pd.array(np.where(died, death_day, np.nan), dtype="Int64")
     measurements["source"] = SOURCES_SIMULATED
     order = np.lexsort((measurements["measure"].map({m: i for i, m in enumerate(MEASURES)}).to_numpy(),
                         measurements["month"].to_numpy(),
@@ -372,7 +417,11 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
     who = np.repeat(np.arange(n), counts)
     pick = rng.integers(0, len(templates), len(who))
     death = (templates["severity"] == "Death").to_numpy()
-    if death.any() and (~death).any():
+    if p.arms and (~death).any():
+        # deaths are in the patients table (died, death_day): no adverse event of severity Death
+        alive = np.flatnonzero(~death)
+        pick = np.where(death[pick], alive[arm_rng.integers(0, len(alive), len(pick))], pick)
+    elif death.any() and (~death).any():
         is_death = death[pick]
         nth = pd.Series(is_death.astype(int)).groupby(who).cumsum().to_numpy()
         again = is_death & (nth > 1)
@@ -425,7 +474,9 @@ def write_trial(tables: dict[str, pd.DataFrame], directory: str | os.PathLike, m
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("patients", "adverse_events", "visits"):
-        _write_csv(out / f"{name}.csv", [c.name for c in SCHEMA[f"{name}.csv"]], tables[name])
+        # the optional columns (a randomised trial's arm, died, death_day) where the table has them
+        cols = [c.name for c in columns_of(f"{name}.csv") if c.name in tables[name].columns or not c.optional]
+        _write_csv(out / f"{name}.csv", cols, tables[name])
     write_measurements(tables["measurements"], tables["visits"], out / "measurements.csv")
     if metadata is not None:
         (out / "metadata.json").write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")

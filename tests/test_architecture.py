@@ -27,6 +27,8 @@ PURE = [
     "dashboard.cohorts",
     "dashboard.stats",
     "dashboard.mixed",
+    "dashboard.between",
+    "dashboard.survival",
     "dashboard.reproduce",
     "dashboard.safety",
     "dashboard.diff",
