@@ -34,7 +34,7 @@ died later, or whose death is not recorded, is a survivor of the window.  Every 
    day-0 visit value to the patient's last value in the window (month > 0 and <= ``window_months``);
    equal changes, or a change missing for either patient, are a tie.
 
-Each patient's score is the number of patients he ranks better than minus the number he ranks worse than
+Each patient's score is the number of patients they rank better than minus the number they rank worse than
 (+1 / −1 per comparison, 0 for a tie).  A survivor of the window without a change (no day-0 value or no
 value after day 0 in the window) cannot be ranked and is left out (listed); a patient who died in the window
 is always ranked.  Two groups: the two-sided Wilcoxon rank-sum (Mann–Whitney U) test of the scores; more:
@@ -352,7 +352,7 @@ def cafs_inputs(meas: pd.DataFrame, measure: str, patients: pd.DataFrame, groups
 
 
 def cafs_scores(died: np.ndarray, death_day: np.ndarray, change: np.ndarray, window_days: float) -> np.ndarray:
-    """Each patient's CAFS score: over every other patient, +1 where he ranks better, −1 where worse (the rules
+    """Each patient's CAFS score: over every other patient, +1 where they rank better, −1 where worse (the rules
     of the module docstring).  By counting instead of comparing every pair (n log n; 10,000 patients in
     milliseconds): the survival rule orders patients by a time (the day of death, survivors of the window after
     every death), and within one time the change decides among the patients who have one."""

@@ -9,7 +9,7 @@ pandas 3.1.1.  Pure: no Dash import.
 
 Times are days from day 0.  **Death** (:func:`death_times`): from the patients table's ``died`` and
 ``death_day`` (a ``death_day`` without ``died`` counts as a death); a survivor is censored at the last day
-the patient was seen: the latest of his measurement days (month × 30.4375) and adverse-event start days
+the patient was seen: the latest of their measurement days (month × 30.4375) and adverse-event start days
 (where the events table has ``start_day``).  A patient who died without a recorded day, a survivor never seen,
 and a time before day 0 are left out and listed with the reason.  A dataset with neither column filled
 records no deaths at all, and says so instead of showing an empty analysis.  **ADTTE parameters**
