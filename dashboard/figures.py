@@ -1043,6 +1043,8 @@ def visit_change_figure(rows, styles: dict[str, GroupStyle], measure_label: str,
     s = _Spec()
     keys = [k for k in styles if any(r.group == k for r in rows)]
     width = 0.12 if len(keys) > 1 else 0.0
+    # the title's n: the patients with a change at any visit (at most, per group, its largest visit n)
+    n_title = sum(max((r.n for r in rows if r.group == k), default=0) for k in keys)
     for i, key in enumerate(keys):
         mine = sorted((r for r in rows if r.group == key), key=lambda r: r.month)
         shift = (i - (len(keys) - 1) / 2) * width
@@ -1059,7 +1061,8 @@ def visit_change_figure(rows, styles: dict[str, GroupStyle], measure_label: str,
                 hovertemplate=(f"{plain_text(st.label)}<br>month %{{customdata[1]:g}}: change %{{y:+.2f}} "
                                "± %{customdata[2]:.2f} (n = %{customdata[0]})<extra></extra>"))
     s.hline(0, colour="#555", width=1, dash="dot")
-    return s.figure(f"{plain_text(measure_label)}: change from baseline by visit, mean ± SEM", simulated=simulated,
+    return s.figure(f"{plain_text(measure_label)}: change from baseline by visit, mean ± SEM", n=n_title or None,
+                    simulated=simulated,
                     x_title=plain_text(time.months), y_title=f"Change from day 0 ({plain_text(measure_label)})",
                     height=420, summary=(f"The mean change of {plain_text(measure_label)} from each patient's day-0 "
                                          "value at each scheduled visit, per group, with its SEM."))
