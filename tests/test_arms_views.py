@@ -213,3 +213,14 @@ def test_stats_json_between_groups_and_survival_strict(trial, shipped):
     for key in ("between_group_tests", "visit_changes", "mixed_model_by_group", "cafs"):
         assert seed[key] == {"reason": "Choose a grouping under 'Group by' to compare groups"}
     assert seed["survival"] == {"reason": "this dataset records no dates of death"}
+
+
+def test_report_sections_of_the_two_views(trial):
+    c = _by_arm(trial)
+    groups_html = reports.view_html(trial, c, views.BY_KEY["groups"])
+    (d,) = views.run("groups", trial, c).slopes.differences
+    assert "<h2>Between groups</h2>" in groups_html
+    assert f"{d.difference:+.3f} [{d.ci95_low:+.3f}, {d.ci95_high:+.3f}]" in groups_html
+    assert groups_html.count("Difference vs Placebo") >= 3  # the slopes and the two mixed models (ALSFRS, FVC)
+    surv_html = reports.view_html(trial, c, views.BY_KEY["survival"])
+    assert "<h2>Survival</h2>" in surv_html and "Numbers at risk" in surv_html and "Cox hazard ratio" in surv_html
