@@ -20,7 +20,7 @@ from dashboard.data import load_dataset
 from dashboard.simulate import TrialSimulation
 from tests.browser.helpers import TIMEOUT, fig_eval, wait_fig
 
-from .conftest import ARTIFACTS, REPO, ConsoleLog, free_port, shot, start_gunicorn, stop, wait_http, wait_ready
+from .conftest import REPO, serve, shot, wait_ready
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=TIMEOUT)
@@ -34,26 +34,8 @@ def rct(tmp_path_factory):
     tables = simulate.synthetic_trial(120, seed=1, params=TrialSimulation(
         arms=ARMS, slope_effect=0.3, hazard_ratio=0.6, death_hazard_per_month=0.05))
     directory = simulate.write_trial(tables, tmp_path_factory.mktemp("rct") / "trial")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    proc = start_gunicorn(port, data_dir=directory, log_path=ARTIFACTS / "gunicorn-arms.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/", timeout=60, proc=proc)
+    with serve(directory, "gunicorn-arms.log") as url:
         yield url, load_dataset(directory)
-    finally:
-        stop(proc)
-
-
-@pytest.fixture
-def apage(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = ctx.new_page()
-    log = ConsoleLog()
-    log.attach(pg)
-    yield pg
-    ctx.close()
-    assert log.errors == [], "browser console not clean:\n" + "\n".join(log.errors)
 
 
 def _snap(page, name: str):
@@ -71,8 +53,9 @@ return gd._fullData.filter(t => t.mode === 'lines' && t.showlegend !== false)
 """
 
 
-def test_between_groups_and_survival_by_arm(apage, rct):
+def test_between_groups_and_survival_by_arm(new_page, rct):
     url, ds = rct
+    apage = new_page()
     c = cohorts.select(ds, CohortFilter(group_by="arm"))
     styles = views.base.group_styles(c)
 
