@@ -224,3 +224,14 @@ def test_report_sections_of_the_two_views(trial):
     assert groups_html.count("Difference vs Placebo") >= 3  # the slopes and the two mixed models (ALSFRS, FVC)
     surv_html = reports.view_html(trial, c, views.BY_KEY["survival"])
     assert "<h2>Survival</h2>" in surv_html and "Numbers at risk" in surv_html and "Cox hazard ratio" in surv_html
+
+
+def test_no_effect_generated_shows_none(tmp_path):
+    tables = simulate.synthetic_trial(400, seed=5, params=TrialSimulation(arms=ARMS, death_hazard_per_month=0.05))
+    ds = data.load_dataset(simulate.write_trial(tables, tmp_path / "null"))
+    c = _by_arm(ds)
+    (d,) = views.run("groups", ds, c).slopes.differences
+    (md,) = between_groups.group_model(ds, c, "ALSFRS").differences
+    hr = views.run("survival", ds, c).analysis.hazard_ratio
+    assert d.ci95_low < 0 < d.ci95_high and md.ci95_low < 0 < md.ci95_high
+    assert hr.ci95_low < 1 < hr.ci95_high
