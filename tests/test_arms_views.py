@@ -235,3 +235,12 @@ def test_no_effect_generated_shows_none(tmp_path):
     hr = views.run("survival", ds, c).analysis.hazard_ratio
     assert d.ci95_low < 0 < d.ci95_high and md.ci95_low < 0 < md.ci95_high
     assert hr.ci95_low < 1 < hr.ci95_high
+
+
+def test_the_address_carries_the_views_options(trial):
+    from dashboard import ids, state
+
+    r = state.reconcile(ids.URL, "?group=arm&tab=groups&between=FVC&kmci=1", state.Controls(), trial)
+    assert r.notices == () and r.controls.tab == "groups"
+    assert r.controls.options["between"] == "FVC" and r.controls.options["kmci"] == ["ci"]
+    assert views.run("groups", trial, _by_arm(trial), measure="FVC").measure == "FVC"
