@@ -169,6 +169,9 @@ def statistics(ds: Dataset, cohort: Cohort, with_mixed: bool = True) -> dict:
     g = Grouping.of(cohort)
     m = ds.measurements
     measures = [x for x in dict.fromkeys((functional_measure(ds.measures), "FVC")) if x in ds.measures]
+    if not measures:
+        why = no_values(ds, f"{MEASURES[functional_measure(ds.measures)].label} or FVC values")
+        return {k: {"reason": why} for k in keys}
     out = {
         "between_group_tests": {x: between.slope_comparison(m, x, g.series, g.order, g.control).to_dict()
                                 for x in measures},
