@@ -564,6 +564,9 @@ def km_table(sa, labels: dict[str, str], id: str | None = None) -> tuple[Block, 
                         f"{_ci(hr.hazard_ratio, hr.ci95_low, hr.ci95_high, 2, False)}, {p_is(hr.p)}."))
     elif hr is not None and hr.reason:
         out.append(Notice(f"No hazard ratio: {hr.reason}.", "warn"))
+    elif len(sa.curves) > 2:
+        out.append(Para(f"The Cox hazard ratio is given for two groups; here there are {len(sa.curves)} (narrow the "
+                        "selection to two groups for it).", "method"))
     if sa.excluded:
         out.append(Para(f"{len(sa.excluded)} patient record(s) left out: "
                         + "; ".join(f"{p} ({why})" for p, why in sa.excluded[:5])

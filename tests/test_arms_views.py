@@ -187,6 +187,7 @@ def test_survival_of_the_pilot_ttde_by_arm(pilot):
     assert r.analysis.logrank_p == pytest.approx(p, rel=1e-6) and r.analysis.hazard_ratio is None
     text = " ".join(b.text for b in formatting.as_blocks(r.summary) if isinstance(b, formatting.Para))
     assert f"χ² = {chisq:.2f}, df = 2" in text
+    assert "The Cox hazard ratio is given for two groups; here there are 3" in text
     # the stats JSON: TTDE by arm as above; the pilot (ADSL + ADAE + ADTTE) has no measurements to compare
     out = reports.cohort_statistics(pilot, c, with_mixed=False)
     json.dumps(out, allow_nan=False)
