@@ -1030,3 +1030,89 @@ def alt_text(fig: go.Figure) -> str:
     meta = fig.layout.meta or {}
     summary = meta.get("summary", "") if isinstance(meta, dict) else ""
     return f"{title}. {summary}".strip()
+
+
+# ---------------------------------------------------------------- between groups and survival (issue 13)
+
+
+def visit_change_figure(rows, styles: dict[str, GroupStyle], measure_label: str, time: TimeWords = NEUTRAL_TIME,
+                        simulated: str | None = None) -> go.Figure:
+    """Change from baseline by visit: mean ± SEM per group in the group's colour, n in the hover.  ``rows``:
+    :class:`dashboard.between.VisitChange` (group, visit, month, n, mean, sem), in display order of ``styles``.
+    Groups are set a little apart on the month axis so their error bars do not hide each other."""
+    s = _Spec()
+    keys = [k for k in styles if any(r.group == k for r in rows)]
+    width = 0.12 if len(keys) > 1 else 0.0
+    # the title's n: the patients with a change at any visit (at most, per group, its largest visit n)
+    n_title = sum(max((r.n for r in rows if r.group == k), default=0) for k in keys)
+    for i, key in enumerate(keys):
+        mine = sorted((r for r in rows if r.group == key), key=lambda r: r.month)
+        shift = (i - (len(keys) - 1) / 2) * width
+        month = np.array([r.month for r in mine], dtype=float)
+        n = np.array([r.n for r in mine], dtype=float)
+        st = styles[key]
+        s.trace(type="scatter", mode="lines+markers", name=plain_text(st.label), x=month + shift,
+                y=np.array([r.mean for r in mine], dtype=float),
+                line={"color": st.colour, "width": 2.5}, marker={"color": st.colour, "size": 7},
+                error_y={"type": "data", "visible": True, "color": st.colour,
+                         "array": np.array([r.sem if r.sem is not None else 0.0 for r in mine], dtype=float)},
+                customdata=np.column_stack([n, month, np.array([r.sem if r.sem is not None else np.nan
+                                                                for r in mine], dtype=float)]),
+                hovertemplate=(f"{plain_text(st.label)}<br>month %{{customdata[1]:g}}: change %{{y:+.2f}} "
+                               "± %{customdata[2]:.2f} (n = %{customdata[0]})<extra></extra>"))
+    s.hline(0, colour="#555", width=1, dash="dot")
+    return s.figure(f"{plain_text(measure_label)}: change from baseline by visit, mean ± SEM", n=n_title or None,
+                    simulated=simulated,
+                    x_title=plain_text(time.months), y_title=f"Change from day 0 ({plain_text(measure_label)})",
+                    height=420, summary=(f"The mean change of {plain_text(measure_label)} from each patient's day-0 "
+                                         "value at each scheduled visit, per group, with its SEM."))
+
+
+def km_figure(curves, styles: dict[str, GroupStyle], label: str, show_ci: bool = False) -> go.Figure:
+    """Kaplan-Meier curves (:class:`dashboard.survival.KMCurve`) per group: a step line (``line.shape="hv"``)
+    in the group's colour from (0, 1) through each event time, carried on to the last censoring where that is
+    later; + marks at the censoring times; optionally the pointwise 95% CI as a band."""
+    s = _Spec()
+    n_total = 0
+    for c in curves:
+        if c.reason or not c.time:
+            continue
+        st = styles.get(c.group, GroupStyle(str(c.group), GROUP_COLOURS["all"]))
+        name = plain_text(st.label)
+        n_total += c.n
+        time = np.array(c.time, dtype=float)
+        surv = np.array(c.survival, dtype=float)
+        last = max(c.censored) if c.censored else None
+        if last is not None and last > time[-1]:
+            time, surv = np.r_[time, last], np.r_[surv, surv[-1]]
+        if show_ci:
+            lo = np.array([np.nan if v is None else v for v in c.lower], dtype=float)
+            hi = np.array([np.nan if v is None else v for v in c.upper], dtype=float)
+            if len(lo) < len(time):
+                lo, hi = np.r_[lo, lo[-1]], np.r_[hi, hi[-1]]
+            s.trace(type="scatter", mode="lines", x=time, y=hi, line={"width": 0, "shape": "hv"},
+                    showlegend=False, hoverinfo="skip", legendgroup=name, name=f"{name} 95% CI")
+            s.trace(type="scatter", mode="lines", x=time, y=lo, line={"width": 0, "shape": "hv"}, fill="tonexty",
+                    fillcolor=_alpha(st.colour, 0.15), showlegend=False, hoverinfo="skip", legendgroup=name,
+                    name=f"{name} 95% CI")
+        s.trace(type="scatter", mode="lines", name=f"{name} (n = {c.n}, {c.events} events)", x=time, y=surv,
+                line={"color": st.colour, "width": 2.5, "shape": "hv"}, legendgroup=name,
+                hovertemplate=f"{name}<br>day %{{x:g}}: S = %{{y:.3f}}<extra></extra>")
+        if c.censored:
+            ct = np.array(c.censored, dtype=float)
+            # the curve's value at each censoring time: the last step at or before it
+            idx = np.searchsorted(np.array(c.time, dtype=float), ct, side="right") - 1
+            s.trace(type="scatter", mode="markers", x=ct, y=np.array(c.survival, dtype=float)[idx],
+                    marker={"symbol": "line-ns-open", "size": 9, "color": st.colour, "line": {"width": 1.5}},
+                    showlegend=False, legendgroup=name, name=f"{name} censored",
+                    hovertemplate=f"{name}<br>censored on day %{{x:g}}<extra></extra>")
+    return s.figure(f"{plain_text(label)}: Kaplan-Meier estimate", n=n_total or None, x_title="Days from day 0",
+                    y_title="Probability without the event", height=440,
+                    summary=f"Kaplan-Meier curves of {plain_text(label)} per group; + marks a censored patient.",
+                    yaxis={"range": [0, 1.04]}, xaxis={"rangemode": "tozero"})
+
+
+def _alpha(colour: str, a: float) -> str:
+    """``#RRGGBB`` as ``rgba(r, g, b, a)``."""
+    h = colour.lstrip("#")
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {a})"

@@ -421,3 +421,179 @@ def claims_table(claims, id: str | None = None) -> TableText:
     rows = [[c.claim, c.paper, c.recomputed, c.definition,
              Badge(c.verdict, f"verdict verdict-{c.verdict.split(' ')[0]}"), c.note] for c in claims]
     return _table(["Claim", "Paper", "Recomputed", "Definition", "Verdict", "Note"], rows, id=id)
+
+
+# ---------------------------------------------------------------- between groups and survival (issue 13)
+
+
+def _label(labels: dict[str, str], key) -> str:
+    return labels.get(key, str(key)) if key is not None else "—"
+
+
+def p_is(p) -> str:
+    """"p = 0.012", "p < 0.001", or "p —" where not computable."""
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") or text == "—" else f"p = {text}"
+
+
+def _ci(est, lo, hi, digits: int = 3, signed: bool = True) -> str:
+    return f"{fmt(est, digits, signed)} [{fmt(lo, digits, signed)}, {fmt(hi, digits, signed)}]"
+
+
+def between_slope_table(comp, labels: dict[str, str], unit: str = "points/month",
+                        id: str | None = None) -> tuple[Block, ...]:
+    """A :class:`dashboard.between.GroupComparison` of slopes: per group n, mean and SD; each group's difference
+    vs the control with its Welch 95% CI and p, and the Mann-Whitney p (two groups) or ANOVA and Kruskal-Wallis
+    p over all groups (more); the reason in words where a test is not made."""
+    diffs = {d.group: d for d in comp.differences}
+    control = _label(labels, comp.control)
+    rows = []
+    for g in comp.groups:
+        d = diffs.get(g.group)
+        if g.group == comp.control:
+            tail = ["reference", "", ""]
+        elif d is None:
+            tail = ["—", "—", "—"]
+        else:
+            mw = fmt_p(comp.p_mann_whitney) if len(comp.groups) == 2 else ""
+            tail = [_ci(d.difference, d.ci95_low, d.ci95_high), fmt_p(d.p_welch), mw]
+        rows.append([_label(labels, g.group), str(g.n), fmt(g.mean, 3, True), fmt(g.sd, 3)] + tail)
+    header = ["Group", "n", f"Mean slope ({unit})", "SD", f"Difference vs {control} [95% CI]", "p (Welch t)",
+              "p (Mann-Whitney U)"]
+    out: list[Block] = [_table(header, rows, caption=comp.quantity, id=id)]
+    if len(comp.groups) > 2 and comp.p_anova is not None:
+        out.append(Para(f"Over all {len(comp.groups)} groups: one-way ANOVA {p_is(comp.p_anova)}, "
+                        f"Kruskal-Wallis {p_is(comp.p_kruskal)} (differences vs {control} not adjusted for "
+                        "multiplicity)."))
+    if comp.reason:
+        out.append(Notice(f"Not tested: {comp.reason}.", "warn"))
+    if comp.excluded:
+        out.append(Para(f"{len(comp.excluded)} patient(s) without a slope are left out (fewer than 2 values at "
+                        "distinct months from day 0).", "method"))
+    return tuple(out)
+
+
+def visit_change_table(vc, labels: dict[str, str], digits: int = 2, id: str | None = None) -> tuple[Block, ...]:
+    """A :class:`dashboard.between.VisitChanges`: one row per visit, per group "mean ± SEM (n)"."""
+    if vc.reason:
+        return (Notice(f"No change from baseline by visit: {vc.reason}.", "warn"),)
+    by_visit: dict[tuple[float, str], dict[str, object]] = {}
+    for r in vc.rows:
+        by_visit.setdefault((r.month, r.visit), {})[r.group] = r
+    rows = []
+    for (month, visit), cells in sorted(by_visit.items()):
+        row = [visit, f"{month:g}"]
+        for g in vc.groups:
+            r = cells.get(g)
+            if r is None:
+                row.append("—")
+            elif r.sem is None:
+                row.append(f"{fmt(r.mean, digits, True)} (n = {r.n}; SEM n/a)")
+            else:
+                row.append(f"{fmt(r.mean, digits, True)} ± {fmt(r.sem, digits)} (n = {r.n})")
+        rows.append(row)
+    out: list[Block] = [_table(["Visit", "Month", *(_label(labels, g) for g in vc.groups)], rows, id=id,
+                               caption="Change from the day-0 value: mean ± SEM (n); SEM = SD/√n")]
+    missing = [(g, n) for g, n in vc.no_baseline if n]
+    if missing:
+        out.append(Para("Left out, no value at the day-0 visit: " + ", ".join(
+            f"{_label(labels, g)} {n}" for g, n in missing) + ".", "method"))
+    return tuple(out)
+
+
+def group_model_table(model, labels: dict[str, str], measure_label: str) -> tuple[Block, ...]:
+    """A :class:`dashboard.mixed.GroupSlopeModel`: the control's slope, each group's slope and difference."""
+    control = _label(labels, model.control)
+    header = ["Measure", "Group", "Patients", "Slope (per month)", f"Difference vs {control} [95% CI]", "p"]
+    if not model.converged:
+        return (Notice(f"{measure_label}: group × time mixed model not shown: {model.reason}.", "warn"),)
+    rows = [[measure_label, control, str(model.control_n_patients), fmt(model.control_slope, 3, True), "reference",
+             ""]]
+    rows += [[measure_label, _label(labels, d.group), str(d.n_patients), fmt(d.slope, 3, True),
+              _ci(d.difference, d.ci95_low, d.ci95_high), fmt_p(d.p)] for d in model.differences]
+    return (_table(header, rows, caption=f"{measure_label}: {model.n_patients} patients, {model.n_observations} "
+                   "values from day 0", css="data-table mixed-table"),)
+
+
+def cafs_table(res, labels: dict[str, str], id: str | None = None) -> tuple[Block, ...]:
+    """A :class:`dashboard.between.CafsResult`: per group n ranked, deaths in the window, mean and median score;
+    the rank-sum test; the note where no death is recorded; the reason where no test is made."""
+    rows = [[_label(labels, g.group), str(g.n), str(g.deaths), fmt(g.mean_score, 1, True), fmt(g.median_score, 1, True)]
+            for g in res.groups]
+    out: list[Block] = [_table(["Group", "n ranked", f"Deaths by month {res.window_months:g}", "Mean CAFS score",
+                                "Median CAFS score"], rows, id=id,
+                               caption=f"CAFS over months 0-{res.window_months:g} ({res.measure} change)")]
+    if res.p is not None:
+        out.append(Para(f"{res.test} test of the scores: {p_is(res.p)}."))
+    elif res.reason:
+        out.append(Notice(f"No test: {res.reason}.", "warn"))
+    if res.note:
+        out.append(Notice(res.note[0].upper() + res.note[1:] + ".", "info"))
+    if res.excluded:
+        out.append(Para(f"{len(res.excluded)} patient(s) cannot be ranked (alive or no death recorded, and no change "
+                        "from the day-0 value within the window) and are left out.", "method"))
+    return tuple(out)
+
+
+def _days(x) -> str:
+    return "—" if x is None else f"{x:.0f}"
+
+
+def km_table(sa, labels: dict[str, str], id: str | None = None) -> tuple[Block, ...]:
+    """A :class:`dashboard.survival.SurvivalAnalysis`: per group n, events, median (days) with 95% CI or "not
+    reached"; the log-rank test and (two groups) the Cox hazard ratio, or the reasons in words."""
+    rows = []
+    for c in sa.curves:
+        if c.reason:
+            median = c.reason
+        elif c.median is None:
+            median = c.median_note or "not reached"
+        else:
+            median = (f"{_days(c.median)} [{_days(c.median_ci95_low)}, "
+                      f"{_days(c.median_ci95_high) if c.median_ci95_high is not None else 'not reached'}]")
+        rows.append([_label(labels, c.group), str(c.n), str(c.events), median])
+    out: list[Block] = [_table(["Group", "n", "Events", "Median days [95% CI]"], rows, id=id, caption=sa.label)]
+    if sa.logrank_p is not None:
+        out.append(Para(f"Log-rank test: χ² = {fmt(sa.logrank_chisq, 2)}, df = {sa.logrank_df}, "
+                        f"{p_is(sa.logrank_p)}."))
+    elif sa.logrank_reason and len(sa.curves) > 1:
+        out.append(Notice(f"No log-rank test: {sa.logrank_reason}.", "warn"))
+    hr = sa.hazard_ratio
+    if hr is not None and hr.hazard_ratio is not None:
+        out.append(Para(f"Cox hazard ratio, {_label(labels, hr.group)} vs {_label(labels, hr.control)}: "
+                        f"{_ci(hr.hazard_ratio, hr.ci95_low, hr.ci95_high, 2, False)}, {p_is(hr.p)}."))
+    elif hr is not None and hr.reason:
+        out.append(Notice(f"No hazard ratio: {hr.reason}.", "warn"))
+    elif len(sa.curves) > 2:
+        out.append(Para(f"The Cox hazard ratio is given for two groups; here there are {len(sa.curves)} (narrow the "
+                        "selection to two groups for it).", "method"))
+    if sa.excluded:
+        out.append(Para(f"{len(sa.excluded)} patient record(s) left out: "
+                        + "; ".join(f"{p} ({why})" for p, why in sa.excluded[:5])
+                        + (f"; … and {len(sa.excluded) - 5} more" if len(sa.excluded) > 5 else "") + ".", "method"))
+    return tuple(out)
+
+
+def at_risk_table(sa, labels: dict[str, str], id: str | None = None) -> TableText:
+    """Numbers at risk (time >= tick) per group at the analysis' ticks (days)."""
+    header = ["Group", *(f"Day {t:g}" for t in sa.ticks)]
+    rows = [[_label(labels, c.group), *(str(n) for _t, n in c.at_risk)] for c in sa.curves]
+    return _table(header, rows, id=id, caption="Numbers at risk", css="data-table at-risk")
+
+
+METHODS["between"] = (
+    "Post-baseline period: day 0 and after. Slopes: each patient's ordinary least-squares slope over his values from "
+    "day 0 (2 or more at distinct months); the difference of the group means vs the control with the Welch 95% CI "
+    "and p (scipy.stats.ttest_ind, equal_var=False), the Mann-Whitney U p (two groups), one-way ANOVA and "
+    "Kruskal-Wallis over all groups (more). Change from baseline: value minus the patient's value at the day-0 "
+    "visit, per scheduled visit. Mixed model: value ~ month × group with a random intercept and slope per patient "
+    "(statsmodels MixedLM, REML), the difference in slope vs the control with a Wald 95% CI; shown only when the "
+    "fit converged. CAFS (Berry et al. 2013): every pair of patients ranked on survival in the window first, then "
+    "on the change of the functional scale; the scores compared by the Wilcoxon rank-sum (two groups) or "
+    "Kruskal-Wallis test.")
+METHODS["survival"] = (
+    "Kaplan-Meier product-limit estimate per group (statsmodels) with a pointwise 95% CI (log-log); + marks a "
+    "censored patient. Median: the first time survival falls below 50%, with its 95% CI (complementary log-log); "
+    "'not reached' where it does not. Log-rank test over all groups; Cox proportional-hazards ratio (Efron ties) "
+    "with its Wald 95% CI for two groups. Death: a survivor is censored at his last measurement or adverse-event "
+    "day.")

@@ -32,9 +32,9 @@ def _find_chromium() -> str | None:
 
 def figure_set(ds: Dataset, cohort: Cohort) -> dict[str, object]:
     """Every exported figure of the views (the registry's figure slots with an ``export`` stem), by file stem,
-    built as the dashboard builds them (projector-sized fonts)."""
+    built as the dashboard builds them (projector-sized fonts); the views offered for the dataset only."""
     out = {}
-    for view in views.REGISTRY:
+    for view in views.offered(ds):
         stems = [s for s in view.figures if s.export]
         if not stems:
             continue

@@ -233,10 +233,11 @@ def _section(title: str, *children, id=None) -> html.Section:
     return html.Section([html.H3(title), *children], className="section", **kw)
 
 
-def control(view: View, option: Option) -> html.Div | dcc.Checklist:
-    """The control of one view option, drawn by its kind."""
+def control(view: View, option: Option, ds: Dataset | None = None) -> html.Div | dcc.Checklist:
+    """The control of one view option, drawn by its kind (``ds``: for choices that depend on the dataset)."""
     cid = ids.slot_id(view.prefix, option.suffix)
-    options = [{"label": label, "value": value} for value, label in option.choices]
+    choices = option.choices_of(ds) if option.choices_of is not None and ds is not None else option.choices
+    options = [{"label": label, "value": value} for value, label in choices]
     if option.kind == "number":
         lo = option.low if option.input_min is None else option.input_min
         return html.Div([
@@ -248,6 +249,8 @@ def control(view: View, option: Option) -> html.Div | dcc.Checklist:
         return dcc.Checklist(id=cid, options=options, value=[option.choices[0][0]] if option.default else [])
     maker = dcc.RadioItems if option.kind == "radio" else dcc.Checklist
     value = option.default if option.kind == "radio" else list(option.default)
+    if option.kind == "radio" and option.choices_of is not None and value not in [c[0] for c in choices]:
+        value = choices[0][0] if choices else None
     widget = maker(id=cid, options=options, value=value, inline=option.inline)
     if option.legend:
         return html.Fieldset([html.Legend(option.label), widget])
@@ -284,7 +287,7 @@ def tab_body(ds: Dataset, view: View) -> html.Div:
         laid.append(html.Div(items[i:j], className="two-col") if j - i > 1 else items[i])
         i = j
     if view.options:
-        controls = html.Div([control(view, o) for o in view.options], className="view-controls")
+        controls = html.Div([control(view, o, ds) for o in view.options], className="view-controls")
         at = sum(1 for s in view.slots[: view.controls_at])
         laid.insert(at, controls)
     laid += [html.P(METHODS[m], className="method") for m in view.methods]

@@ -41,7 +41,17 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
         "groups": _groups_statistics(ds, cohort, pf),
     }
+    out.update(_between_statistics(ds, cohort, with_mixed))
     return stats.clean(out)
+
+
+def _between_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool) -> dict:
+    """``between_group_tests``, ``visit_changes``, ``mixed_model_by_group``, ``cafs`` (each ``{"reason": ...}``
+    where the selection is not grouped or has one group) and ``survival`` (per endpoint, or ``{"reason": ...}``),
+    as the Between groups and Survival views compute them."""
+    from .views import between_groups, survival
+
+    return {**between_groups.statistics(ds, cohort, with_mixed), "survival": survival.statistics(ds, cohort)}
 
 
 def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:

@@ -35,7 +35,8 @@ def _slot_ids(view):
 
 
 def test_registry_lists_every_view_once_in_tab_order():
-    assert views.TAB_KEYS == ("overview", "alsfrs", "fvc", "weakness", "safety", "profile", "paper")
+    assert views.TAB_KEYS == ("overview", "alsfrs", "fvc", "weakness", "groups", "survival", "safety", "profile",
+                              "paper")
     orders = [v.order for v in views.REGISTRY]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
     assert layout.TAB_LABELS == {v.key: v.label for v in views.REGISTRY}
@@ -71,7 +72,8 @@ def test_layout_has_a_place_for_every_slot_and_control(shipped):
 
 def test_figure_export_follows_the_figure_slots(shipped):
     c = cohorts.select(shipped, cohorts.CohortFilter())
-    stems = [s.export for v in views.REGISTRY for s in v.figures if s.export]
+    stems = [s.export for v in views.offered(shipped) for s in v.figures if s.export]
+    assert "survival_kaplan_meier" not in stems  # no dates of death in the shipped trial: not offered
     assert list(images.figure_set(shipped, c)) == stems
 
 
@@ -134,9 +136,11 @@ def test_report_sections_follow_the_registry(shipped):
     html_text = reports.html_report(shipped, c, generated_at="2026-11-30 12:00 UTC",
                                     options={"fvc": {"threshold": 80}})
     headings = re.findall(r"<h2>(.*?)</h2>", html_text)
-    assert headings == [v.heading for v in views.REGISTRY if v.in_report]
+    # the views offered for the dataset (the shipped trial records no dates of death: no survival section)
+    assert headings == [v.heading for v in views.offered(shipped) if v.in_report]
+    assert "Survival" not in headings and "Between groups" in headings
     assert "≥ 80%" in html_text and "≥ 70%" not in html_text
-    for v in views.REGISTRY:
+    for v in views.offered(shipped):
         for m in v.methods:
             assert formatting.METHODS[m].split(";")[0][:60] in html_text.replace("&#x27;", "'")
 

@@ -59,6 +59,9 @@ class Option:
     inline: bool = True
     #: the URL parameter that carries the option ("" = not in the URL); unique across views and filters
     param: str = ""
+    #: radio: the choices for a dataset, where they depend on it (the survival view's endpoints); the control
+    #: draws them, any non-empty string passes ``parse`` and the view checks it (such an option has no ``param``)
+    choices_of: Callable[[Dataset], tuple[tuple[object, str], ...]] | None = None
 
     @property
     def suffix(self) -> str:
@@ -112,6 +115,8 @@ class Option:
             ok = isinstance(raw, (int, float)) and not isinstance(raw, bool) and self.low <= raw <= self.high
             return float(raw) if ok else self.default
         if self.kind == "radio":
+            if self.choices_of is not None:
+                return raw if isinstance(raw, str) and raw else self.default
             return raw if raw in values else self.default
         if self.kind == "checklist":
             return tuple(v for v in (raw or []) if v in values)

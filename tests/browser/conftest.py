@@ -6,6 +6,7 @@ never downloads a browser.  Screenshots go to tests/artifacts/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -159,3 +160,18 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, log_name: str):
+    """The real server on another dataset directory (a generated trial) for the block: yields its URL; the
+    log goes to tests/artifacts/<log_name>."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = start_gunicorn(port, data_dir=data_dir, log_path=ARTIFACTS / log_name)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/", timeout=60, proc=proc)
+        yield url
+    finally:
+        stop(proc)
