@@ -264,3 +264,28 @@ def diff(previous: Dataset, current: Dataset) -> DataDiff:
         changed=tuple(changed),
         deleted=tuple(deleted),
     )
+
+
+# ---------------------------------------------------------------- marking the rows of a listing
+
+
+def event_marks(events: pd.DataFrame, d: DataDiff | None) -> list[str]:
+    """Per row of an adverse-event frame of the current cut (in its order): "new" (not in the previous cut),
+    "changed" (a value differs) or "". The rows are keyed as :func:`diff` keys them (the occurrence numbers
+    count within ``events``: pass the frame the diff compared, or one with the same events per key)."""
+    if d is None:
+        return [""] * len(events)
+    new = set(d.new_events)
+    changed = {c.record for c in d.changed if c.record.file == "adverse_events.csv"}
+    keys = list(_records(events, "adverse_events.csv"))
+    return ["new" if k in new else "changed" if k in changed else "" for k in keys]
+
+
+def patient_marks(d: DataDiff | None) -> dict[str, str]:
+    """Patient → "new" (a new patient or a new death) or "changed" (a value of the patient's record or of one of
+    their adverse events changed)."""
+    if d is None:
+        return {}
+    out = {c.record.patient_id: "changed" for c in d.changed if c.record.file in ("patients.csv", "adverse_events.csv")}
+    out.update({p: "new" for p in (*d.new_patients, *d.new_deaths)})
+    return out

@@ -197,7 +197,7 @@ def _cell_html(c) -> str:
 
 def render_html(content) -> str:
     """Formatting blocks as HTML: the report's twin of :func:`dashboard.layout.render`."""
-    from .formatting import Heading, Notice, TableText, as_blocks
+    from .formatting import Details, Heading, Notice, TableText, as_blocks
 
     out = []
     for b in as_blocks(content):
@@ -211,6 +211,9 @@ def render_html(content) -> str:
         elif isinstance(b, Heading):
             level = min(max(b.level, 3), 4)
             out.append(f"<h{level}>{_esc(b.text)}</h{level}>")
+        elif isinstance(b, Details):
+            out.append(f"<details class='{_esc(b.css)}'{' open' if b.open else ''}><summary>{_esc(b.summary)}"
+                       f"</summary>{render_html(b.content)}</details>")
         else:
             out.append(f"<p class='{_esc(b.css)}'>{_esc(b.text)}</p>" if b.css else f"<p>{_esc(b.text)}</p>")
     return "".join(out)

@@ -75,7 +75,8 @@ def test_html_report_is_self_contained(shipped):
     assert get_plotlyjs()[:2000] in html
     assert not re.search(r"<script[^>]+src=", html)
     assert not re.search(r"<link[^>]+href=['\"]https?:", html)
-    assert html.count("class='fig'") == 7
+    # 7 figures and the safety view's timeline (a message: the shipped data has no event days)
+    assert html.count("class='fig'") == 8
 
 
 def test_report_command_writes_the_file(tmp_path):
@@ -102,7 +103,8 @@ def test_figures_command_writes_png_and_svg(tmp_path):
     assert r.returncode == 0, r.stderr
     pngs = sorted(tmp_path.glob("*.png"))
     svgs = sorted(tmp_path.glob("*.svg"))
-    assert len(pngs) == len(svgs) == 7
+    # 7 figures and the adverse events' timelines (a message on the shipped data: no event days)
+    assert len(pngs) == len(svgs) == 8
     assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "alsfrs_spaghetti.svg").read_text()
     assert "n = 11" in svg and "SIMULATED" in svg
