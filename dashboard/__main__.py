@@ -285,8 +285,10 @@ def cmd_report(args) -> int:
     from .reports import html_report
 
     ds, cohort, out = _export_target(args)
-    out.write_text(html_report(ds, cohort), encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {cohort.count_text()}, {cohort.describe()}")
+    out.write_text(html_report(ds, cohort, open_session=args.open_session, confidentiality=args.confidential),
+                   encoding="utf-8")
+    version = "DSMB open-session version (pooled, no patient-level listings)" if args.open_session else "closed session"
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {version}): {cohort.count_text()}, {cohort.describe()}")
     return 0
 
 
@@ -295,7 +297,7 @@ def cmd_figures(args) -> int:
 
     ds, cohort, out = _export_target(args)
     try:
-        written = write_figures(ds, cohort, out)
+        written = write_figures(ds, cohort, out, confidentiality=args.confidential)
     except ImageExportError as exc:
         sys.stderr.write(f"python -m dashboard figures: error: {exc}\n")
         return 1
@@ -391,6 +393,15 @@ def cmd_add_user(args) -> int:
     return 0
 
 
+def _add_confidential(p):
+    from .formatting import DEFAULT_CONFIDENTIALITY
+    from .reports import CONFIDENTIALITY_ENV
+
+    p.add_argument("--confidential", default=None, metavar="TEXT",
+                   help=f"the confidentiality line on every page and figure (default: ${CONFIDENTIALITY_ENV}, else "
+                        f"{DEFAULT_CONFIDENTIALITY!r})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description="ALS cell-therapy trial dashboard and its tools.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -448,12 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--open", dest="open_session", action="store_true",
+                   help="the DSMB open-session version: pooled over arms, no patient-level listings or profiles")
+    _add_confidential(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("figures", help="write every figure of a cohort as PNG and SVG (16:9 slides; needs Chromium)")
     _add_data(p)
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="DIR")
+    _add_confidential(p)
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("add-user",

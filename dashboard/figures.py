@@ -1116,3 +1116,16 @@ def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[st
                            **({"showticklabels": False, "ticks": ""} if many else {"dtick": 1})},
                     showlegend=True, margin={"t": 56, "b": 110},
                     meta={"swimmer": {"rows": len(rows), "labelled": not many}})
+
+
+def add_confidentiality(fig: go.Figure, line: str) -> go.Figure:
+    """The confidentiality line (an exported figure's, e.g. "Confidential: for the DSMB only") at the figure's
+    bottom right, in the margin; ``layout.meta.confidentiality`` names it."""
+    if not line:
+        return fig
+    fig.add_annotation(text=plain_text(line), xref="paper", yref="paper", x=1, y=0, xanchor="right",
+                       yanchor="top", yshift=-fig.layout.margin.b + 4 if fig.layout.margin.b else -40,
+                       showarrow=False, font={"size": 12, "color": "#7a1f00"}, name="confidentiality")
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta, "confidentiality": line})
+    return fig

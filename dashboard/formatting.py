@@ -180,9 +180,15 @@ METHODS = {
 # ---------------------------------------------------------------- overview
 
 
-def flow_rows(flow) -> TableText:
-    """The patient flow (:class:`dashboard.views.overview.Flow`) as a table."""
+def flow_rows(flow, names: bool = True) -> TableText:
+    """The patient flow (:class:`dashboard.views.overview.Flow`) as a table (``names`` False: the excluded
+    patients counted by reason, not named: the DSMB open session)."""
     excluded = "; ".join(f"patient {p}: {r or 'reason not given'}" for p, r in flow.excluded) or "none"
+    if not names:
+        reasons: dict[str, int] = {}
+        for _p, r in flow.excluded:
+            reasons[r or "reason not given"] = reasons.get(r or "reason not given", 0) + 1
+        excluded = "; ".join(f"{k} patient(s): {r}" for r, k in reasons.items()) or "none"
     return _table(["Step", "Patients"], [
         ["Enrolled (safety population)", str(flow.safety)],
         ["Efficacy population", str(flow.efficacy)],
