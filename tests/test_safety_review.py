@@ -14,8 +14,7 @@ import pytest
 
 from dashboard import cohorts, data, formatting, images, importers, reports, views
 from dashboard.server import with_previous
-from tests.helpers import PILOT, pilot_raw, run_cli
-from tests.test_diff import cuts  # noqa: F401  (the fixture: two data cuts with known changes)
+from tests.helpers import PILOT, make_cuts, pilot_raw, run_cli
 
 ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
 
@@ -190,8 +189,8 @@ def test_stats_json_has_the_safety_review(pilot):
 # ---------------------------------------------------------------- since the last review
 
 
-def test_changes_panel_and_marks_on_two_cuts(cuts):  # noqa: F811
-    old, new = cuts
+def test_changes_panel_and_marks_on_two_cuts(tmp_path):
+    old, new = make_cuts(tmp_path)
     ds = with_previous(data.load_dataset(new), old)
     c = select(ds)
     panel = views.run("overview", ds, c).changes
