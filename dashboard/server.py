@@ -10,6 +10,7 @@ from dash import Dash
 
 from . import cohorts, importers, security
 from .data import Dataset
+from .diff import with_previous
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: Dash's default page with the document language declared and without the <footer> around its
@@ -42,7 +43,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     build one app per process.
     """
     ds = dataset if dataset is not None else importers.load(data_dir)
-    ds = with_previous(ds)
+    ds = with_previous(ds)  # $DASHBOARD_PREVIOUS_DATA_DIR: the previous data cut, read-only
     from . import callbacks, layout  # noqa: F401  (registers the callbacks)
 
     app = Dash(
@@ -66,33 +67,6 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     # so the setup is complete before gunicorn (preload_app) forks its workers.
     app.server.test_client().get(app.config.requests_pathname_prefix)
     return app
-
-
-def with_previous(ds: Dataset, previous_dir: str | os.PathLike | None = None) -> Dataset:
-    """The dataset with the previous data cut (``previous_dir``, else ``$DASHBOARD_PREVIOUS_DATA_DIR``) loaded
-    read-only as the current one is (:attr:`Dataset.previous`); one that cannot be read is a notice
-    (:attr:`Dataset.previous_problem`), never a failure; none named: the dataset as it is."""
-    import dataclasses
-
-    from .data import DatasetError, resolve_previous_data_dir
-
-    path = resolve_previous_data_dir(previous_dir)
-    if path is None:
-        return ds
-    try:
-        if not path.is_dir():
-            raise FileNotFoundError("not a directory")
-        previous = importers.load(path)
-    except DatasetError as exc:
-        first = str(exc.problems[0]) if exc.problems else ""
-        problem = (f"The previous data cut {path} could not be read ({len(exc.problems)} problem(s)"
-                   + (f"; the first: {first}" if first else "") + "): no changes since it are shown.")
-        return dataclasses.replace(ds, previous_problem=problem)
-    except Exception as exc:  # noqa: BLE001 (any unreadable cut is a notice on the page, not a traceback)
-        return dataclasses.replace(ds, previous_problem=f"The previous data cut {path} could not be read "
-                                                        f"({type(exc).__name__}: {exc}): no changes since it are "
-                                                        "shown.")
-    return dataclasses.replace(ds, previous=previous)
 
 
 def create_app_or_exit(data_dir=None) -> Dash:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from dashboard import cohorts, data, formatting, images, importers, reports, views
-from dashboard.server import with_previous
+from dashboard.diff import with_previous
 from tests.helpers import PILOT, make_cuts, pilot_raw, run_cli
 
 ARMS = ("Placebo", "Xanomeline Low Dose", "Xanomeline High Dose")
@@ -232,3 +232,17 @@ def test_no_previous_cut_shows_nothing_and_a_bad_one_is_a_notice(shipped, tmp_pa
     missing = with_previous(shipped, tmp_path / "nowhere")
     assert "could not be read" in missing.previous_problem
     assert re.search(r"nowhere", views.run("overview", missing, select(missing)).changes.text)
+
+
+def test_stats_and_report_commands_take_the_previous_cut(tmp_path):
+    old, new = make_cuts(tmp_path)
+    r = run_cli("stats", "--data", str(new), "--previous", str(old))
+    assert r.returncode == 0, r.stderr
+    changes = json.loads(r.stdout)["changes"]
+    assert changes["new_deaths"] == ["22"] and changes["counts"]["deleted_records"] == 1
+    out = tmp_path / "r.html"
+    r = run_cli("report", "--data", str(new), "--out", str(out), env_extra={data.PREVIOUS_DATA_DIR_ENV: str(old)})
+    assert r.returncode == 0, r.stderr
+    assert "Changes since" in out.read_text()
+    r = run_cli("stats", "--data", str(new), "--previous", str(tmp_path / "nowhere"))
+    assert r.returncode == 2 and "could not be read" in r.stderr
