@@ -109,6 +109,8 @@ TERM_LABELS = ((10, -30, 2, 24), (20, -60, 1, 32), (None, -90, 1, 32))
 #: In presentation mode a heatmap shows at most this many rows, each labelled: more patients are
 #: aggregated into labelled bands of consecutive rows (the worst value of the band per term).
 PRESENT_HEATMAP_ROWS, PRESENT_ROW_PX = 20, 34
+#: ... and labels at most this many of its columns (labels of 20 px need about 26 px each)
+PRESENT_HEATMAP_TERMS = 30
 #: A legend under the plot starts this many font sizes under it (tick labels and the x-axis title above it).
 LEGEND_GAP = 4.4
 #: The figures' font size, their title's (plotly: 1.4 times the font) and the projector's (for_projector).
@@ -1023,6 +1025,11 @@ def for_projector(fig: go.Figure) -> go.Figure:
             lay["yaxis"] = {k: v for k, v in lay["yaxis"].items()
                             if k not in ("showticklabels", "showgrid", "ticks", "tickmode", "tickvals")}
             lay["yaxis"]["dtick"] = 1
+        xaxis = lay["xaxis"] = dict(lay["xaxis"])
+        ticks = list(xaxis.get("tickvals") or [])
+        if len(ticks) > PRESENT_HEATMAP_TERMS:  # the larger labels need wider columns: fewer of them labelled
+            step = -(-len(ticks) // PRESENT_HEATMAP_TERMS)
+            xaxis["tickvals"], xaxis["ticktext"] = ticks[::step], list(xaxis.get("ticktext") or ticks)[::step]
         colorbar = dict(t.get("colorbar") or {})
         height, colorbar["len"] = heatmap_geometry(rows, lay["xaxis"].get("ticktext") or [""],
                                                    lay["xaxis"].get("tickangle", -90),

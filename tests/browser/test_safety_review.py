@@ -14,7 +14,7 @@ from dashboard.data import PREVIOUS_DATA_DIR_ENV
 from tests.browser.helpers import clashes, fig_eval, wait_fig
 from tests.helpers import PILOT, make_cuts
 
-from .conftest import ARTIFACTS, REPO, ConsoleLog, free_port, start_gunicorn, stop, wait_http, wait_ready
+from .conftest import ARTIFACTS, REPO, free_port, start_gunicorn, stop, wait_http, wait_ready
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=30_000)
@@ -50,14 +50,16 @@ def cuts_url(tmp_path_factory):
 
 
 @pytest.fixture
-def cpage(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = ctx.new_page()
-    log = ConsoleLog()
-    log.attach(pg)
-    yield pg
-    ctx.close()
-    assert log.errors == [], "browser console not clean:\n" + "\n".join(log.errors)
+def cpage(new_page):
+    """A page of its own whose console must stay clean (conftest's ``new_page``)."""
+    return new_page()
+
+
+def open_heatmap(page, url: str, query: str) -> None:
+    """Open the safety view at ``query`` and wait until its heatmap's labels are drawn."""
+    page.goto(url + "/?tab=safety&" + query)
+    wait_ready(page, timeout=60_000)
+    wait_fig(page, "ae-heatmap", "gd._fullData.length > 0 && gd.querySelector('.xtick')", timeout=60_000)
 
 
 def snap(page, name: str, selector: str | None = None) -> None:
@@ -72,14 +74,12 @@ def snap(page, name: str, selector: str | None = None) -> None:
 
 def test_pilot_safety_view(cpage, pilot_url):
     page = cpage
-    page.goto(pilot_url + "/?tab=safety&group=arm&level=preferred")
-    wait_ready(page, timeout=60_000)
+    open_heatmap(page, pilot_url, "group=arm&level=preferred")
     summary = page.locator("#ae-summary-table")
     expect(summary).to_contain_text("218 (85.8%)")
     expect(summary).to_contain_text("65 (75.6%)")
     expect(summary).to_contain_text("Xanomeline High Dose − Placebo")
     # the heatmap of 218 patients by 230 preferred terms: no label overprints another or the title
-    wait_fig(page, "ae-heatmap", "gd._fullData.length > 0 && gd.querySelector('.xtick')", timeout=60_000)
     assert fig_eval(page, "ae-heatmap", "return gd._fullData[0].x.length;") > 200
     assert clashes(page, "ae-heatmap") == []
     # the swimmer plot is drawn: a bar trace per severity, deaths marked
@@ -102,12 +102,16 @@ def test_pilot_safety_view(cpage, pilot_url):
     snap(page, "safety-swimmer", "#ae-swimmer")
 
 
-def test_pilot_heatmap_by_body_system_has_no_overprint(cpage, pilot_url):
+def test_pilot_heatmap_by_body_system_and_presented_has_no_overprint(cpage, pilot_url):
     page = cpage
-    page.goto(pilot_url + "/?tab=safety&level=body_system")
-    wait_ready(page, timeout=60_000)
-    wait_fig(page, "ae-heatmap", "gd._fullData.length > 0 && gd.querySelector('.xtick')", timeout=60_000)
+    open_heatmap(page, pilot_url, "level=body_system")
     assert fig_eval(page, "ae-heatmap", "return gd._fullData[0].x.length;") == 23
+    assert clashes(page, "ae-heatmap") == []
+    # in presentation mode (larger labels) at 1280 x 720, 230 preferred terms: still none overprinted
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_heatmap(page, pilot_url, "level=preferred&present=1")
+    wait_fig(page, "ae-heatmap", "gd._fullLayout.font.size === 20", timeout=60_000)
+    page.wait_for_timeout(300)
     assert clashes(page, "ae-heatmap") == []
 
 
