@@ -240,12 +240,16 @@ def pooled(cohort: cohorts.Cohort, ds: Dataset) -> cohorts.Cohort:
 
 
 def _names_patients(cell_texts, ids: set[str]) -> bool:
-    """Whether a table's cells name a patient (an id alone, or "Patient <id>" / "patient <id>")."""
+    """Whether a table's cells name a patient: "Patient <id>" / "patient <id>", an id alone (ids that are not
+    plain numbers: a count is not a patient), or a list of two or more ids ("1, 4, 7 … and 3 more")."""
     import re
 
     for text in cell_texts:
         t = str(text).strip()
-        if t in ids:
+        if t in ids and not t.isdigit():
+            return True
+        tokens = [x.strip() for x in re.split(r",|…", t) if x.strip()]
+        if len(tokens) >= 2 and all(x in ids or re.fullmatch(r"and \d+ more", x) for x in tokens):
             return True
         for m in re.finditer(r"[Pp]atients? ([^\s,;:()]+)", t):
             if m.group(1) in ids:

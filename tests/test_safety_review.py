@@ -246,3 +246,11 @@ def test_stats_and_report_commands_take_the_previous_cut(tmp_path):
     assert "Changes since" in out.read_text()
     r = run_cli("stats", "--data", str(new), "--previous", str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "could not be read" in r.stderr
+
+
+def test_open_report_of_the_shipped_data_names_no_patient_but_keeps_the_aggregates(shipped):
+    html = reports.html_report(shipped, select(shipped, cohort="compare"), open_session=True, generated_at="x",
+                               highlight="7")
+    assert not re.search(r"[Pp]atient \d+\b", html)  # no listing, profile, heatmap row or flow exclusion by id
+    assert "Characteristics of the selection" in html and "Summary of adverse events" in html
+    assert "Slope tests" in html and "highlighted patient" not in html
