@@ -528,7 +528,7 @@ def hierarchy_blocks(h, labels: dict[str, str] | None = None, id: str | None = N
         out.append(Notice(f"{h.verbatim_terms} events have no preferred term: counted under their verbatim term.",
                           "info"))
     systems = _table(["Body system", *header[1:]],
-                     [["Any adverse event", *cells(_Total(h.total_counts, h.total, ()))]]
+                     [["Any adverse event", *cells(_Total(h.total_counts, h.total, _total_differences(h)))]]
                      + [[b.body_system, *cells(b)] for b in h.body_systems], id=id,
                      caption=f"{len(h.body_systems)} body systems, {h.n_terms} preferred terms, by frequency; "
                              "open a body system below for its preferred terms. Patients n (%) count a patient once "
@@ -547,6 +547,16 @@ class _Total:
     counts: tuple
     overall: object
     risk_differences: tuple
+
+
+def _total_differences(h) -> tuple:
+    """The risk differences of "any adverse event" in the hierarchy (each group against the first, the control)."""
+    from .safety import risk_difference
+
+    if len(h.total_counts) < 2:
+        return ()
+    c0 = h.total_counts[0]
+    return tuple(risk_difference(c.patients, c.denominator, c0.patients, c0.denominator) for c in h.total_counts[1:])
 
 
 DEATHS_HEADER = ["Patient", "Group", "Cause", "Day", "Source", "Conflict"]
