@@ -109,8 +109,9 @@ TERM_LABELS = ((10, -30, 2, 24), (20, -60, 1, 32), (None, -90, 1, 32))
 #: In presentation mode a heatmap shows at most this many rows, each labelled: more patients are
 #: aggregated into labelled bands of consecutive rows (the worst value of the band per term).
 PRESENT_HEATMAP_ROWS, PRESENT_ROW_PX = 20, 34
-#: ... and labels at most this many of its columns (labels of 20 px need about 26 px each)
-PRESENT_HEATMAP_TERMS = 30
+#: ... and labels at most this many of its columns (labels of 20 px need about 26 px each), of at most this
+#: many characters
+PRESENT_HEATMAP_TERMS, PRESENT_TERM_CHARS = 30, 16
 #: A legend under the plot starts this many font sizes under it (tick labels and the x-axis title above it).
 LEGEND_GAP = 4.4
 #: The figures' font size, their title's (plotly: 1.4 times the font) and the projector's (for_projector).
@@ -1029,7 +1030,9 @@ def for_projector(fig: go.Figure) -> go.Figure:
         ticks = list(xaxis.get("tickvals") or [])
         if len(ticks) > PRESENT_HEATMAP_TERMS:  # the larger labels need wider columns: fewer of them labelled
             step = -(-len(ticks) // PRESENT_HEATMAP_TERMS)
-            xaxis["tickvals"], xaxis["ticktext"] = ticks[::step], list(xaxis.get("ticktext") or ticks)[::step]
+            # ... and shorter: a window's height holds the labels above the rows
+            xaxis["tickvals"] = ticks[::step]
+            xaxis["ticktext"] = [wrap_label(v, PRESENT_TERM_CHARS, 1) for v in xaxis["tickvals"]]
         colorbar = dict(t.get("colorbar") or {})
         height, colorbar["len"] = heatmap_geometry(rows, lay["xaxis"].get("ticktext") or [""],
                                                    lay["xaxis"].get("tickangle", -90),

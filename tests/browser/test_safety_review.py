@@ -112,7 +112,9 @@ def test_pilot_heatmap_by_body_system_and_presented_has_no_overprint(cpage, pilo
     open_heatmap(page, pilot_url, "level=preferred&present=1")
     wait_fig(page, "ae-heatmap", "gd._fullLayout.font.size === 20", timeout=60_000)
     page.wait_for_timeout(300)
-    assert clashes(page, "ae-heatmap") == []
+    found = clashes(page, "ae-heatmap")
+    page.screenshot(path=str(ARTIFACTS / "present-pilot.png"), full_page=True)
+    assert found == [], "\n".join(found)
 
 
 def test_changes_panel_with_a_previous_cut(cpage, cuts_url):
