@@ -3,7 +3,8 @@
 Every table the dashboard, the HTML report and the CSV exports show is made
 here once, as a :class:`TableText` of plain strings (with :class:`Badge`
 cells where a cell carries a verdict), together with the few other blocks a
-view shows (:class:`Notice`, :class:`Heading`, :class:`Para`).  The
+view shows (:class:`Notice`, :class:`Heading`, :class:`Para`, :class:`Details`: a line that opens to
+more blocks).  The
 dashboard (:func:`dashboard.layout.render`) and the report
 (:func:`dashboard.reports.render_html`) only render these blocks: neither
 writes a header or a cell of its own, so the two cannot drift.
