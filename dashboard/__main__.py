@@ -255,6 +255,19 @@ def _cohort_or_exit(args, ds):
     return cohort
 
 
+def _with_previous(args, ds):
+    """The dataset with its previous data cut (``--previous``, else ``$DASHBOARD_PREVIOUS_DATA_DIR``), whose
+    changes the report and the JSON then carry; one that cannot be read is a usage error."""
+    from .diff import with_previous
+
+    if data.resolve_previous_data_dir(getattr(args, "previous", None)) is None:
+        return ds
+    ds = with_previous(ds, getattr(args, "previous", None))
+    if ds.previous_problem:
+        _usage_error(ds.previous_problem)
+    return ds
+
+
 def _usage_error(message: str):
     sys.stderr.write(f"python -m dashboard: error: {message}\n")
     raise SystemExit(2)
@@ -265,7 +278,7 @@ def cmd_stats(args) -> int:
 
     from .reports import cohort_statistics
 
-    ds = _load_or_exit(args)
+    ds = _with_previous(args, _load_or_exit(args))
     cohort = _cohort_or_exit(args, ds)
     print(json.dumps(cohort_statistics(ds, cohort), indent=1, allow_nan=False))
     return 0
@@ -273,7 +286,7 @@ def cmd_stats(args) -> int:
 
 def _export_target(args):
     """The dataset, the selected cohort and the output path of an export; never inside the dataset directory."""
-    ds = _load_or_exit(args)
+    ds = _with_previous(args, _load_or_exit(args))
     cohort = _cohort_or_exit(args, ds)
     out = Path(args.out)
     if out.resolve().is_relative_to(ds.directory):
@@ -285,8 +298,10 @@ def cmd_report(args) -> int:
     from .reports import html_report
 
     ds, cohort, out = _export_target(args)
-    out.write_text(html_report(ds, cohort), encoding="utf-8")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {cohort.count_text()}, {cohort.describe()}")
+    out.write_text(html_report(ds, cohort, open_session=args.open_session, confidentiality=args.confidential),
+                   encoding="utf-8")
+    version = "DSMB open-session version (pooled, no patient-level listings)" if args.open_session else "closed session"
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {version}): {cohort.count_text()}, {cohort.describe()}")
     return 0
 
 
@@ -295,7 +310,7 @@ def cmd_figures(args) -> int:
 
     ds, cohort, out = _export_target(args)
     try:
-        written = write_figures(ds, cohort, out)
+        written = write_figures(ds, cohort, out, confidentiality=args.confidential)
     except ImageExportError as exc:
         sys.stderr.write(f"python -m dashboard figures: error: {exc}\n")
         return 1
@@ -391,6 +406,20 @@ def cmd_add_user(args) -> int:
     return 0
 
 
+def _add_previous(p):
+    p.add_argument("--previous", default=None, metavar="DIR",
+                   help=f"the previous data cut: its changes are included (default: ${data.PREVIOUS_DATA_DIR_ENV})")
+
+
+def _add_confidential(p):
+    from .formatting import DEFAULT_CONFIDENTIALITY
+    from .reports import CONFIDENTIALITY_ENV
+
+    p.add_argument("--confidential", default=None, metavar="TEXT",
+                   help=f"the confidentiality line on every page and figure (default: ${CONFIDENTIALITY_ENV}, else "
+                        f"{DEFAULT_CONFIDENTIALITY!r})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description="ALS cell-therapy trial dashboard and its tools.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -434,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="print the statistics of a cohort as one JSON object")
     _add_data(p)
     _add_filters(p)
+    _add_previous(p)
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("serve", help="run the dashboard with gunicorn (default http://127.0.0.1:8050)")
@@ -448,12 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="FILE")
+    _add_previous(p)
+    p.add_argument("--open", dest="open_session", action="store_true",
+                   help="the DSMB open-session version: pooled over arms, no patient-level listings or profiles")
+    _add_confidential(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("figures", help="write every figure of a cohort as PNG and SVG (16:9 slides; needs Chromium)")
     _add_data(p)
     _add_filters(p)
     p.add_argument("--out", required=True, metavar="DIR")
+    _add_confidential(p)
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("add-user",

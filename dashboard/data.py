@@ -363,9 +363,22 @@ class Dataset:
     non_emergent_events: int = 0
     #: Every adverse event, treatment-emergent or not (``adverse_events`` without the filter); None = the same.
     all_adverse_events: pd.DataFrame | None = None
+    #: The previous data cut (``serve --previous`` / ``$DASHBOARD_PREVIOUS_DATA_DIR``), loaded read-only; None: none.
+    previous: Dataset | None = None
+    #: Why the previous data cut named could not be loaded (None: it was, or none was named).
+    previous_problem: str | None = None
 
     # derived values below are computed once per dataset (cached_property writes the instance's
     # __dict__ directly, which a frozen dataclass allows); like the tables, treat them as read-only
+
+    @functools.cached_property
+    def changes(self):
+        """What changed since the previous data cut (:class:`dashboard.diff.DataDiff`), or None without one."""
+        if self.previous is None:
+            return None
+        from .diff import diff
+
+        return diff(self.previous, self)
 
     @functools.cached_property
     def measures(self) -> list[str]:

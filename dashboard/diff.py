@@ -21,7 +21,8 @@ event with ``serious`` true, or a kept one whose ``serious`` became true; a **ne
 deaths listing (:func:`dashboard.safety.deaths`: ``patients.died`` or a fatal event) of the new cut and not of
 the previous one.  Visits (``visits.csv``) are the schedule, not records: not compared.
 
-Pure: datasets in, result out; no Dash import, no I/O.
+Pure: datasets in, result out; no Dash import. The one I/O: :func:`with_previous` loads the previous cut
+(read-only) for the app and the commands.
 """
 
 from __future__ import annotations
@@ -264,3 +265,59 @@ def diff(previous: Dataset, current: Dataset) -> DataDiff:
         changed=tuple(changed),
         deleted=tuple(deleted),
     )
+
+
+# ---------------------------------------------------------------- marking the rows of a listing
+
+
+def event_marks(events: pd.DataFrame, d: DataDiff | None) -> list[str]:
+    """Per row of an adverse-event frame of the current cut (in its order): "new" (not in the previous cut),
+    "changed" (a value differs) or "". The rows are keyed as :func:`diff` keys them (the occurrence numbers
+    count within ``events``: pass the frame the diff compared, or one with the same events per key)."""
+    if d is None:
+        return [""] * len(events)
+    new = set(d.new_events)
+    changed = {c.record for c in d.changed if c.record.file == "adverse_events.csv"}
+    keys = list(_records(events, "adverse_events.csv"))
+    return ["new" if k in new else "changed" if k in changed else "" for k in keys]
+
+
+def patient_marks(d: DataDiff | None) -> dict[str, str]:
+    """Patient → "new" (a new patient or a new death) or "changed" (a value of the patient's record or of one of
+    their adverse events changed)."""
+    if d is None:
+        return {}
+    out = {c.record.patient_id: "changed" for c in d.changed if c.record.file in ("patients.csv", "adverse_events.csv")}
+    out.update({p: "new" for p in (*d.new_patients, *d.new_deaths)})
+    return out
+
+
+# ---------------------------------------------------------------- the previous data cut of a dataset
+
+
+def with_previous(ds: Dataset, previous_dir=None) -> Dataset:
+    """The dataset with the previous data cut (``previous_dir``, else ``$DASHBOARD_PREVIOUS_DATA_DIR``) loaded
+    read-only as the current one is (:attr:`Dataset.previous`); one that cannot be read is a notice
+    (:attr:`Dataset.previous_problem`), never a failure; none named: the dataset as it is."""
+    import dataclasses
+
+    from . import importers
+    from .data import DatasetError, resolve_previous_data_dir
+
+    path = resolve_previous_data_dir(previous_dir)
+    if path is None:
+        return ds
+    try:
+        if not path.is_dir():
+            raise FileNotFoundError("not a directory")
+        previous = importers.load(path)
+    except DatasetError as exc:
+        first = str(exc.problems[0]) if exc.problems else ""
+        problem = (f"The previous data cut {path} could not be read ({len(exc.problems)} problem(s)"
+                   + (f"; the first: {first}" if first else "") + "): no changes since it are shown.")
+        return dataclasses.replace(ds, previous_problem=problem)
+    except Exception as exc:  # noqa: BLE001 (any unreadable cut is a notice on the page, not a traceback)
+        return dataclasses.replace(ds, previous_problem=f"The previous data cut {path} could not be read "
+                                                        f"({type(exc).__name__}: {exc}): no changes since it are "
+                                                        "shown.")
+    return dataclasses.replace(ds, previous=previous)

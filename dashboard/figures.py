@@ -96,6 +96,9 @@ LARGE_THRESHOLD = 5000
 #: The adverse-event heatmap labels its rows up to this many patients; above, its rows are thin and
 #: unlabelled, all of them within HEATMAP_MAX_HEIGHT pixels (a row may be under a pixel: hover names it).
 HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
+#: The heatmap labels at most this many of its columns (every k-th where there are more): vertical labels of
+#: 13 px need about 16 px each, and a plot is about 1,000 px wide.
+HEATMAP_LABELLED_TERMS = 50
 #: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
 #: Heatmap rows are this many pixels high (a row label fits); HEATMAP_BOTTOM pixels under the rows hold the note.
@@ -106,6 +109,9 @@ TERM_LABELS = ((10, -30, 2, 24), (20, -60, 1, 32), (None, -90, 1, 32))
 #: In presentation mode a heatmap shows at most this many rows, each labelled: more patients are
 #: aggregated into labelled bands of consecutive rows (the worst value of the band per term).
 PRESENT_HEATMAP_ROWS, PRESENT_ROW_PX = 20, 34
+#: ... and labels at most this many of its columns (labels of 20 px need about 26 px each), of at most this
+#: many characters
+PRESENT_HEATMAP_TERMS, PRESENT_TERM_CHARS = 30, 16
 #: A legend under the plot starts this many font sizes under it (tick labels and the x-axis title above it).
 LEGEND_GAP = 4.4
 #: The figures' font size, their title's (plotly: 1.4 times the font) and the projector's (for_projector).
@@ -726,7 +732,8 @@ def heatmap_geometry(n_rows: int, ticktext, angle: float, levels: int, font: flo
 
 
 def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "severity",
-               highlight: str | None = None, only=(), group_of: dict[str, str] | None = None) -> go.Figure:
+               highlight: str | None = None, only=(), group_of: dict[str, str] | None = None,
+               level: str = "term") -> go.Figure:
     """Patients (rows) by event terms (columns), coloured by the worst severity, seriousness or relatedness.
 
     ``patients``: the selected patients (patient_id column) in row order.  Rows:
@@ -740,6 +747,8 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     title = {"severity": "Adverse events by patient and term: worst severity",
              "serious": "Adverse events by patient and term: seriousness",
              "related": "Adverse events by patient and term: relationship to the cell product"}[colour_by]
+    if level != "term":  # the columns are preferred terms or body systems (the safety view's "level")
+        title = title.replace("and term", f"and {level}")
     if kept:
         title += f", {kept} events only"
     if patients.empty:
@@ -812,6 +821,11 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
     # the terms as text (dataset text is untrusted: no live markup), and their labels from that text
     shown = plain_texts(term_list)
     ticktext, angle = term_labels(shown)
+    # more columns than labels fit side by side: every step-th column labelled (hover names each), so that
+    # no label overprints its neighbour
+    step = -(-len(shown) // HEATMAP_LABELLED_TERMS)
+    tickvals = shown[::step]
+    ticktext = ticktext[::step]
     height, colorbar = heatmap_geometry(len(order), ticktext, angle, k, BASE_FONT, TITLE_SIZE, row_px)
     row_labels = np.char.add("Patient ", row_ids)
     if group_of:
@@ -837,9 +851,12 @@ def ae_heatmap(ae: pd.DataFrame, patients: pd.DataFrame, colour_by: str = "sever
                   f"{'a ' + kept + ' event' if kept else 'any event'} not shown")
     if many:
         sub += f"; {len(order)} rows are too many to label: hover a row to name its patient"
+    if step > 1:
+        sub += f"; every {step}th of the {len(shown)} columns is labelled: hover a cell to name its {level}"
     s.note(sub, 0, -0.02, size=11, colour="#444")
     xaxis = {"type": "category", "tickangle": angle, "side": "top", "tickmode": "array",
-             "tickvals": shown, "ticktext": ticktext, "automargin": True}
+             "tickvals": tickvals, "ticktext": ticktext, "automargin": True,
+             "range": [-0.5, len(shown) - 0.5]}
     _reserve_title(xaxis, TITLE_SIZE)
     return s.figure(title, n=len(sel), height=height,
                     summary=(f"Grid of {len(order)} patients with {events} (rows) by {len(term_list)} event terms "
@@ -1009,6 +1026,13 @@ def for_projector(fig: go.Figure) -> go.Figure:
             lay["yaxis"] = {k: v for k, v in lay["yaxis"].items()
                             if k not in ("showticklabels", "showgrid", "ticks", "tickmode", "tickvals")}
             lay["yaxis"]["dtick"] = 1
+        xaxis = lay["xaxis"] = dict(lay["xaxis"])
+        ticks = list(xaxis.get("tickvals") or [])
+        if len(ticks) > PRESENT_HEATMAP_TERMS:  # the larger labels need wider columns: fewer of them labelled
+            step = -(-len(ticks) // PRESENT_HEATMAP_TERMS)
+            # ... and shorter: a window's height holds the labels above the rows
+            xaxis["tickvals"] = ticks[::step]
+            xaxis["ticktext"] = [wrap_label(v, PRESENT_TERM_CHARS, 1) for v in xaxis["tickvals"]]
         colorbar = dict(t.get("colorbar") or {})
         height, colorbar["len"] = heatmap_geometry(rows, lay["xaxis"].get("ticktext") or [""],
                                                    lay["xaxis"].get("tickangle", -90),
@@ -1116,3 +1140,88 @@ def _alpha(colour: str, a: float) -> str:
     """``#RRGGBB`` as ``rgba(r, g, b, a)``."""
     h = colour.lstrip("#")
     return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {a})"
+
+
+# ---------------------------------------------------------------- timelines (issue 14)
+
+#: The swimmer plot's bar colour per severity (the heatmap's scale; not recorded grey).
+SWIMMER_COLOURS = dict(zip(SEVERITIES, SEVERITY_COLOURS[1:]))
+SWIMMER_ROW_PX = 22
+
+
+def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[str, str] | None = None,
+            sort_words: str = "", n: int | None = None, highlight: str | None = None,
+            row_word: str = "Patient") -> go.Figure:
+    """A swimmer plot: one row per ``rows`` entry -- (row id, row label, events) with events
+    :class:`dashboard.safety.TimelineEvent` -- against days since day 0; each event a bar from its start to its
+    end coloured by severity, serious events marked with a diamond at their start, deaths (fatal events) with a
+    cross at their end. Rows from the top in the order given."""
+    if not rows:
+        return message_figure("No events with a start day", title)
+    s = _Spec()
+    labels = [label for _rid, label, _ev in rows]
+    ids = [rid for rid, _label, _ev in rows]
+    severities = [*SEVERITIES, None]
+    for sev in severities:
+        xs, ys, hover = [], [], []
+        for _rid, label, events in rows:
+            for e in events:
+                if e.severity != sev:
+                    continue
+                end = e.end_day if e.end_day > e.start_day else e.start_day + 0.8
+                xs += [e.start_day, end, None]
+                ys += [label, label, None]
+                words = (f"{plain_text(e.term)}: day {e.start_day:g} to {e.end_day:g}"
+                         + (" (ongoing)" if e.ongoing else "") + f", {sev or 'severity not recorded'}"
+                         + (", serious" if e.serious else ""))
+                hover += [words, words, None]
+        if not xs:
+            continue
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=sev or "severity not recorded",
+                line={"color": SWIMMER_COLOURS.get(sev, NOT_RECORDED_COLOUR), "width": 7},
+                text=np.asarray(hover, dtype=object), hovertemplate="%{y}<br>%{text}<extra></extra>",
+                connectgaps=False)
+    for kind, symbol, colour, pick, at in (("serious event", "diamond", VERMILLION, lambda e: bool(e.serious),
+                                            lambda e: e.start_day),
+                                           ("death", "x", BLACK, lambda e: e.fatal, lambda e: e.end_day)):
+        xs, ys, hover = [], [], []
+        for _rid, label, events in rows:
+            for e in events:
+                if pick(e):
+                    xs.append(at(e))
+                    ys.append(label)
+                    hover.append(f"{kind}: {plain_text(e.term)}, day {at(e):g}")
+        if xs:
+            s.trace(type="scatter", x=xs, y=ys, mode="markers", name=kind,
+                    marker={"symbol": symbol, "size": 11, "color": colour, "line": {"color": BLACK, "width": 1}},
+                    text=np.asarray(hover, dtype=object), hovertemplate="%{y}<br>%{text}<extra></extra>")
+    s.vline(0)
+    many = len(rows) > HEATMAP_LABELLED_ROWS
+    row_px = min(SWIMMER_ROW_PX, HEATMAP_MAX_HEIGHT / len(rows)) if many else SWIMMER_ROW_PX
+    height = round(max(320, 150 + row_px * len(rows)))
+    if highlight in ids:
+        y = labels[ids.index(highlight)]
+        s.layout["shapes"].append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "y0": y, "y1": y,
+                                   "yref": "y", "layer": "below", "line": {"color": "#bbb", "width": 18}})
+    return s.figure(title + (f" ({sort_words})" if sort_words else ""), n=n, height=height,
+                    x_title="Days since day 0",
+                    summary=(f"Swimmer plot of {len(rows)} {row_word.lower()} rows: each event a bar from its start "
+                             "to its end day coloured by severity; diamonds mark serious events, crosses deaths."),
+                    yaxis={"autorange": "reversed", "type": "category", "automargin": True,
+                           "categoryorder": "array", "categoryarray": labels,
+                           **({"showticklabels": False, "ticks": ""} if many else {"dtick": 1})},
+                    showlegend=True, margin={"t": 56, "b": 110},
+                    meta={"swimmer": {"rows": len(rows), "labelled": not many}})
+
+
+def add_confidentiality(fig: go.Figure, line: str) -> go.Figure:
+    """The confidentiality line (an exported figure's, e.g. "Confidential: for the DSMB only") at the figure's
+    bottom right, in the margin; ``layout.meta.confidentiality`` names it."""
+    if not line:
+        return fig
+    fig.add_annotation(text=plain_text(line), xref="paper", yref="paper", x=1, y=0, xanchor="right",
+                       yanchor="top", yshift=-fig.layout.margin.b + 4 if fig.layout.margin.b else -40,
+                       showarrow=False, font={"size": 12, "color": "#7a1f00"}, name="confidentiality")
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta, "confidentiality": line})
+    return fig

@@ -3,7 +3,8 @@
 Every table the dashboard, the HTML report and the CSV exports show is made
 here once, as a :class:`TableText` of plain strings (with :class:`Badge`
 cells where a cell carries a verdict), together with the few other blocks a
-view shows (:class:`Notice`, :class:`Heading`, :class:`Para`).  The
+view shows (:class:`Notice`, :class:`Heading`, :class:`Para`, :class:`Details`: a line that opens to
+more blocks).  The
 dashboard (:func:`dashboard.layout.render`) and the report
 (:func:`dashboard.reports.render_html`) only render these blocks: neither
 writes a header or a cell of its own, so the two cannot drift.
@@ -67,7 +68,18 @@ class Para:
     css: str = ""
 
 
-Block = TableText | Notice | Heading | Para
+@dataclass(frozen=True)
+class Details:
+    """A disclosure: a one-line ``summary`` that opens to its ``content`` blocks (HTML details/summary), e.g. a
+    body system that opens to its preferred terms."""
+
+    summary: str
+    content: tuple = ()
+    open: bool = False
+    css: str = "details-block"
+
+
+Block = TableText | Notice | Heading | Para | Details
 #: What a view's table slot holds: nothing, one block, or a sequence of blocks.
 Blocks = Block | tuple[Block, ...] | None
 
@@ -76,7 +88,7 @@ def as_blocks(content: Blocks) -> tuple[Block, ...]:
     """A slot's content as a flat tuple of blocks."""
     if content is None:
         return ()
-    if isinstance(content, (TableText, Notice, Heading, Para)):
+    if isinstance(content, (TableText, Notice, Heading, Para, Details)):
         return (content,)
     out: list[Block] = []
     for c in content:
@@ -169,9 +181,15 @@ METHODS = {
 # ---------------------------------------------------------------- overview
 
 
-def flow_rows(flow) -> TableText:
-    """The patient flow (:class:`dashboard.views.overview.Flow`) as a table."""
+def flow_rows(flow, names: bool = True) -> TableText:
+    """The patient flow (:class:`dashboard.views.overview.Flow`) as a table (``names`` False: the excluded
+    patients counted by reason, not named: the DSMB open session)."""
     excluded = "; ".join(f"patient {p}: {r or 'reason not given'}" for p, r in flow.excluded) or "none"
+    if not names:
+        reasons: dict[str, int] = {}
+        for _p, r in flow.excluded:
+            reasons[r or "reason not given"] = reasons.get(r or "reason not given", 0) + 1
+        excluded = "; ".join(f"{k} patient(s): {r}" for r, k in reasons.items()) or "none"
     return _table(["Step", "Patients"], [
         ["Enrolled (safety population)", str(flow.safety)],
         ["Efficacy population", str(flow.efficacy)],
@@ -396,7 +414,12 @@ def serious_listing(ae: pd.DataFrame, limit: int = SERIOUS_LISTING_ROWS) -> tupl
     """The serious events, most severe first, at most ``limit`` rows and a notice saying how many are left out."""
     if ae.empty:
         return (Para("No serious adverse events in the selection."),)
-    listing = _table(["Patient"] + EVENT_HEADER, event_rows(ae.head(limit)))
+    rows = event_rows(ae.head(limit))
+    header = ["Patient"] + EVENT_HEADER
+    if SINCE_COLUMN in ae.columns:  # the previous data cut is known: new and changed rows are marked
+        header.append(SINCE_HEADER)
+        rows = [r + [since_badge(m)] for r, m in zip(rows, ae[SINCE_COLUMN].head(limit))]
+    listing = _table(header, rows)
     if len(ae) <= limit:
         return (listing,)
     return (Notice(f"The first {limit} of {len(ae)} serious events (the most severe first) are listed; "
@@ -597,3 +620,204 @@ METHODS["survival"] = (
     "'not reached' where it does not. Log-rank test over all groups; Cox proportional-hazards ratio (Efron ties) "
     "with its Wald 95% CI for two groups. Death: a survivor is censored at his last measurement or adverse-event "
     "day.")
+
+
+# ---------------------------------------------------------------- the DSMB's safety review (issue 14)
+
+
+#: The column a listing's frame carries when the previous data cut is known: "new", "changed" or "".
+SINCE_COLUMN = "since_review"
+SINCE_HEADER = "Since last review"
+
+
+def since_badge(mark) -> Badge | str:
+    """A listing row's mark against the previous data cut: a "new" or "changed" badge, else empty."""
+    if mark in ("new", "changed"):
+        return Badge(mark, f"since since-{mark}")
+    return ""
+
+
+def _n_pct(c) -> str:
+    return f"{c.patients} ({fmt(c.percent, 1)}%)" if c.denominator else "—"
+
+
+def _rd(r) -> str:
+    if r.difference is None:
+        return "—"
+    return (f"{fmt(100 * r.difference, 1, True)} [{fmt(100 * r.lower, 1, True)}, "
+            f"{fmt(100 * r.upper, 1, True)}]")
+
+
+def _group_header(groups, group_n, labels) -> list[str]:
+    return [f"{labels.get(g, g)} (n = {n})" for g, n in zip(groups, group_n)]
+
+
+def _rd_header(groups, labels) -> list[str]:
+    return [f"{labels.get(g, g)} − {labels.get(groups[0], groups[0])}, % [95% CI]" for g in groups[1:]]
+
+
+def safety_summary_table(s, labels: dict[str, str] | None = None, id: str | None = None) -> TableText:
+    """The DSMB summary (:class:`dashboard.safety.SafetySummary`): patients n (%) and events per group and overall,
+    and each group's risk difference against the control (Newcombe 95% CI) when grouped; "not recorded" where
+    no event of the selection has the value a row needs."""
+    labels = labels or {}
+    groups = list(s.groups)
+    header = (["Patients with", *[h for g in _group_header(groups, s.group_n, labels) for h in (g, "events")],
+               f"Overall (n = {s.n})", "events"] + (_rd_header(groups, labels) if len(groups) > 1 else []))
+    rows = []
+    for r in s.rows:
+        if not r.recorded:
+            cells = [NOT_RECORDED] * (2 * len(groups) + 2 + (len(groups) - 1 if len(groups) > 1 else 0))
+            rows.append([r.label, *cells])
+            continue
+        cells = [x for c in r.counts for x in (_n_pct(c), str(c.events))]
+        cells += [_n_pct(r.overall), str(r.overall.events)]
+        if len(groups) > 1:
+            cells += [_rd(d) for d in r.risk_differences]
+        label = r.label + (f" ({r.not_recorded.events} events not recorded)" if r.not_recorded.events else "")
+        rows.append([label, *cells])
+    cap = ("Patients n (% of the group's patients in the selection) and events. "
+           + ("Risk difference: the group's share minus the control's, in percentage points, with the 95% Newcombe "
+              "hybrid score interval. " if len(groups) > 1 else "")
+           + "'not recorded': no event of the selection records the value (never counted as 'no').")
+    return _table(header, rows, caption=cap, id=id, css="data-table safety-summary")
+
+
+def hierarchy_blocks(h, labels: dict[str, str] | None = None, id: str | None = None) -> tuple[Block, ...]:
+    """Body system → preferred term (:class:`dashboard.safety.Hierarchy`): one disclosure per body system, by
+    frequency, whose summary gives the system's patients per group and which opens to its terms."""
+    labels = labels or {}
+    groups = list(h.groups)
+    if not h.body_systems:
+        return (Para("No adverse events in the selection."),)
+    header = (["Preferred term", *_group_header(groups, h.group_n, labels), f"Overall (n = {h.n})", "Events"]
+              + (_rd_header(groups, labels) if len(groups) > 1 else []))
+
+    def cells(r) -> list[str]:
+        out = [_n_pct(c) for c in r.counts] + [_n_pct(r.overall), str(r.overall.events)]
+        rds = [_rd(d) for d in r.risk_differences] or ["—"] * (len(groups) - 1)
+        return out + (rds if len(groups) > 1 else [])
+
+    out: list[Block] = []
+    if not h.coded:
+        out.append(Notice("This dataset gives no body systems: every term is under 'Not coded'.", "info"))
+    if h.verbatim_terms:
+        out.append(Notice(f"{h.verbatim_terms} events have no preferred term: counted under their verbatim term.",
+                          "info"))
+    systems = _table(["Body system", *header[1:]],
+                     [["Any adverse event", *cells(_Total(h.total_counts, h.total, _total_differences(h)))]]
+                     + [[b.body_system, *cells(b)] for b in h.body_systems], id=id,
+                     caption=f"{len(h.body_systems)} body systems, {h.n_terms} preferred terms, by frequency; "
+                             "open a body system below for its preferred terms. Patients n (%) count a patient once "
+                             "per row; events count every event.")
+    out.append(systems)
+    for b in h.body_systems:
+        per = "; ".join([f"{labels.get(g, g)} {_n_pct(c)}" for g, c in zip(groups, b.counts)]
+                        + [f"overall {_n_pct(b.overall)}, {b.overall.events} events"])
+        table = _table(header, [[t.term, *cells(t)] for t in b.terms])
+        out.append(Details(f"{b.body_system} — {per}", (table,)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Total:
+    counts: tuple
+    overall: object
+    risk_differences: tuple
+
+
+def _total_differences(h) -> tuple:
+    """The risk differences of "any adverse event" in the hierarchy (each group against the first, the control)."""
+    from .safety import risk_difference
+
+    if len(h.total_counts) < 2:
+        return ()
+    c0 = h.total_counts[0]
+    return tuple(risk_difference(c.patients, c.denominator, c0.patients, c0.denominator) for c in h.total_counts[1:])
+
+
+DEATHS_HEADER = ["Patient", "Group", "Cause", "Day", "Source", "Conflict"]
+
+
+def deaths_listing(listing, labels: dict[str, str] | None = None, marks: dict[str, str] | None = None,
+                   id: str | None = None) -> Block:
+    """The deaths (:class:`dashboard.safety.DeathListing`): patient, group, cause, day, sources, and the
+    sources' conflicts flagged in place (``marks``: patient → "new"/"changed" since the previous data cut)."""
+    labels = labels or {}
+    if not listing.deaths:
+        return Para("No deaths recorded in the selection.")
+    rows = []
+    for d in listing.deaths:
+        conflict = (Badge("CONFLICT: " + "; ".join(c.message for c in d.conflicts), "conflict")
+                    if d.conflicts else "none")
+        row = [f"Patient {d.patient_id}", labels.get(d.group, d.group) if d.group else "—", d.cause or "not recorded",
+               "not recorded" if d.day is None else f"{d.day:g}", ", ".join(d.sources), conflict]
+        if marks is not None:
+            row.append(since_badge(marks.get(d.patient_id, "")))
+        rows.append(row)
+    header = DEATHS_HEADER + ([SINCE_HEADER] if marks is not None else [])
+    return _table(header, rows, id=id, caption="Day: days since day 0 (patients.death_day, else the fatal event's "
+                  "last day). A conflict: two sources that disagree about the death.")
+
+
+def death_conflict_notice(death) -> Notice | None:
+    """A patient's death conflicts, as a warning on their profile (None: no conflict)."""
+    if death is None or not death.conflicts:
+        return None
+    return Notice(f"Death with conflicting sources ({', '.join(death.sources)}): "
+                  + "; ".join(c.message for c in death.conflicts) + ".", "warn")
+
+
+def timeline_reason(reason: str | None, undated: int = 0) -> Block | None:
+    """Why there is no swimmer plot (the dataset has no event days), or how many events it leaves out."""
+    if reason:
+        return Notice(f"No event timelines: {reason}.", "info")
+    if undated:
+        return Notice(f"{undated} events without a start day are not drawn on the timeline.", "info")
+    return None
+
+
+def changes_blocks(d, limit: int = 30) -> tuple[Block, ...]:
+    """The "changes since the previous data cut" panel (:class:`dashboard.diff.DataDiff`)."""
+    c = d.counts()
+    head = Heading(f"Changes since {d.previous.data_as_of}", 3)
+    meta = Para(f"Previous data cut: {d.previous.directory} (data as of {d.previous.data_as_of}, hash "
+                f"{d.previous.short_hash}); this cut: data as of {d.current.data_as_of}, hash {d.current.short_hash}.",
+                "method")
+    if d.unchanged:
+        return (head, meta, Para("No change: the same patients, measurements and adverse events."))
+    counts = _table(["Since the previous data cut", "Count"], [
+        ["New patients", str(c["new_patients"])],
+        ["New visits (patient visits with new values)", f"{c['new_visits']} ({c['new_measurements']} values)"],
+        ["New adverse events", str(c["new_events"])],
+        ["New serious adverse events", str(c["new_serious_events"])],
+        ["New deaths", str(c["new_deaths"])],
+        ["Changed records", f"{c['changed_records']} ({c['changed_values']} values)"],
+        ["Deleted records", str(c["deleted_records"])],
+    ], id=None, css="data-table changes-counts")
+
+    def listed(summary: str, items: list[list[str]], header: list[str]) -> Details | None:
+        if not items:
+            return None
+        more = [Para(f"… and {len(items) - limit} more (python -m dashboard diff lists them all).")] \
+            if len(items) > limit else []
+        return Details(f"{summary}: {len(items)}", (_table(header, items[:limit]), *more))
+
+    parts = [
+        listed("New patients", [[f"Patient {p}"] for p in d.new_patients], ["Patient"]),
+        listed("New adverse events", [[r.label()] for r in d.new_events], ["Event"]),
+        listed("New serious adverse events", [[r.label()] for r in d.new_serious_events], ["Event"]),
+        listed("New deaths", [[f"Patient {p}"] for p in d.new_deaths], ["Patient"]),
+        listed("Changed values (old → new)", [[f"{x.record.file} {x.record.label()}", x.column, x.old or "(empty)",
+                                              x.new or "(empty)"] for x in d.changed],
+               ["Record", "Column", "Old", "New"]),
+        listed("Deleted records", [[f"{r.file} {r.label()}"] for r in d.deleted], ["Record"]),
+    ]
+    return (head, meta, counts, *[p for p in parts if p is not None])
+
+
+#: The default confidentiality line of the report and the exported figures (``--confidential``,
+#: ``$DASHBOARD_CONFIDENTIALITY``).
+DEFAULT_CONFIDENTIALITY = "Confidential: for the DSMB only"
+OPEN_SESSION_NOTE = ("DSMB OPEN SESSION version: pooled over all arms (no group columns), without patient-level "
+                     "listings, timelines or profiles. The closed-session report has everything.")

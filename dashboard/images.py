@@ -30,9 +30,13 @@ def _find_chromium() -> str | None:
     return None
 
 
-def figure_set(ds: Dataset, cohort: Cohort) -> dict[str, object]:
+def figure_set(ds: Dataset, cohort: Cohort, confidentiality: str | None = None) -> dict[str, object]:
     """Every exported figure of the views (the registry's figure slots with an ``export`` stem), by file stem,
-    built as the dashboard builds them (projector-sized fonts); the views offered for the dataset only."""
+    built as the dashboard builds them (projector-sized fonts), the views offered for the dataset only, each
+    carrying the confidentiality line (:func:`dashboard.reports.confidentiality_line`) at its bottom right."""
+    from .reports import confidentiality_line
+
+    line = confidentiality_line(confidentiality)
     out = {}
     for view in views.offered(ds):
         stems = [s for s in view.figures if s.export]
@@ -42,11 +46,12 @@ def figure_set(ds: Dataset, cohort: Cohort) -> dict[str, object]:
         for slot in stems:
             big = figures.for_projector(getattr(result, slot.attr))
             big.update_layout(**SLIDE)
+            figures.add_confidentiality(big, line)
             out[slot.export] = big
     return out
 
 
-def write_figures(ds: Dataset, cohort: Cohort, out_dir: Path) -> list[Path]:
+def write_figures(ds: Dataset, cohort: Cohort, out_dir: Path, confidentiality: str | None = None) -> list[Path]:
     """Write each figure as NAME.png and NAME.svg into ``out_dir``; return the paths."""
     browser = _find_chromium()
     if browser is None:
@@ -58,7 +63,7 @@ def write_figures(ds: Dataset, cohort: Cohort, out_dir: Path) -> list[Path]:
     except ImportError as exc:  # pragma: no cover - plotly is a core dependency
         raise ImageExportError(str(exc)) from exc
     out_dir.mkdir(parents=True, exist_ok=True)
-    figs = figure_set(ds, cohort)
+    figs = figure_set(ds, cohort, confidentiality)
     paths, objs = [], []
     for name, fig in figs.items():
         for ext in ("png", "svg"):

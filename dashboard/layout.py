@@ -12,7 +12,7 @@ from dash import dcc, html
 from . import cohorts, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
-from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Heading, Notice, TableText, as_blocks
+from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Details, Heading, Notice, TableText, as_blocks
 from .state import SLIDER_STEP, grouping_options, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View, offered
 
@@ -311,6 +311,10 @@ def render(content: Blocks):
             out.append(notice(b.text, b.kind))
         elif isinstance(b, Heading):
             out.append(html.H3(b.text) if b.level <= 3 else html.H4(b.text))
+        elif isinstance(b, Details):
+            inner = render(b.content)
+            inner = [] if inner is None else (inner if isinstance(inner, list) else [inner])
+            out.append(html.Details([html.Summary(b.summary), *inner], open=b.open, className=b.css))
         else:
             out.append(html.P(b.text, className=b.css or None))
     if not out:

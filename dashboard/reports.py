@@ -40,6 +40,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "adverse_events": ae.to_dict(orient="records"),
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
         "groups": _groups_statistics(ds, cohort, pf),
+        **safety_statistics(ds, cohort),
     }
     out.update(_between_statistics(ds, cohort, with_mixed))
     return stats.clean(out)
@@ -52,6 +53,25 @@ def _between_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool) -
     from .views import between_groups, survival
 
     return {**between_groups.statistics(ds, cohort, with_mixed), "survival": survival.statistics(ds, cohort)}
+
+
+def safety_statistics(ds: Dataset, cohort: cohorts.Cohort) -> dict:
+    """The DSMB's safety review in the ``stats`` JSON (issue 14; keys documented in README.md):
+    ``safety_summary``, ``adverse_event_hierarchy``, ``deaths`` (per group shown, the control first) and
+    ``changes`` (since the previous data cut; null without one)."""
+    from . import safety
+
+    grouped = bool(cohort.filter.grouping)
+    keys = cohort.shown_group_of() if grouped else None
+    order = [g.key for g in cohort.shown_groups] if grouped else None
+    every = ds.all_adverse_events if ds.all_adverse_events is not None else ds.adverse_events
+    ids = cohort.patient_ids
+    return {
+        "safety_summary": safety.summary(ds.adverse_events, ids, keys, order).to_dict(),
+        "adverse_event_hierarchy": safety.hierarchy(ds.adverse_events, ids, keys, order).to_dict(),
+        "deaths": safety.deaths(every, ds.patients, ds.measurements, ids, keys).to_dict(),
+        "changes": ds.changes.to_dict() if ds.changes is not None else None,
+    }
 
 
 def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
@@ -184,7 +204,86 @@ th{background:#f6f8fa}.meta{color:#4a5058}
 .fig{border:1px solid #d0d7de;border-radius:6px;margin:10px 0;padding:4px}
 .notice{border-radius:5px;padding:8px 12px;margin:8px 0;background:#eef6fc;border:1px solid #56b4e9}
 .notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
+.conflict{color:#7a1f00;font-weight:600}.since{font-weight:600;color:#0b5394}
+details summary{cursor:pointer;padding:3px 0}
+.confidential{font-weight:600;color:#7a1f00;text-align:center;font-size:.85rem;margin:4px 0}
+.open-session{background:#eef6fc;border:2px solid #0072b2;border-radius:5px;padding:8px 12px;margin:10px 0}
+.confidential-print{display:none}
+@media print{.confidential-print{display:block;position:fixed;left:0;right:0;background:#fff}
+  .confidential-top{top:0}.confidential-bottom{bottom:0}body{padding-top:32px;padding-bottom:32px}
+  details{display:block}details>*{display:block}}
 """
+
+
+def confidentiality_line(text: str | None = None) -> str:
+    """The confidentiality line of the report and the figures: ``text``, else ``$DASHBOARD_CONFIDENTIALITY``,
+    else :data:`dashboard.formatting.DEFAULT_CONFIDENTIALITY`."""
+    import os
+
+    from .formatting import DEFAULT_CONFIDENTIALITY
+
+    return (text or os.environ.get(CONFIDENTIALITY_ENV) or DEFAULT_CONFIDENTIALITY).strip()
+
+
+CONFIDENTIALITY_ENV = "DASHBOARD_CONFIDENTIALITY"
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal of plain text."""
+    return '"' + "".join(ch if ch.isalnum() or ch in " .,:;!?()-_/" else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def _print_css(line: str) -> str:
+    """Every printed page's header and footer carry the confidentiality line (CSS paged media margin boxes;
+    a fixed header and footer where a browser has none)."""
+    t = _css_string(line)
+    return f"@page{{margin:18mm 12mm;@top-center{{content:{t}}}@bottom-center{{content:{t}}}}}"
+
+
+def pooled(cohort: cohorts.Cohort, ds: Dataset) -> cohorts.Cohort:
+    """The cohort pooled over its groups (the DSMB open session: no group columns)."""
+    import dataclasses
+
+    f = cohort.filter
+    population = cohorts.EFFICACY_POPULATION if f.population == cohorts.COMPARE else f.population
+    return cohorts.select(ds, dataclasses.replace(f, group_by="", population=population))
+
+
+def _names_patients(cell_texts, ids: set[str]) -> bool:
+    """Whether a table's cells name a patient: "Patient <id>" / "patient <id>", an id alone (ids that are not
+    plain numbers: a count is not a patient), or a list of two or more ids ("1, 4, 7 … and 3 more")."""
+    import re
+
+    for text in cell_texts:
+        t = str(text).strip()
+        if t in ids and not t.isdigit():
+            return True
+        tokens = [x.strip() for x in re.split(r",|…", t) if x.strip()]
+        if len(tokens) >= 2 and all(x in ids or re.fullmatch(r"and \d+ more", x) for x in tokens):
+            return True
+        for m in re.finditer(r"[Pp]atients? ([^\s,;:()]+)", t):
+            if m.group(1) in ids:
+                return True
+    return False
+
+
+def open_session_blocks(content, ids: set[str]):
+    """The blocks without those that name a patient (a table with a patient's id, a disclosure of one): what the
+    open-session report may show."""
+    from .formatting import Details, Para, TableText, as_blocks, cell_text
+
+    out = []
+    for b in as_blocks(content):
+        if isinstance(b, TableText) and _names_patients([cell_text(c) for r in b.rows for c in r], ids):
+            out.append(Para("(A patient-level table, left out of the open-session report.)", "method"))
+        elif isinstance(b, Details):
+            inner = open_session_blocks(b.content, ids)
+            out.append(Details(b.summary, inner, b.open, b.css))
+        elif isinstance(b, Para) and _names_patients([b.text], ids):
+            continue
+        else:
+            out.append(b)
+    return tuple(out)
 
 
 #: The report's Content-Security-Policy: it may run its own inline plotly.js and show inline images, and
@@ -207,7 +306,7 @@ def _cell_html(c) -> str:
 
 def render_html(content) -> str:
     """Formatting blocks as HTML: the report's twin of :func:`dashboard.layout.render`."""
-    from .formatting import Heading, Notice, TableText, as_blocks
+    from .formatting import Details, Heading, Notice, TableText, as_blocks
 
     out = []
     for b in as_blocks(content):
@@ -221,6 +320,9 @@ def render_html(content) -> str:
         elif isinstance(b, Heading):
             level = min(max(b.level, 3), 4)
             out.append(f"<h{level}>{_esc(b.text)}</h{level}>")
+        elif isinstance(b, Details):
+            out.append(f"<details class='{_esc(b.css)}'{' open' if b.open else ''}><summary>{_esc(b.summary)}"
+                       f"</summary>{render_html(b.content)}</details>")
         else:
             out.append(f"<p class='{_esc(b.css)}'>{_esc(b.text)}</p>" if b.css else f"<p>{_esc(b.text)}</p>")
     return "".join(out)
@@ -240,14 +342,19 @@ def _fig_html(fig, div_id: str) -> str:
 
 
 def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None = None,
-              options: dict | None = None) -> str:
-    """One view's section of the report, from its declaration: its slots in order, then its methods."""
+              options: dict | None = None, open_session: bool = False) -> str:
+    """One view's section of the report, from its declaration: its slots in order, then its methods.
+    ``open_session``: without its patient-level slots (and clickable figures: a patient per mark), and any table
+    naming a patient left out (:func:`open_session_blocks`)."""
     from . import ids, views
     from .formatting import METHODS, Para
 
     result = views.run(view.key, ds, cohort, highlight, **(options or {}))
     parts = [f"<h2>{_esc(view.heading_for(ds))}</h2>"]
+    patient_ids = set(ds.patients["patient_id"].astype(str))
     for slot in view.slots:
+        if open_session and (slot.patient_level or slot.clickable):
+            continue
         if slot.kind == "figure":
             if slot.in_report:
                 parts.append(_fig_html(getattr(result, slot.attr), f"fig-{ids.slot_id(view.prefix, slot.name)}"))
@@ -258,9 +365,11 @@ def view_html(ds: Dataset, cohort: cohorts.Cohort, view, highlight: str | None =
         elif slot.kind == "flow":
             from .formatting import flow_rows
 
-            content = flow_rows(getattr(result, slot.attr))
+            content = flow_rows(getattr(result, slot.attr), names=not open_session)
         else:
             content = getattr(result, slot.attr)
+        if open_session:
+            content = open_session_blocks(content, patient_ids)
         body = render_html(content)
         if body:
             parts.append((f"<h3>{_esc(slot.title)}</h3>" if slot.title else "") + body)
@@ -281,19 +390,35 @@ def _import_report_html(ds: Dataset) -> str:
 
 
 def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = None,
-                options: dict[str, dict] | None = None, generated_at: str | None = None) -> str:
+                options: dict[str, dict] | None = None, generated_at: str | None = None,
+                open_session: bool = False, confidentiality: str | None = None) -> str:
     """A single self-contained HTML file (plotly.js embedded, no network needed) of every view of the
-    selection, in the registry's order (``options``: per view key, its options as on screen)."""
+    selection, in the registry's order (``options``: per view key, its options as on screen).
+
+    ``open_session``: the DSMB open-session version, pooled over the groups, without patient-level listings,
+    timelines or profiles (said on its first page); the default (closed) report has everything. Both carry the
+    confidentiality line (:func:`confidentiality_line`) at the top and bottom and on every printed page."""
     import datetime as dt
 
     from plotly.offline import get_plotlyjs
 
     from . import views
+    from .formatting import OPEN_SESSION_NOTE
 
+    line = confidentiality_line(confidentiality)
+    if open_session:
+        cohort, highlight = pooled(cohort, ds), None
     generated_at = generated_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = views.simulated_notes(ds, cohort, "report")
+    conf = f"<p class='confidential' role='note'>{_esc(line)}</p>"
     parts = [
+        f"<div class='confidential-print confidential-top' aria-hidden='true'>{_esc(line)}</div>",
+        f"<div class='confidential-print confidential-bottom' aria-hidden='true'>{_esc(line)}</div>",
+        conf,
         f"<h1>{_esc(ds.title)}</h1>",
+        (f"<div class='open-session' role='note'><strong>{_esc(OPEN_SESSION_NOTE)}</strong></div>"
+         if open_session else "<p class='meta'>DSMB closed-session report: every view, per group, with the "
+         "patient-level listings.</p>"),
         f"<p class='meta'>Report generated {_esc(generated_at)} · dataset {_esc(ds.directory.name)}/ · hash "
         f"<code>{_esc(ds.short_hash)}</code> · data as of {_esc(ds.data_as_of)}</p>",
         f"<p><strong>Selection:</strong> {_esc(cohort.describe())} — <strong>{_esc(cohort.count_text())}</strong>"
@@ -305,9 +430,11 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
                      + _esc("; ".join(notes)) + ".</div>")
     for view in views.offered(ds):
         if view.in_report:
-            parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key)))
+            parts.append(view_html(ds, cohort, view, highlight, (options or {}).get(view.key), open_session))
+    parts.append(conf)
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(ds.title)} — report</title>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\">"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}</style>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}"
+            f"{_print_css(line)}</style>"
             f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>{body}</body></html>")

@@ -10,6 +10,7 @@ from dash import Dash
 
 from . import cohorts, importers, security
 from .data import Dataset
+from .diff import with_previous
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 #: Dash's default page with the document language declared and without the <footer> around its
@@ -42,6 +43,7 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     build one app per process.
     """
     ds = dataset if dataset is not None else importers.load(data_dir)
+    ds = with_previous(ds)  # $DASHBOARD_PREVIOUS_DATA_DIR: the previous data cut, read-only
     from . import callbacks, layout  # noqa: F401  (registers the callbacks)
 
     app = Dash(

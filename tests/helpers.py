@@ -142,3 +142,53 @@ def only_warning(directory, file: str, row: int | None, column: str | None, frag
     found = [str(p) for p in report.examples]
     assert report.total == 1, "expected exactly one warning, got:\n" + "\n".join(found)
     return assert_problem(found, file, row, column, fragment)
+
+
+# ---------------------------------------------------------------- two data cuts with known changes (issue 14)
+
+
+def edit_csv(path, change):
+    rows = read_csv(path)
+    write_csv(path, change(rows))
+
+
+def column_index(rows, name):
+    return rows[0].index(name)
+
+
+def make_cuts(tmp_path):
+    """(previous, current) data cuts under ``tmp_path``: the shipped data, and a copy with six known changes
+    (tests/test_diff.py checks the diff finds exactly these)."""
+    import shutil
+
+    old = shutil.copytree(SHIPPED, tmp_path / "cut1")
+    new = shutil.copytree(SHIPPED, tmp_path / "cut2")
+    # 1. a new patient, 27, with two values at day 0 (visit V)
+    edit_csv(new / "patients.csv", lambda r: r + [["27", "50", "M", "spinal", "30", "true", "true", "true", ""]])
+    # 2. a new visit of patient 2: FVC at visit XII (month 18); and 27's values at V
+    edit_csv(new / "measurements.csv", lambda r: r + [["2", "XII", "18", "FVC", "60", "Table 4"],
+                                                  ["27", "V", "0", "ALSFRS", "30", "Table 2"],
+                                                  ["27", "V", "0", "FVC", "90", "Table 4"]])
+
+    def events(rows):
+        # 3. a new serious event of patient 3; 4. patient 22's respiratory failure is now fatal (a death);
+        # 5. (below) one value changed; 6. patient 26's leukocytosis deleted
+        out = [r for r in rows if not (r[0] == "26" and r[1] == "Leukocytosis")]
+        sev = column_index(rows, "severity")
+        for r in out:
+            if r[0] == "22" and r[1] == "Respiratory failure":
+                r[sev] = "Death"
+        return out + [["3", "Pneumonia", "true", "false", "Severe", "Hospitalization", "5", "false", "Pneumonia",
+                       "Infections and infestations"]]
+
+    edit_csv(new / "adverse_events.csv", events)
+
+    def fvc(rows):
+        for r in rows:
+            if r[:2] == ["1", "III"] and r[3] == "FVC":
+                assert r[4] == "76"
+                r[4] = "77"
+        return rows
+
+    edit_csv(new / "measurements.csv", fvc)
+    return old, new

@@ -13,52 +13,13 @@ import pytest
 
 from dashboard import data, diff
 from dashboard.__main__ import build_parser
-from tests.helpers import SHIPPED, read_csv, run_cli, write_csv
-
-
-def edit(path, change):
-    rows = read_csv(path)
-    write_csv(path, change(rows))
-
-
-def col(rows, name):
-    return rows[0].index(name)
+from tests.helpers import SHIPPED, edit_csv, make_cuts, read_csv, run_cli, write_csv
 
 
 @pytest.fixture
 def cuts(tmp_path):
-    """(previous, current): the shipped data, and a copy with six known changes."""
-    old = shutil.copytree(SHIPPED, tmp_path / "cut1")
-    new = shutil.copytree(SHIPPED, tmp_path / "cut2")
-    # 1. a new patient, 27, with two values at day 0 (visit V)
-    edit(new / "patients.csv", lambda r: r + [["27", "50", "M", "spinal", "30", "true", "true", "true", ""]])
-    # 2. a new visit of patient 2: FVC at visit XII (month 18); and 27's values at V
-    edit(new / "measurements.csv", lambda r: r + [["2", "XII", "18", "FVC", "60", "Table 4"],
-                                                  ["27", "V", "0", "ALSFRS", "30", "Table 2"],
-                                                  ["27", "V", "0", "FVC", "90", "Table 4"]])
-
-    def events(rows):
-        # 3. a new serious event of patient 3; 4. patient 22's respiratory failure is now fatal (a death);
-        # 5. (below) one value changed; 6. patient 26's leukocytosis deleted
-        out = [r for r in rows if not (r[0] == "26" and r[1] == "Leukocytosis")]
-        sev = col(rows, "severity")
-        for r in out:
-            if r[0] == "22" and r[1] == "Respiratory failure":
-                r[sev] = "Death"
-        return out + [["3", "Pneumonia", "true", "false", "Severe", "Hospitalization", "5", "false", "Pneumonia",
-                       "Infections and infestations"]]
-
-    edit(new / "adverse_events.csv", events)
-
-    def fvc(rows):
-        for r in rows:
-            if r[:2] == ["1", "III"] and r[3] == "FVC":
-                assert r[4] == "76"
-                r[4] = "77"
-        return rows
-
-    edit(new / "measurements.csv", fvc)
-    return old, new
+    """(previous, current): the shipped data, and a copy with six known changes (tests/helpers.make_cuts)."""
+    return make_cuts(tmp_path)
 
 
 def test_the_diff_finds_exactly_the_known_changes(cuts):
@@ -108,7 +69,7 @@ def test_events_with_start_days_are_matched_on_them(tmp_path):
         out = [rows[0] + ["start_day"]] + [r + [str(10 + i)] for i, r in enumerate(rows[1:])]
         return out + [list(e) for e in extra]
 
-    edit(old / "adverse_events.csv", with_days)
+    edit_csv(old / "adverse_events.csv", with_days)
     new = shutil.copytree(old, tmp_path / "b")
     rows = read_csv(new / "adverse_events.csv")
     four = next(r for r in rows if r[0] == "4")  # patient 4's headache, day 12
@@ -128,7 +89,7 @@ def test_a_death_by_the_patient_file_is_new(tmp_path):
     old = shutil.copytree(SHIPPED, tmp_path / "a")
     new = shutil.copytree(SHIPPED, tmp_path / "b")
     for cut, died_21 in ((old, ""), (new, "true")):
-        edit(cut / "patients.csv", lambda r, d=died_21: [r[0] + ["died"]] + [x + [d if x[0] == "21" else ""]
+        edit_csv(cut / "patients.csv", lambda r, d=died_21: [r[0] + ["died"]] + [x + [d if x[0] == "21" else ""]
                                                                              for x in r[1:]])
     d = diff.diff(data.load_dataset(old), data.load_dataset(new))
     assert d.new_deaths == ("21",)

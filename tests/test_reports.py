@@ -75,8 +75,9 @@ def test_html_report_is_self_contained(shipped):
     assert get_plotlyjs()[:2000] in html
     assert not re.search(r"<script[^>]+src=", html)
     assert not re.search(r"<link[^>]+href=['\"]https?:", html)
-    # 7, and the between-groups figure (here saying that the selection is not grouped)
-    assert html.count("class='fig'") == 8
+    # 7, the between-groups figure (here saying that the selection is not grouped) and the safety view's
+    # timeline (a message: the shipped data has no event days)
+    assert html.count("class='fig'") == 9
 
 
 def test_report_command_writes_the_file(tmp_path):
@@ -103,7 +104,9 @@ def test_figures_command_writes_png_and_svg(tmp_path):
     assert r.returncode == 0, r.stderr
     pngs = sorted(tmp_path.glob("*.png"))
     svgs = sorted(tmp_path.glob("*.svg"))
-    assert len(pngs) == len(svgs) == 8  # the survival view is not offered (no dates of death)
+    # 7, the between-groups figure and the adverse events' timelines (the survival view is not offered: no
+    # dates of death)
+    assert len(pngs) == len(svgs) == 9
     assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "alsfrs_spaghetti.svg").read_text()
     assert "n = 11" in svg and "SIMULATED" in svg

@@ -149,6 +149,8 @@ class Slot:
     row: str = ""
     #: figures: also drawn in the HTML report
     in_report: bool = True
+    #: shows individual patients (rows, listings, timelines): left out of the DSMB open-session report
+    patient_level: bool = False
     # deferred slots
     parts: tuple = ()
     compute: Callable | None = None

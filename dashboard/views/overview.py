@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import cohorts, stats
 from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
-from ..formatting import METHODS, Blocks, Notice, Para, characteristics_table
+from ..formatting import METHODS, Blocks, Notice, Para, changes_blocks, characteristics_table
 from .base import NO_PATIENTS, Slot, View, groups
 
 
@@ -36,6 +36,15 @@ class OverviewResult:
     #: (column label, stats.characteristics) per group shown; empty when no patient is selected
     characteristics: tuple[tuple[str, dict], ...]
     table: Blocks
+    #: "Changes since <previous data date>" (issue 14): None without a previous data cut
+    changes: Blocks = None
+
+
+def changes_panel(ds: Dataset) -> Blocks:
+    """The changes since the previous data cut, a notice where it could not be read, or None without one."""
+    if ds.previous_problem:
+        return Notice(ds.previous_problem, "warn")
+    return changes_blocks(ds.changes) if ds.changes is not None else None
 
 
 def compute(ds: Dataset, cohort: Cohort, highlight=None) -> OverviewResult:
@@ -65,12 +74,13 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None) -> OverviewResult:
                             stats.characteristics(pf, cohort.patient_ids)))
     table = ((characteristics_table(columns), Para(METHODS["summary"], "method")) if columns
              else Notice(NO_PATIENTS + ".", "warn"))
-    return OverviewResult(flow, tuple(columns), table)
+    return OverviewResult(flow, tuple(columns), table, changes_panel(ds))
 
 
 VIEW = View(
     key="overview", label="Overview", prefix="overview", order=10, compute=compute, uses_highlight=False,
     slots=(
+        Slot("changes", "blocks", attr="changes"),
         Slot("flow", "flow", attr="flow", title="Patient flow"),
         Slot("characteristics", "blocks", attr="table", title="Characteristics of the selection (as in Table 2)"),
     ),
