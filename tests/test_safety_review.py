@@ -171,7 +171,7 @@ def test_exported_figures_carry_the_confidentiality_line(shipped, monkeypatch):
     monkeypatch.setenv(reports.CONFIDENTIALITY_ENV, "Confidential: DSMB of trial 42")
     figs = images.figure_set(shipped, select(shipped))
     assert figs and all(f.layout.meta["confidentiality"] == "Confidential: DSMB of trial 42" for f in figs.values())
-    assert all(any(a.text == "Confidential: DSMB of trial 42" for a in f.layout.annotations) for f in figs.values())
+    assert all("Confidential: DSMB of trial 42" in f.layout.title.text for f in figs.values())
 
 
 def test_stats_json_has_the_safety_review(pilot):
