@@ -1075,11 +1075,12 @@ SWIMMER_ROW_PX = 22
 
 def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[str, str] | None = None,
             sort_words: str = "", n: int | None = None, highlight: str | None = None,
-            row_word: str = "Patient") -> go.Figure:
+            row_word: str = "Patient", groups: list[str] | None = None) -> go.Figure:
     """A swimmer plot: one row per ``rows`` entry -- (row id, row label, events) with events
     :class:`dashboard.safety.TimelineEvent` -- against days since day 0; each event a bar from its start to its
     end coloured by severity, serious events marked with a diamond at their start, deaths (fatal events) with a
-    cross at their end. Rows from the top in the order given."""
+    cross at their end. Rows from the top in the order given; ``groups`` (one per row, rows sorted by group): a
+    line between the groups."""
     if not rows:
         return message_figure("No events with a start day", title)
     s = _Spec()
@@ -1120,6 +1121,11 @@ def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[st
                     marker={"symbol": symbol, "size": 11, "color": colour, "line": {"color": BLACK, "width": 1}},
                     text=np.asarray(hover, dtype=object), hovertemplate="%{y}<br>%{text}<extra></extra>")
     s.vline(0)
+    if groups and len(groups) == len(rows):  # rows sorted by group: a line between the groups
+        for i in range(1, len(groups)):
+            if groups[i] != groups[i - 1]:
+                s.layout["shapes"].append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y",
+                                           "y0": i - 0.5, "y1": i - 0.5, "line": {"color": "#222", "width": 2}})
     many = len(rows) > HEATMAP_LABELLED_ROWS
     row_px = min(SWIMMER_ROW_PX, HEATMAP_MAX_HEIGHT / len(rows)) if many else SWIMMER_ROW_PX
     height = round(max(320, 150 + row_px * len(rows)))

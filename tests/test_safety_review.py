@@ -112,6 +112,8 @@ def test_pilot_deaths_listing_and_swimmer(pilot):
     fig = r.swimmer
     assert fig.layout.meta["swimmer"]["rows"] == 218
     assert {t.name for t in fig.data} >= {"Mild", "death"}
+    # sorted by arm: a line after the 65 placebo and the 77 low-dose patients with an event (the raw counts)
+    assert [sh.y0 for sh in fig.layout.shapes if sh.type == "line" and sh.yref == "y"] == [65 - 0.5, 65 + 77 - 0.5]
     by_first = views.run("safety", pilot, select(pilot), swimmer_sort="first_event").timelines
     firsts = [t.first_event_day for t in by_first.patients]
     assert firsts == sorted(firsts)
