@@ -974,10 +974,20 @@ def _bands(data: list[dict], lay: dict, heat: dict, source) -> int:
     t["text"] = text_array(np.array(text, dtype=object))
     t["customdata"] = np.full(t["z"].shape, "", dtype=str)  # a band names no single patient: a click highlights none
     t["xgap"], t["ygap"] = 2, 2
+    kept = []
     for shape in lay.get("shapes", []):  # the highlighted patient: their band
         if shape.get("yref") == "y" and shape.get("type") == "rect":
             band = int(round(shape["y0"] + 0.5)) // size
             shape.update(y0=band - 0.5, y1=band + 0.5)
+        elif shape.get("yref") == "y" and shape.get("type") == "line":
+            # a line between groups: kept where it falls between two bands, else left out (the band holds
+            # patients of both groups); at its old row it stretched the axis far below the bands
+            row = int(round(shape["y0"] + 0.5))
+            if row % size:
+                continue
+            shape.update(y0=row // size - 0.5, y1=row // size - 0.5)
+        kept.append(shape)
+    lay["shapes"] = kept
     note = heat.get("note")
     if note:
         lay["annotations"] = [{**a, "text": f"{note}; shown in bands of {size} consecutive rows, each with its "
@@ -1151,11 +1161,12 @@ SWIMMER_ROW_PX = 22
 
 def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[str, str] | None = None,
             sort_words: str = "", n: int | None = None, highlight: str | None = None,
-            row_word: str = "Patient") -> go.Figure:
+            row_word: str = "Patient", groups: list[str] | None = None) -> go.Figure:
     """A swimmer plot: one row per ``rows`` entry -- (row id, row label, events) with events
     :class:`dashboard.safety.TimelineEvent` -- against days since day 0; each event a bar from its start to its
     end coloured by severity, serious events marked with a diamond at their start, deaths (fatal events) with a
-    cross at their end. Rows from the top in the order given."""
+    cross at their end. Rows from the top in the order given; ``groups`` (one per row, rows sorted by group): a
+    line between the groups."""
     if not rows:
         return message_figure("No events with a start day", title)
     s = _Spec()
@@ -1196,6 +1207,11 @@ def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[st
                     marker={"symbol": symbol, "size": 11, "color": colour, "line": {"color": BLACK, "width": 1}},
                     text=np.asarray(hover, dtype=object), hovertemplate="%{y}<br>%{text}<extra></extra>")
     s.vline(0)
+    if groups and len(groups) == len(rows):  # rows sorted by group: a line between the groups
+        for i in range(1, len(groups)):
+            if groups[i] != groups[i - 1]:
+                s.layout["shapes"].append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y",
+                                           "y0": i - 0.5, "y1": i - 0.5, "line": {"color": "#222", "width": 2}})
     many = len(rows) > HEATMAP_LABELLED_ROWS
     row_px = min(SWIMMER_ROW_PX, HEATMAP_MAX_HEIGHT / len(rows)) if many else SWIMMER_ROW_PX
     height = round(max(320, 150 + row_px * len(rows)))
@@ -1215,13 +1231,13 @@ def swimmer(rows, title: str = "Adverse events over time", group_labels: dict[st
 
 
 def add_confidentiality(fig: go.Figure, line: str) -> go.Figure:
-    """The confidentiality line (an exported figure's, e.g. "Confidential: for the DSMB only") at the figure's
-    bottom right, in the margin; ``layout.meta.confidentiality`` names it."""
+    """The confidentiality line (an exported figure's, e.g. "Confidential: for the DSMB only") after the figure's
+    title, on its line: the title's room is kept clear by every figure (an annotation in a margin ran into the
+    notes and legends under the plots); ``layout.meta.confidentiality`` names it."""
     if not line:
         return fig
-    fig.add_annotation(text=plain_text(line), xref="paper", yref="paper", x=1, y=0, xanchor="right",
-                       yanchor="top", yshift=-fig.layout.margin.b + 4 if fig.layout.margin.b else -40,
-                       showarrow=False, font={"size": 12, "color": "#7a1f00"}, name="confidentiality")
+    title = fig.layout.title.text or ""
+    fig.update_layout(title_text=f"{title}  ·  <i>{plain_text(line)}</i>" if title else plain_text(line))
     meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
     fig.update_layout(meta={**meta, "confidentiality": line})
     return fig

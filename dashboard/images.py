@@ -33,7 +33,7 @@ def _find_chromium() -> str | None:
 def figure_set(ds: Dataset, cohort: Cohort, confidentiality: str | None = None) -> dict[str, object]:
     """Every exported figure of the views (the registry's figure slots with an ``export`` stem), by file stem,
     built as the dashboard builds them (projector-sized fonts), the views offered for the dataset only, each
-    carrying the confidentiality line (:func:`dashboard.reports.confidentiality_line`) at its bottom right."""
+    carrying the confidentiality line (:func:`dashboard.reports.confidentiality_line`) after its title."""
     from .reports import confidentiality_line
 
     line = confidentiality_line(confidentiality)

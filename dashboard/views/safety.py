@@ -174,7 +174,9 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, colour_by="severity", o
     rows = [(t.patient_id, f"Patient {t.patient_id}" + (f" ({label_of.get(t.group, t.group)})" if grouped else ""),
              t.events) for t in lines.patients]
     sort_words = "sorted by " + dict(SWIMMER_SORT)[swimmer_sort].lower()
-    swim = (figures.swimmer(rows, "Adverse events over time", sort_words=sort_words, n=cohort.n, highlight=highlight)
+    by_group = [t.group or "" for t in lines.patients] if grouped and swimmer_sort == "group" else None
+    swim = (figures.swimmer(rows, "Adverse events over time", sort_words=sort_words, n=cohort.n, highlight=highlight,
+                            groups=by_group)
             if not lines.reason else figures.message_figure(f"No event timelines: {lines.reason}",
                                                             "Adverse events over time"))
     heat = figures.ae_heatmap(at_level(ae, level, system), pats, colour_by, highlight, only=only,
