@@ -139,11 +139,12 @@ VIEW = View(
         Option("show_ci", "toggle", "", False, choices=(("ci", "Show the 95% confidence band"),), param="kmci"),
     ),
     slots=(
-        Slot("message", "blocks", attr="notice"),
+        # the figure first (presentation mode), the numbers at risk right under it
         Slot("km", "figure", attr="figure", export="survival_kaplan_meier"),
         Slot("at-risk", "blocks", attr="at_risk"),
+        Slot("message", "blocks", attr="notice"),
         Slot("summary", "blocks", attr="summary", title="Median, log-rank test and hazard ratio"),
     ),
-    controls_at=1,
+    controls_at=0,
     methods=("survival",),
 )
