@@ -173,7 +173,7 @@ def test_survival_of_the_pilot_ttde_by_arm(pilot):
     from tests.test_survival import logrank_k_groups
 
     c = _by_arm(pilot)
-    assert survival_view.endpoint_choices(pilot)[-1][0] == "TTDE"
+    assert survival_view.endpoint_choices(pilot) == (("", "Time to First Dermatologic Event (TTDE)"),)
     r = views.run("survival", pilot, c, endpoint="TTDE")
     arms = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
     assert [(cv.group, cv.n) for cv in r.analysis.curves] == [(arms[0], 86), (arms[1], 84), (arms[2], 84)]
@@ -202,7 +202,7 @@ def test_survival_is_not_offered_without_dates_of_death(shipped, trial):
     # not grouped: one curve of the whole selection, and the words why nothing is compared
     r = views.run("survival", trial, cohorts.select(trial, CohortFilter()))
     assert len(r.analysis.curves) == 1 and r.analysis.curves[0].n == trial.patients.shape[0]
-    assert "Choose a grouping under 'Group by'" in r.notice.text and r.analysis.hazard_ratio is None
+    assert "Choose a grouping under 'Group by'" in r.notice[0].text and r.analysis.hazard_ratio is None
 
 
 def test_stats_json_between_groups_and_survival_strict(trial, shipped):
@@ -250,3 +250,16 @@ def test_the_address_carries_the_views_options(trial):
     assert r.notices == () and r.controls.tab == "groups"
     assert r.controls.options["between"] == "FVC" and r.controls.options["kmci"] == ["ci"]
     assert views.run("groups", trial, _by_arm(trial), measure="FVC").measure == "FVC"
+
+
+def test_the_endpoint_travels_in_the_address(pilot, trial):
+    from dashboard import ids, state
+
+    r = state.reconcile(ids.URL, "?group=arm&tab=survival&endpoint=TTDE", state.Controls(), pilot)
+    assert r.notices == () and r.controls.options["endpoint"] == "TTDE" and r.controls.tab == "survival"
+    # the first endpoint is the default, kept out of the address; a code the dataset lacks is named in the view
+    assert survival_view.endpoint_choices(trial) == (("", "Time to death"),)
+    r = views.run("survival", trial, _by_arm(trial), endpoint="TTDE")
+    assert r.endpoint == "death" and "endpoint='TTDE' is not an endpoint of this dataset" in r.notice[0].text
+    bad = state.reconcile(ids.URL, "?tab=survival&endpoint=%3Cb%3E", state.Controls(), pilot)
+    assert bad.notices == ("endpoint='<b>' ignored: not a code of this view's choices",)

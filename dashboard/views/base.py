@@ -12,6 +12,7 @@ declarations (see ``dashboard/views/__init__.py``).  No Dash import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,8 +60,9 @@ class Option:
     inline: bool = True
     #: the URL parameter that carries the option ("" = not in the URL); unique across views and filters
     param: str = ""
-    #: radio: the choices for a dataset, where they depend on it (the survival view's endpoints); the control
-    #: draws them, any non-empty string passes ``parse`` and the view checks it (such an option has no ``param``)
+    #: radio: the choices for a dataset, where they depend on it (the survival view's endpoints; the default
+    #: "" stands for the dataset's first choice); the control draws them, any string passes ``parse`` and a
+    #: code of letters, digits, ``_.-`` passes ``from_param``: the view checks it against the dataset
     choices_of: Callable[[Dataset], tuple[tuple[object, str], ...]] | None = None
 
     @property
@@ -89,6 +91,10 @@ class Option:
     def from_param(self, text: str) -> tuple[object, str | None]:
         """(control value, problem or None) of a URL value; a problem leaves the default."""
         values = {str(v): v for v, _label in self.choices}
+        if self.choices_of is not None:
+            if re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", text):
+                return text, None
+            return self.default, f"{self.param}={text!r} ignored: not a code of this view's choices"
         if self.kind == "number":
             try:
                 v = float(text)
@@ -116,7 +122,7 @@ class Option:
             return float(raw) if ok else self.default
         if self.kind == "radio":
             if self.choices_of is not None:
-                return raw if isinstance(raw, str) and raw else self.default
+                return raw if isinstance(raw, str) else self.default
             return raw if raw in values else self.default
         if self.kind == "checklist":
             return tuple(v for v in (raw or []) if v in values)

@@ -210,9 +210,11 @@ VIEW = View(
     options=(Option("measure", "radio", "Measure", "functional", choices=MEASURE_CHOICES, legend=True,
                     param="between"),),
     slots=(
+        # the figure first (presentation mode shows a view's main figure at the top); where nothing is compared
+        # it says why in words, and so does the notice under it
+        Slot("changes", "figure", attr="figure", export="groups_change_from_baseline"),
         Slot("message", "blocks", attr="notice"),
         Slot("slopes", "blocks", attr="slope_table", title="Slopes from day 0 compared between groups"),
-        Slot("changes", "figure", attr="figure", export="groups_change_from_baseline"),
         Slot("change-table", "blocks", attr="change_table", title="Change from baseline by visit"),
         Slot("mixed", "deferred", title="Group × time mixed model: difference in slope from day 0", parts=MIXED_PARTS,
              compute=mixed_part,
@@ -225,6 +227,6 @@ VIEW = View(
         Slot("cafs", "blocks", attr="cafs_table",
              title="Combined Assessment of Function and Survival (CAFS)"),
     ),
-    controls_at=1,
+    controls_at=0,
     methods=("between",),
 )

@@ -38,8 +38,9 @@ def endpoint_label(t: survival.EventTimes) -> str:
 
 
 def endpoint_choices(ds: Dataset) -> tuple[tuple[str, str], ...]:
-    """The endpoint radio's choices for a dataset: (name, label)."""
-    return tuple((t.name, endpoint_label(t)) for t in endpoints(ds))
+    """The endpoint radio's choices for a dataset: (name, label); the first endpoint's value is "" (the default,
+    kept out of the address), the others' their name (``?endpoint=TTDE``)."""
+    return tuple(("" if i == 0 else t.name, endpoint_label(t)) for i, t in enumerate(endpoints(ds)))
 
 
 def available(ds: Dataset) -> str | None:
@@ -65,9 +66,8 @@ class SurvivalResult:
 
     @property
     def notice(self) -> Blocks:
-        if self.message:
-            return Notice(self.message + ".", "info")
-        return None if self.grouped else Notice(NOT_GROUPED + ".", "info")
+        said = tuple(Notice(t + ".", "info") for t in (self.message, None if self.grouped else NOT_GROUPED) if t)
+        return said or None
 
     @property
     def at_risk(self) -> Blocks:
@@ -98,6 +98,9 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, endpoint: str = "", sho
     eps = {t.name: t for t in endpoints(ds)}
     times = eps.get(endpoint) or next(iter(eps.values()), None)
     grouped = bool(cohort.filter.grouping)
+    unknown = (f"endpoint={endpoint!r} is not an endpoint of this dataset (choose from "
+               f"{', '.join(eps)}): showing {endpoint_label(times)}") if endpoint and endpoint not in eps and times \
+        else None
     if why is None and cohort.n == 0:
         why = NO_PATIENTS
     if why or times is None:
@@ -107,7 +110,7 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, endpoint: str = "", sho
     fig = (figures.km_figure(sa.curves, group_styles(cohort), endpoint_label(times), show_ci)
            if any(c.n for c in sa.curves) else
            figures.message_figure(f"{endpoint_label(times)}: no patient of the selection has a time", wrap=60))
-    return SurvivalResult(times.name, endpoint_label(times), None, sa, fig, labels, grouped)
+    return SurvivalResult(times.name, endpoint_label(times), unknown, sa, fig, labels, grouped)
 
 
 def statistics(ds: Dataset, cohort: Cohort) -> dict:
@@ -132,15 +135,16 @@ VIEW = View(
     key="survival", label="Survival", prefix="survival", order=46, compute=compute, uses_highlight=False,
     available=available,
     options=(
-        Option("endpoint", "radio", "Endpoint", "", legend=True, choices_of=endpoint_choices),
+        Option("endpoint", "radio", "Endpoint", "", legend=True, choices_of=endpoint_choices, param="endpoint"),
         Option("show_ci", "toggle", "", False, choices=(("ci", "Show the 95% confidence band"),), param="kmci"),
     ),
     slots=(
-        Slot("message", "blocks", attr="notice"),
+        # the figure first (presentation mode), the numbers at risk right under it
         Slot("km", "figure", attr="figure", export="survival_kaplan_meier"),
         Slot("at-risk", "blocks", attr="at_risk"),
+        Slot("message", "blocks", attr="notice"),
         Slot("summary", "blocks", attr="summary", title="Median, log-rank test and hazard ratio"),
     ),
-    controls_at=1,
+    controls_at=0,
     methods=("survival",),
 )

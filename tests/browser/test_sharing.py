@@ -29,11 +29,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from dashboard import stats
+from dashboard import stats, views
 from dashboard.cohorts import CohortFilter, select
 from dashboard.data import DEFAULT_DATA_DIR, load_dataset
 from dashboard.formatting import SLOPE_HEADER
-from dashboard.layout import TAB_LABELS
+from dashboard.layout import TAB_LABELS as ALL_TAB_LABELS
 
 from .conftest import REPO, wait_ready
 
@@ -43,7 +43,10 @@ TIMEOUT = 15_000
 expect.set_options(timeout=TIMEOUT)
 AXE_JS = REPO / "tests" / "node_modules" / "axe-core" / "axe.min.js"
 #: the figures of the HTML report: ALSFRS spaghetti, slope pairs, waterfall, FVC, weakness grid and mean, AE heatmap
-REPORT_FIGURES = 7
+REPORT_FIGURES = 8
+#: the tabs of the shipped trial, in order (Survival is not offered: it records no dates of death)
+TAB_LABELS = {k: label for k, label in ALL_TAB_LABELS.items()
+              if views.BY_KEY[k].available(load_dataset(DEFAULT_DATA_DIR)) is None}
 
 
 # ---------------------------------------------------------------- expectations from the data files
@@ -210,7 +213,7 @@ def test_csv_downloads_are_the_selection(page, server_url, ds, tmp_path):
     name, path = download(page, "download-events", tmp_path)
     assert re.fullmatch(r"als-trial_alsfrs_adverse-events_(\d{4}-\d{2}-\d{2})\.csv", name), name
     header, rows = read_csv(path)
-    assert header[:3] == ["patient_id", "progression_group", "term"]
+    assert header[:4] == ["patient_id", "progression_group", "group", "term"]
     mine = ds.adverse_events[ds.adverse_events["patient_id"].isin(prog.patient_ids)]
     assert len(rows) == len(mine) and {r["progression_group"] for r in rows} == {"progressor"}
 
@@ -248,10 +251,12 @@ def test_html_report_opens_offline(page, new_page, server_url, ds, tmp_path):
         ".filter(g => g.querySelector('.main-svg')).length === n",
         arg=REPORT_FIGURES, timeout=TIMEOUT)
     expect(offline.locator(".js-plotly-plot")).to_have_count(REPORT_FIGURES)
-    # every figure drew its data (not only the empty frame)
-    traces = offline.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                              ".map(g => (g._fullData || []).length)")
-    assert all(n > 0 for n in traces), traces
+    # every figure drew its data (not only the empty frame), but for Between groups, which says in words why
+    # it has none (the selection is not grouped)
+    traces = offline.evaluate("() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')]"
+                              ".map(g => [g.id, (g._fullData || []).length]))")
+    assert traces.pop("fig-groups-changes") == 0 and all(n > 0 for n in traces.values()), traces
+    expect(offline.locator("#fig-groups-changes")).to_contain_text("Choose a grouping under 'Group by'")
 
     body = offline.locator("body")
     expect(offline.locator(".sim")).to_contain_text("SIMULATED DATA IN THIS REPORT")
@@ -403,6 +408,7 @@ VIEW_READY = {
     "safety": "#ae-incidence table",
     "profile": "#profile-content h3",
     "paper": "#paper-table-table",
+    "groups": "#groups-message",
 }
 BLOCKING = ("serious", "critical")
 
