@@ -346,20 +346,22 @@ def download(clicks=None, store=None, tab=None, highlight=None, options=None):
     today = _dt.date.today().isoformat()
     view = tab if tab in {v.key for v in views.offered(ds)} else "overview"
     if trig == ids.DOWNLOAD_DATA:
-        sim = bool(cohorts.rows(ds.measurements, cohort)["simulated"].any())
+        sim = ds.simulated_dataset or bool(cohorts.rows(ds.measurements, cohort)["simulated"].any())
         return dict(content=reports.selection_csv(ds, cohort),
                     filename=reports.export_filename(view, "data", today, sim),
                     type="text/csv")
     if trig == ids.DOWNLOAD_SLOPES:
-        sim = functional_measure(ds.measures) in ds.simulated_measures
+        sim = ds.simulated_dataset or functional_measure(ds.measures) in ds.simulated_measures
         return dict(content=reports.slope_tests_csv(ds, cohort),
                     filename=reports.export_filename(view, "slope-tests", today, sim), type="text/csv")
     if trig == ids.DOWNLOAD_EVENTS:
         return dict(content=reports.adverse_events_csv(ds, cohort),
-                    filename=reports.export_filename(view, "adverse-events", today), type="text/csv")
+                    filename=reports.export_filename(view, "adverse-events", today, ds.simulated_dataset),
+                    type="text/csv")
     if trig == ids.DOWNLOAD_INCIDENCE:
         return dict(content=reports.incidence_csv(ds, cohort),
-                    filename=reports.export_filename(view, "incidence", today), type="text/csv")
+                    filename=reports.export_filename(view, "incidence", today, ds.simulated_dataset),
+                    type="text/csv")
     chosen: dict[str, dict] = {}
     for (key, name), raw in zip(OPTION_STATES, options or [None] * len(OPTION_STATES)):
         chosen.setdefault(key, {})[name] = raw

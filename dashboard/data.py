@@ -344,6 +344,9 @@ class Dataset:
     format: str = "native"
     #: The format in words ("ADaM datasets").
     format_label: str = NATIVE_LABEL
+    #: metadata.json ``"simulated": true``: every value of the dataset is simulated (a generated trial: its
+    #: patients, arms, deaths and adverse events too, not only measurements marked ``source`` simulated)
+    simulated_dataset: bool = False
     #: The study's identifier (metadata.json ``study_id``; "" when not given).
     study_id: str = ""
     #: What day 0 is, as the figures mark it (metadata.json ``day0_label``, e.g. "Day 0: application").
@@ -882,6 +885,8 @@ def read_metadata(directory: Path, problems: list[Problem]) -> dict:
     if not isinstance(meta, dict):
         problems.append(Problem(METADATA_FILE, None, None, "must hold a JSON object"))
         return {}
+    if "simulated" in meta and not isinstance(meta["simulated"], bool):
+        problems.append(Problem(METADATA_FILE, None, "simulated", f"{meta['simulated']!r} is not true or false"))
     as_of = meta.get("data_as_of")
     if as_of is not None:
         try:
@@ -1014,6 +1019,7 @@ def build_dataset(directory: Path, tables: dict[str, pd.DataFrame], meta: dict, 
         data_as_of=str(as_of),
         data_as_of_source=as_of_source,
         title=str(meta.get("title") or directory.name),
+        simulated_dataset=meta.get("simulated") is True,
         format=fmt,
         format_label=fmt_label,
         # the study id from metadata.json, else the one the source gives (ADSL STUDYID)

@@ -157,6 +157,17 @@ def _template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
 
 
+def mark_simulated(fig: go.Figure, text: str) -> go.Figure:
+    """Add the simulated-data line under a figure's title (in place), unless it already has one."""
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    if meta.get("simulated"):
+        return fig
+    fig.update_layout(title_text=f"{fig.layout.title.text or ''}<br><sup>{SIMULATED_TAG}: {text}</sup>",
+                      meta={**meta, "simulated": text},
+                      margin_t=max(76, (fig.layout.margin.t or 0) + 20))
+    return fig
+
+
 def title_text(title: str, n: int | None = None, simulated: str | None = None) -> str:
     t = title
     if n is not None:

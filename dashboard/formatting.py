@@ -605,7 +605,7 @@ def at_risk_table(sa, labels: dict[str, str], id: str | None = None) -> TableTex
 
 
 METHODS["between"] = (
-    "Post-baseline period: day 0 and after. Slopes: each patient's ordinary least-squares slope over his values from "
+    "Post-baseline period: day 0 and after. Slopes: each patient's ordinary least-squares slope over their values from "
     "day 0 (2 or more at distinct months); the difference of the group means vs the control with the Welch 95% CI "
     "and p (scipy.stats.ttest_ind, equal_var=False), the Mann-Whitney U p (two groups), one-way ANOVA and "
     "Kruskal-Wallis over all groups (more). Change from baseline: value minus the patient's value at the day-0 "
@@ -618,7 +618,7 @@ METHODS["survival"] = (
     "Kaplan-Meier product-limit estimate per group (statsmodels) with a pointwise 95% CI (log-log); + marks a "
     "censored patient. Median: the first time survival falls below 50%, with its 95% CI (complementary log-log); "
     "'not reached' where it does not. Log-rank test over all groups; Cox proportional-hazards ratio (Efron ties) "
-    "with its Wald 95% CI for two groups. Death: a survivor is censored at his last measurement or adverse-event "
+    "with its Wald 95% CI for two groups. Death: a survivor is censored at their last measurement or adverse-event "
     "day.")
 
 

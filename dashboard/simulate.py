@@ -393,8 +393,8 @@ def synthetic_trial(n_patients: int, seed: int = 0, params: TrialSimulation | No
     measurements = pd.concat(parts, ignore_index=True)
     if p.arms:
         # deaths after day 0: exponential, the control's hazard times the hazard ratio in the other arms; a death is
-        # recorded only up to the patient's last scheduled visit (later, he is lost to follow-up, and censored at
-        # his last visit); no value after the day of death
+        # recorded only up to the patient's last scheduled visit (later, the patient is lost to follow-up, and
+        # censored at the last visit); no value after the day of death
         rate = p.death_hazard_per_month * np.where(treated, p.hazard_ratio, 1.0)
         death_month = arm_rng.exponential(1.0 / rate)
         death_day = np.floor(death_month * DAYS_PER_MONTH) + 1

@@ -270,3 +270,28 @@ def test_no_generated_effect_shows_none(tmp_path):
         hr_cover += hr.ci95_low < 1 < hr.ci95_high
     assert slope_hits <= 2 and logrank_hits <= 2
     assert slope_cover >= 6 and hr_cover >= 6
+
+
+def test_a_generated_trial_says_it_is_simulated_in_every_view_and_export(tmp_path):
+    """Its deaths, arms and adverse events are simulated too, not only the measurements marked so."""
+    from dashboard import reports, views
+
+    _generate(tmp_path / "t", 60, seed=2)
+    meta = json.loads((tmp_path / "t" / "metadata.json").read_text())
+    assert meta["simulated"] is True
+    ds = data.load_dataset(tmp_path / "t")
+    assert ds.simulated_dataset and not data.load_dataset(SHIPPED).simulated_dataset
+    c = cohorts.select(ds, cohorts.CohortFilter())
+    for view in views.offered(ds):
+        assert views.simulated_notes(ds, c, view.key)[0].startswith("every value of this dataset is simulated")
+        result = views.run(view.key, ds, c)
+        for slot in view.figures:
+            fig = getattr(result, slot.attr)
+            assert "SIMULATED" in fig.layout.title.text, (view.key, slot.name)
+    assert "every value of this dataset is simulated" in reports.html_report(ds, c)
+    assert reports.export_filename("safety", "adverse-events", "2026-11-30", ds.simulated_dataset).endswith(
+        "_includes-simulated.csv")
+    # a metadata flag that is not a boolean is refused, never guessed
+    (tmp_path / "t" / "metadata.json").write_text(json.dumps({**meta, "simulated": "yes"}))
+    with pytest.raises(data.DatasetError, match="simulated"):
+        data.load_dataset(tmp_path / "t")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from .. import figures
 from ..cohorts import Cohort
 from ..data import Dataset
 from .base import NO_PATIENTS, Option, Slot, View, groups, simulated_notes_for, simulated_text
@@ -57,7 +58,11 @@ def run(key: str, ds: Dataset, cohort: Cohort, highlight=None, **options):
     """Compute the view ``key`` with its options (missing ones take their defaults; raw values are parsed)."""
     view = BY_KEY[key]
     kw = {o.name: o.parse(options[o.name]) if o.name in options else o.default for o in view.options}
-    return view.compute(ds, cohort, highlight, **kw)
+    result = view.compute(ds, cohort, highlight, **kw)
+    if ds.simulated_dataset:  # every figure of a generated trial says so, wherever it is shown or exported
+        for slot in view.figures:
+            figures.mark_simulated(getattr(result, slot.attr), "every value of this generated dataset is simulated")
+    return result
 
 
 def simulated_notes(ds: Dataset, cohort: Cohort, view: str) -> list[str]:

@@ -275,6 +275,11 @@ def outcome_over_time(ds: Dataset, cohort: Cohort, measure: str, highlight=None,
 # ---------------------------------------------------------------- simulated values
 
 
+#: What every view of a generated dataset says (metadata.json ``"simulated": true``).
+SIMULATED_DATASET = ("every value of this dataset is simulated (a generated trial: patients, arms, deaths, adverse "
+                     "events and measurements), not trial data")
+
+
 def simulated_text(ds: Dataset, measure: str, cohort: Cohort | None = None) -> str | None:
     """'ALSFRS at visits I, II, ... is simulated, not trial data' (for the cohort's patients; None: the
     whole dataset), or None when none of those values is simulated."""
@@ -288,6 +293,8 @@ def simulated_text(ds: Dataset, measure: str, cohort: Cohort | None = None) -> s
 def simulated_notes_for(ds: Dataset, cohort: Cohort, measures, whole_dataset: bool = False) -> list[str]:
     """What is simulated among the values of ``measures`` that a view (or the report) shows."""
     notes = [t for m in measures if (t := simulated_text(ds, m, None if whole_dataset else cohort))]
+    if ds.simulated_dataset:
+        notes.insert(0, SIMULATED_DATASET)
     fs = functional_measure(ds.measures)
     if cohort.filter.uses_progression and fs in ds.simulated_measures:
         notes.append(f"the progressor/stable grouping rests on simulated pre-treatment {MEASURES[fs].label}")
