@@ -439,16 +439,22 @@ def cafs(frame: pd.DataFrame, order: Sequence[str], control: str | None = None, 
     f = frame[frame["group"].astype(str).isin(order)]
     died_col = f["died"].astype("boolean")
     day = pd.to_numeric(f["death_day"], errors="coerce").to_numpy(dtype=float)
+    no_day = died_col.fillna(False).to_numpy(dtype=bool) & np.isnan(day)
     note = (f"no death is recorded for these patients (no died or death_day): they are ranked on the {measure} "
-            "change alone" if died_col.isna().all() and np.isnan(day).all() else None)
+            "change alone" if died_col.isna().all() and np.isnan(day).all() else
+            f"{int(no_day.sum())} patient(s) died on a day not recorded: left out (a death cannot be ranked "
+            "without its day)" if no_day.any() else None)
     died = died_col.fillna(False).to_numpy(dtype=bool)
     change = pd.to_numeric(f["change"], errors="coerce").to_numpy(dtype=float)
     dead = died & ~np.isnan(day) & (day <= window_days)
-    ok = dead | ~np.isnan(change)
+    # a death without a day cannot be placed against the window or other deaths: never ranked as a survivor
+    undated = died & np.isnan(day)
+    ok = (dead | ~np.isnan(change)) & ~undated
     pid = f["patient_id"].astype(str).to_numpy()
-    excluded = tuple((p, f"alive at month {window_months:g} (or no death recorded) and no {measure} change from "
-                         f"the day-0 visit to a value in months 0-{window_months:g}: cannot be ranked")
-                     for p in pid[~ok])
+    excluded = tuple((p, "died on a day not recorded: cannot be ranked on survival" if u else
+                      f"alive at month {window_months:g} (or no death recorded) and no {measure} change from "
+                      f"the day-0 visit to a value in months 0-{window_months:g}: cannot be ranked")
+                     for p, u in zip(pid[~ok], undated[~ok]))
     grp = f["group"].astype(str).to_numpy()[ok]
     pid, died, day, change, dead = pid[ok], died[ok], day[ok], change[ok], dead[ok]
     score = cafs_scores(died, day, change, window_days)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import pandas as pd
 
@@ -781,7 +782,9 @@ def changes_blocks(d, limit: int = 30) -> tuple[Block, ...]:
     """The "changes since the previous data cut" panel (:class:`dashboard.diff.DataDiff`)."""
     c = d.counts()
     head = Heading(f"Changes since {d.previous.data_as_of}", 3)
-    meta = Para(f"Previous data cut: {d.previous.directory} (data as of {d.previous.data_as_of}, hash "
+    # the directory's name only, as the header names the current one: the server's paths are not shown
+    name = PurePath(str(d.previous.directory)).name
+    meta = Para(f"Previous data cut: {name}/ (data as of {d.previous.data_as_of}, hash "
                 f"{d.previous.short_hash}); this cut: data as of {d.current.data_as_of}, hash {d.current.short_hash}.",
                 "method")
     if d.unchanged:

@@ -286,3 +286,14 @@ def test_cafs_without_any_recorded_death_says_it_ranks_on_function_alone(shipped
     assert r.note.startswith("no death is recorded") and r.p is not None
     assert all(not s.died_in_window for s in r.scores)
     assert r.to_dict()["note"] == r.note
+
+
+def test_cafs_leaves_out_a_death_without_its_day():
+    """A death with no day is never ranked as a survivor (it would be ranked on function alone)."""
+    frame = pd.DataFrame({"patient_id": ["a", "b", "c", "d", "e", "f"], "group": ["P", "P", "P", "A", "A", "A"],
+                          "died": [True, False, False, False, False, False],
+                          "death_day": [np.nan] * 6, "change": [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0]})
+    r = between.cafs(frame, ["P", "A"])
+    assert [s.patient_id for s in r.scores] == ["b", "c", "d", "e", "f"]
+    assert r.excluded == (("a", "died on a day not recorded: cannot be ranked on survival"),)
+    assert "1 patient(s) died on a day not recorded" in r.note

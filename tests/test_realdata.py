@@ -152,14 +152,14 @@ def test_every_view_and_the_page_open_on_a_safety_only_dataset(tmp_path):
 
 def test_relationship_severity_and_emergence(tmp_path):
     ds = importers.load(fx.write_adam(tmp_path / "d", fx.alsfrs_rows()))
-    ae = ds.adverse_events.set_index("term")
+    ae = ds.adverse_events.set_index("preferred_term")
     assert ae.loc["Headache", "related"] == False  # noqa: E712 - REMOTE: not related
     assert pd.isna(ae.loc["Nausea", "related"])  # blank: not recorded
     assert ae.loc["Pneumonia", "related"] == False and ae.loc["Pneumonia", "severity"] == "Death"  # noqa: E712
     assert ae.loc["Fatigue", "severity"] == "Moderate"  # AETOXGR 2
     assert "Rash" not in ae.index and ds.non_emergent_events == 1
     assert ae.loc["Headache", "body_system"] == "Nervous system disorders" and ae.loc["Headache", "start_day"] == 4
-    assert ae.loc["Headache", "preferred_term"] == "Headache"  # AEDECOD (the term keeps what it read before)
+    assert ae.loc["Headache", "term"] == "headache"  # the verbatim AETERM; AEDECOD is the preferred term
     died = dict(zip(ds.patients["patient_id"].astype(str), ds.patients["died"]))
     assert died == {"S-1": False, "S-2": False, "S-3": False, "S-4": True}
     assert dict(zip(ds.patients["patient_id"].astype(str), ds.patients["arm"])) == fx.ARMS

@@ -321,7 +321,8 @@ def test_view_options_travel_in_the_address(shipped):
     assert back.notices == ()
     assert back.controls.options == {"fits": ["fits"], "window": 9, "fvc_ref": 80.0, "ws_stable": 0.5,
                                      "colour": "serious", "only": ["serious"], "allae": [],
-                                     "between": "functional", "kmci": [], "endpoint": ""}
+                                     "between": "functional", "kmci": [], "endpoint": "",
+                                     "level": "verbatim", "system": "all", "swim": "group"}
     # defaults stay out of the address; bad values are named and leave the default
     assert reconcile(ids.ALSFRS_WINDOW, "", controls(options={"window": 3}), shipped).search is None
     bad = reconcile(ids.URL, "?window=7&fits=maybe&fvc_ref=-5&colour=pink&only=serious,x", controls(), shipped)

@@ -94,7 +94,7 @@ def test_paper_check_only_for_the_seed_trial(shipped, bare):
     assert "paper" not in [v.key for v in views.offered(bare)]
     assert "seed trial" in views.BY_KEY["paper"].available(bare)
     tabs = components(layout.build_layout(bare, cohorts.patient_frame(bare)), "Tab")
-    assert [t.value for t in tabs] == ["overview", "alsfrs", "fvc", "weakness", "safety", "profile"]
+    assert [t.value for t in tabs] == ["overview", "alsfrs", "fvc", "weakness", "groups", "safety", "profile"]
     tabs = components(layout.build_layout(shipped, cohorts.patient_frame(shipped)), "Tab")
     assert [t.value for t in tabs][-1] == "paper"
     r = state.reconcile(None, "?tab=paper", state.Controls(), bare)

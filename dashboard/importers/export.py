@@ -139,9 +139,10 @@ def export_adam(dataset: data.Dataset, out_dir, xpt: bool = False) -> list[Path]
     ae = dataset.adverse_events
     adae = pd.DataFrame({
         "USUBJID": ae["patient_id"].map(_text),
+        # the verbatim term (read back as ``term``) and the coded preferred term (read back as ``preferred_term``;
+        # the verbatim one where a record has none)
         "AETERM": ae["term"].map(_text),
-        # the term the import reads back as ``term`` (AEDECOD first); the coded preferred term has no variable left
-        "AEDECOD": ae["term"].map(_text),
+        "AEDECOD": ae["preferred_term"].where(ae["preferred_term"].notna(), ae["term"]).map(_text),
         "AEBODSYS": ae["body_system"].map(_text),
         "AESER": ae["serious"].map(_yn),
         "AREL": ae["related"].map(lambda v: "RELATED" if v else "NOT RELATED"),
@@ -265,7 +266,8 @@ def export_proact(dataset: data.Dataset, out_dir) -> list[Path]:
     ae = dataset.adverse_events
     events = pd.DataFrame({
         "subject_id": ae["patient_id"].map(_text),
-        "Preferred_Term": ae["term"].map(_text),
+        "Lowest_Level_Term": ae["term"].map(_text),
+        "Preferred_Term": ae["preferred_term"].where(ae["preferred_term"].notna(), ae["term"]).map(_text),
         "System_Organ_Class": ae["body_system"].map(_text),
         "Severity": ae["severity"].map(lambda s: "Severe" if s == "Death" else _text(s)),
         "Outcome": ["Fatal" if s == "Death" else ("Not recovered/not resolved" if o else "")
@@ -274,7 +276,8 @@ def export_proact(dataset: data.Dataset, out_dir) -> list[Path]:
         "Related": ae["related"].map(yes),
         "Action_Taken": ae["action"].map(_text),
         "Duration_Days": ae["duration_days"].map(lambda v: fmt(_num(v))),
-    }, columns=["subject_id", "Preferred_Term", "System_Organ_Class", "Severity", "Outcome", "Serious", "Related",
+    }, columns=["subject_id", "Lowest_Level_Term", "Preferred_Term", "System_Organ_Class", "Severity", "Outcome",
+                "Serious", "Related",
                 "Action_Taken", "Duration_Days"])
     written = []
     for name, frame in (("DEMOGRAPHICS", demo), ("ALSHISTORY", hist), *outcomes.items(), ("ADVERSEEVENTS", events)):

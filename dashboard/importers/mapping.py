@@ -194,9 +194,10 @@ MAPPING: tuple[MapRow, ...] = (
          "otherwise `ADaM <DATASET>` (with ` DTYPE <value>` for other derived records) or `PRO-ACT <FILE>`"),
     # adverse_events.csv
     _row("adverse_events.csv", "patient_id", ("ADAE.USUBJID",), ("ADVERSEEVENTS.subject_id",), "as is"),
-    _row("adverse_events.csv", "term", ("ADAE.AEDECOD", "ADAE.AETERM"),
-         ("ADVERSEEVENTS.Preferred_Term", "ADVERSEEVENTS.Lowest_Level_Term"),
-         "the first of them that is not empty in the record"),
+    _row("adverse_events.csv", "term", ("ADAE.AETERM", "ADAE.AEDECOD"),
+         ("ADVERSEEVENTS.Lowest_Level_Term", "ADVERSEEVENTS.Preferred_Term"),
+         "the verbatim (reported) term: the first of them that is not empty in the record (the coded preferred "
+         "term where the verbatim one is missing)"),
     _row("adverse_events.csv", "serious", ("ADAE.AESER",), ("ADVERSEEVENTS.Serious",),
          "`Y`/`N` (or `Yes`/`No`) → true/false; empty or anything else → not recorded (an empty cell) and a "
          "warning. PRO-ACT does not record it: without the column every event's is not recorded (one warning)"),
@@ -223,7 +224,7 @@ MAPPING: tuple[MapRow, ...] = (
          "`ONGOING`, else false (the outcome table below; PRO-ACT's in data/README.md)"),
     _row("adverse_events.csv", "preferred_term", ("ADAE.AEDECOD",), ("ADVERSEEVENTS.Preferred_Term",),
          "optional column: the MedDRA preferred term as written (empty where the record has none: the safety "
-         "hierarchy then uses `term`); `term` is read as before"),
+         "hierarchy then uses `term`); `term` is the verbatim (or most specific) term"),
     _row("adverse_events.csv", "body_system", ("ADAE.AEBODSYS", "ADAE.AESOC"), ("ADVERSEEVENTS.System_Organ_Class",),
          "optional column: the MedDRA body system (system organ class) as written, from the first of "
          "`AEBODSYS`, `AESOC` that ADAE has"),

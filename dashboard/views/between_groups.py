@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import between, figures, ids, mixed
+from .. import between, figures, ids, mixed, safety
 from ..cohorts import Cohort
 from ..data import MEASURES, Dataset, functional_measure
 from ..formatting import (
@@ -102,6 +102,23 @@ class GroupsResult:
         return cafs_table(self.cafs, self.labels) if self.cafs is not None else None
 
 
+def cafs_patients(ds: Dataset) -> pd.DataFrame:
+    """The patients table with ``died``/``death_day`` as the deaths listing has them (``safety.deaths``: the
+    patients table's, and fatal adverse events with their day where the events have days): CAFS ranks the same
+    deaths the safety view lists."""
+    every = ds.all_adverse_events if ds.all_adverse_events is not None else ds.adverse_events
+    listing = safety.deaths(every, ds.patients, ds.measurements)
+    died = {d.patient_id: d.day for d in listing.deaths}
+    pid = ds.patients["patient_id"].astype(str)
+    day = pd.to_numeric(ds.patients["death_day"], errors="coerce") if "death_day" in ds.patients else None
+    listed = pd.to_numeric(pid.map(died), errors="coerce")
+    return ds.patients.assign(
+        died=ds.patients["died"].astype("boolean").mask(pid.isin(list(died)).to_numpy(), True)
+        if "died" in ds.patients else pd.Series(pid.isin(list(died)).to_numpy(), dtype="boolean").where(
+            pid.isin(list(died)).to_numpy(), pd.NA),
+        death_day=(day.where(day.notna(), listed) if day is not None else listed))
+
+
 def compute(ds: Dataset, cohort: Cohort, highlight=None, measure: str = "functional") -> GroupsResult:
     key = measure_key(ds, measure)
     label = MEASURES[key].label
@@ -117,8 +134,8 @@ def compute(ds: Dataset, cohort: Cohort, highlight=None, measure: str = "functio
     fs = functional_measure(ds.measures)
     caf = None
     if fs in ds.measures:
-        caf = between.cafs(between.cafs_inputs(m, fs, ds.patients, g.series, CAFS_WINDOW_MONTHS), g.order, g.control,
-                           CAFS_WINDOW_MONTHS, MEASURES[fs].label)
+        caf = between.cafs(between.cafs_inputs(m, fs, cafs_patients(ds), g.series, CAFS_WINDOW_MONTHS), g.order,
+                           g.control, CAFS_WINDOW_MONTHS, MEASURES[fs].label)
     fig = (figures.visit_change_figure(changes.rows, group_styles(cohort), label, figures.TimeWords.of(ds),
                                        simulated=simulated_text(ds, key, cohort))
            if not changes.reason else figures.message_figure(f"No change from baseline: {changes.reason}", wrap=60))
@@ -181,8 +198,8 @@ def statistics(ds: Dataset, cohort: Cohort, with_mixed: bool = True) -> dict:
     }
     fs = functional_measure(ds.measures)
     if fs in ds.measures:
-        c = between.cafs(between.cafs_inputs(m, fs, ds.patients, g.series, CAFS_WINDOW_MONTHS), g.order, g.control,
-                         CAFS_WINDOW_MONTHS, MEASURES[fs].label).to_dict()
+        c = between.cafs(between.cafs_inputs(m, fs, cafs_patients(ds), g.series, CAFS_WINDOW_MONTHS), g.order,
+                         g.control, CAFS_WINDOW_MONTHS, MEASURES[fs].label).to_dict()
         out["cafs"] = c
     else:
         out["cafs"] = {"reason": f"this dataset has no {MEASURES[fs].label} values"}

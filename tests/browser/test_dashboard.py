@@ -168,7 +168,7 @@ def check_view(page, ds, view: str, sel, highlight: str | None = None):
     elif view == "safety":
         wait_title_n(page, "ae-heatmap", n)
         assert patient_ids(page, "ae-heatmap") == with_events(ds, pids)
-        expect(page.locator("#ae-incidence table")).to_be_visible()
+        expect(page.locator("#ae-hierarchy-table")).to_be_visible()
     elif view == "profile":
         if highlight is None:
             expect(page.locator("#profile-content")).to_contain_text("Pick a patient")

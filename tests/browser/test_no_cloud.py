@@ -65,7 +65,8 @@ def test_report_toolbar_has_no_cloud_button_and_a_policy_forbidding_the_network(
     pg.goto(path.as_uri())
     expect(pg.locator(".js-plotly-plot").first).to_be_visible()
     ids = pg.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(g => g.id)")
-    assert len(ids) == 8  # 7, and Between groups (not grouped here: it says why)
+    # 7, Between groups (not grouped here: it says why) and the adverse events' timelines (no event days: says why)
+    assert len(ids) == 9
     for gid in ids[:2]:
         pg.locator(f"#{gid}").hover()
         pg.wait_for_function(f"() => document.querySelectorAll('#{gid} .modebar-btn').length > 0")
