@@ -553,8 +553,9 @@ def cafs_table(res, labels: dict[str, str], id: str | None = None) -> tuple[Bloc
         out.append(Notice(f"No test: {res.reason}.", "warn"))
     if res.note:
         out.append(Notice(res.note[0].upper() + res.note[1:] + ".", "info"))
-    if res.excluded:
-        out.append(Para(f"{len(res.excluded)} patient(s) cannot be ranked (alive or no death recorded, and no change "
+    unranked = [p for p, why in res.excluded if "died on a day not recorded" not in why]  # undated deaths: the note
+    if unranked:
+        out.append(Para(f"{len(unranked)} patient(s) cannot be ranked (alive or no death recorded, and no change "
                         "from the day-0 value within the window) and are left out.", "method"))
     return tuple(out)
 

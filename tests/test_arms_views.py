@@ -128,11 +128,14 @@ def test_not_grouped_or_one_group_says_why_and_shows_no_number(trial, shipped):
         assert r.slope_table is None and r.change_table is None
         assert words in between_groups.mixed_part(trial, c, "functional").text
         assert r.figure.layout.meta["summary"] == r.message
-    # the shipped trial: offered (it can be grouped by sex, onset, progression); CAFS says no death is recorded
+    # the shipped trial: offered (it can be grouped by sex, onset, progression)
     assert between_groups.available(shipped) is None
     r = views.run("groups", shipped, cohorts.select(shipped, CohortFilter(group_by="sex")))
-    assert "no death is recorded" in r.cafs.note
-    assert any("No death is recorded" in b.text for b in formatting.as_blocks(r.cafs_table)
+    # the shipped deaths (patients 2 and 10, "Death" in Table 3) have no day: left out of CAFS, never ranked as
+    # survivors (safety.deaths lists them)
+    assert r.cafs.note.startswith("2 patient(s) died on a day not recorded: left out")
+    assert {p for p, why in r.cafs.excluded if "died on a day not recorded" in why} == {"2", "10"}
+    assert any(b.text.startswith("2 patient(s) died on a day not recorded") for b in formatting.as_blocks(r.cafs_table)
                if isinstance(b, formatting.Notice))
 
 
