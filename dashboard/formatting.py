@@ -6,7 +6,7 @@ cells where a cell carries a verdict), together with the few other blocks a
 view shows (:class:`Notice`, :class:`Heading`, :class:`Para`, :class:`Details`: a line that opens to
 more blocks).  The
 dashboard (:func:`dashboard.layout.render`) and the report
-(:func:`dashboard.reports.render_html`) only render these blocks: neither
+(:func:`dashboard.reports.render_html`) only render these blocks, both through :func:`blocks_html`: neither
 writes a header or a cell of its own, so the two cannot drift.
 
 Wording follows the dataset: the rating scale's name (ALSFRS or ALSFRS-R)
@@ -15,6 +15,7 @@ is passed in, never written here.  No Dash import.
 
 from __future__ import annotations
 
+import html as _html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,6 +101,44 @@ def as_blocks(content: Blocks) -> tuple[Block, ...]:
 def cell_text(cell) -> str:
     """The plain text of a cell (for CSV and text alternatives)."""
     return cell.text if isinstance(cell, Badge) else ("" if cell is None else str(cell))
+
+
+def esc(x) -> str:
+    """Text as HTML text or a quoted attribute value: ``& < > " '`` escaped, and also ``{ }`` (the dashboard's
+    block renderer reads the HTML as JSX, where a brace would start an expression) and newlines (a blank line
+    would end the block)."""
+    return (_html.escape("" if x is None else str(x)).replace("{", "&#123;").replace("}", "&#125;")
+            .replace("\n", "&#10;"))
+
+
+def _cell_html(c) -> str:
+    return f"<span class='{esc(c.css)}'>{esc(c.text)}</span>" if isinstance(c, Badge) else esc(c)
+
+
+def blocks_html(content: Blocks, live: bool = False) -> str:
+    """Blocks as HTML: the one renderer of tables, notices, headings, paragraphs and disclosures, used by the
+    dashboard (``live``: a notice is announced, role=status) and the report (role=note).  Every text is
+    escaped; nothing from the dataset becomes markup."""
+    out = []
+    for b in as_blocks(content):
+        if isinstance(b, TableText):
+            head = "".join(f"<th scope='col'>{esc(h)}</th>" for h in b.header)
+            body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+            cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
+            attrs = f" class='{esc(b.css)}'" + (f" id='{esc(b.id)}'" if b.id else "")
+            out.append(f"<table{attrs}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(b, Notice):
+            role = "status" if live else "note"
+            out.append(f"<div class='notice notice-{esc(b.kind)}' role='{role}'>{esc(b.text)}</div>")
+        elif isinstance(b, Heading):
+            level = min(max(b.level, 3), 4)
+            out.append(f"<h{level}>{esc(b.text)}</h{level}>")
+        elif isinstance(b, Details):
+            out.append(f"<details class='{esc(b.css)}'{' open' if b.open else ''}><summary>{esc(b.summary)}"
+                       f"</summary>{blocks_html(b.content, live)}</details>")
+        else:
+            out.append(f"<p class='{esc(b.css)}'>{esc(b.text)}</p>" if b.css else f"<p>{esc(b.text)}</p>")
+    return "".join(out)
 
 
 def _table(header: Sequence[str], rows, caption: str | None = None, id: str | None = None,

@@ -12,7 +12,7 @@ from dash import dcc, html
 from . import cohorts, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
-from .formatting import METHODS, PLOTLY_CONFIG, Badge, Blocks, Details, Heading, Notice, TableText, as_blocks
+from .formatting import METHODS, PLOTLY_CONFIG, Blocks, blocks_html
 from .state import SLIDER_STEP, grouping_options, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View, offered
 
@@ -301,29 +301,16 @@ def tab_body(ds: Dataset, view: View) -> html.Div:
 
 
 def render(content: Blocks):
-    """Formatting blocks (tables, notices, headings, paragraphs) as components; None for nothing."""
-    out = []
-    for b in as_blocks(content):
-        if isinstance(b, TableText):
-            out.append(table(list(b.header), [[_cell(c) for c in r] for r in b.rows], caption=b.caption, id=b.id,
-                             class_name=b.css))
-        elif isinstance(b, Notice):
-            out.append(notice(b.text, b.kind))
-        elif isinstance(b, Heading):
-            out.append(html.H3(b.text) if b.level <= 3 else html.H4(b.text))
-        elif isinstance(b, Details):
-            inner = render(b.content)
-            inner = [] if inner is None else (inner if isinstance(inner, list) else [inner])
-            out.append(html.Details([html.Summary(b.summary), *inner], open=b.open, className=b.css))
-        else:
-            out.append(html.P(b.text, className=b.css or None))
-    if not out:
+    """Formatting blocks (tables, notices, headings, paragraphs, disclosures) as one component, None for nothing.
+
+    The blocks are written as HTML by :func:`formatting.blocks_html` (every text escaped, as in the report) and
+    drawn by one ``dcc.Markdown``: a table of 100 cells is one component, not 100.  Dash's renderer re-checks
+    every mounted component on each update of a page, and each new component is one more update: a view of
+    several tables as components spent most of a filter change there."""
+    text = blocks_html(content, live=True)
+    if not text:
         return None
-    return out[0] if len(out) == 1 else out
-
-
-def _cell(c):
-    return html.Span(c.text, className=c.css) if isinstance(c, Badge) else c
+    return dcc.Markdown(f"<div class='blocks'>{text}</div>", dangerously_allow_html=True, className="blocks-host")
 
 
 def flow_diagram(flow) -> html.Div:

@@ -293,39 +293,16 @@ REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe
 
 
 def _esc(x) -> str:
-    import html as _html
+    from .formatting import esc
 
-    return _html.escape("" if x is None else str(x))
-
-
-def _cell_html(c) -> str:
-    from .formatting import Badge
-
-    return f"<span class='{_esc(c.css)}'>{_esc(c.text)}</span>" if isinstance(c, Badge) else _esc(c)
+    return esc(x)
 
 
 def render_html(content) -> str:
-    """Formatting blocks as HTML: the report's twin of :func:`dashboard.layout.render`."""
-    from .formatting import Details, Heading, Notice, TableText, as_blocks
+    """Formatting blocks as HTML (:func:`dashboard.formatting.blocks_html`, as the dashboard draws them)."""
+    from .formatting import blocks_html
 
-    out = []
-    for b in as_blocks(content):
-        if isinstance(b, TableText):
-            head = "".join(f"<th scope='col'>{_esc(h)}</th>" for h in b.header)
-            body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
-            cap = f"<caption>{_esc(b.caption)}</caption>" if b.caption else ""
-            out.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        elif isinstance(b, Notice):
-            out.append(f"<div class='notice notice-{_esc(b.kind)}' role='note'>{_esc(b.text)}</div>")
-        elif isinstance(b, Heading):
-            level = min(max(b.level, 3), 4)
-            out.append(f"<h{level}>{_esc(b.text)}</h{level}>")
-        elif isinstance(b, Details):
-            out.append(f"<details class='{_esc(b.css)}'{' open' if b.open else ''}><summary>{_esc(b.summary)}"
-                       f"</summary>{render_html(b.content)}</details>")
-        else:
-            out.append(f"<p class='{_esc(b.css)}'>{_esc(b.text)}</p>" if b.css else f"<p>{_esc(b.text)}</p>")
-    return "".join(out)
+    return blocks_html(content)
 
 
 def _fig_html(fig, div_id: str) -> str:

@@ -11,6 +11,7 @@ import io
 import os
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -125,14 +126,76 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
 
 
 def texts(component) -> str:
-    """All text in a component tree."""
+    """All text in a component tree (the text of the HTML blocks a ``dcc.Markdown`` draws included)."""
     if component is None:
         return ""
     if isinstance(component, (str, int, float)):
         return str(component)
     if isinstance(component, (list, tuple)):
         return " ".join(texts(c) for c in component)
+    if type(component).__name__ == "Markdown":
+        return " ".join(html_texts(component.children))
     return texts(getattr(component, "children", None))
+
+
+class _HTMLTexts(HTMLParser):
+    """Texts and table rows of an HTML fragment (what the browser would show)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.texts, self.tables, self._cell = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"attrs": dict(attrs), "header": [], "rows": []})
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self.tables:
+            text = "".join(self._cell)
+            t = self.tables[-1]
+            if tag == "th" and len(t["rows"]) == 1:
+                t["header"].append(text)
+            else:
+                t["rows"][-1].append(text)
+            self._cell = None
+
+    def handle_data(self, data):
+        self.texts.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_texts(fragment: str) -> list[str]:
+    p = _HTMLTexts()
+    p.feed(fragment or "")
+    return p.texts
+
+
+def html_tables(component) -> list[dict]:
+    """The tables a rendered blocks component (``layout.render``) draws: ``attrs``, ``header`` (cell texts) and
+    ``rows`` (the body's rows of cell texts), in order."""
+    found = []
+
+    def walk(c):
+        if c is None or isinstance(c, (str, int, float)):
+            return
+        if isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+            return
+        if type(c).__name__ == "Markdown":
+            p = _HTMLTexts()
+            p.feed(c.children)
+            for t in p.tables:
+                found.append({**t, "rows": [r for r in t["rows"][1:] if r]})
+            return
+        walk(getattr(c, "children", None))
+    walk(component)
+    return found
 
 
 def only_warning(directory, file: str, row: int | None, column: str | None, fragment: str) -> str:

@@ -4,7 +4,7 @@ import pandas as pd
 from dash import html
 
 from dashboard import formatting, layout
-from tests.helpers import texts
+from tests.helpers import html_tables, texts
 
 
 def serious_listing(ae, limit=formatting.SERIOUS_LISTING_ROWS):
@@ -20,16 +20,7 @@ def _events(n):
 
 
 def _body_rows(component):
-    found = []
-
-    def walk(c):
-        if type(c).__name__ == "Tbody":
-            found.extend(c.children)
-        kids = getattr(c, "children", None)
-        for k in kids if isinstance(kids, (list, tuple)) else [kids] if kids is not None else []:
-            walk(k)
-    walk(component)
-    return found
+    return [r for t in html_tables(component) for r in t["rows"]]
 
 
 def test_serious_listing_lists_every_event_up_to_the_limit():
@@ -42,7 +33,7 @@ def test_serious_listing_above_the_limit_says_how_many_are_left_out():
     listing = serious_listing(_events(12), limit=5)
     rows = _body_rows(listing)
     assert len(rows) == 5
-    assert rows[0].children[0].children == "Patient 1"
+    assert rows[0][0] == "Patient 1"
     assert "The first 5 of 12 serious events (the most severe first) are listed" in texts(listing)
 
 

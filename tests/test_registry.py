@@ -9,6 +9,7 @@ import pytest
 from dashboard import cohorts, formatting, ids, images, layout, reports, stats, views
 from dashboard.formatting import Badge, Notice, Para, TableText
 from dashboard.views.base import Option, Slot, View
+from tests.helpers import html_tables
 
 
 def _ids_in(component) -> set[str]:
@@ -97,8 +98,9 @@ def test_table_text_is_written_once_and_rendered_alike(shipped):
     assert t.rows[0][2] == "—"
     html_text = reports.render_html(t)
     assert "—%" not in html_text and "not computable: no patient has a value" in html_text
-    cells = [td.children for tr in layout.render(t).children[-1].children for td in tr.children]
-    assert cells == [formatting.cell_text(c) for c in t.rows[0]]
+    (drawn,) = html_tables(layout.render(t))
+    assert drawn["rows"] == [[formatting.cell_text(c) for c in t.rows[0]]]
+    assert drawn["header"] == list(t.header)
 
 
 def test_a_view_declared_in_one_place_is_drawn_reported_and_wired():
