@@ -11,6 +11,15 @@
       if (args[0] !== key) return window.dash_clientside.no_update;
       return args;
     },
+    /* Presentation mode: the page's class, and the caption (the selection's count in bold, then its words);
+       nothing changes while the mode stays off. */
+    present: function (present, count, words, cls) {
+      var nu = window.dash_clientside.no_update;
+      var on = Array.isArray(present) && present.indexOf("on") >= 0;
+      if (!on) return cls === "app" ? [nu, nu] : ["app", null];
+      return ["app present", [{type: "Strong", namespace: "dash_html_components", props: {children: count}},
+                              " · ", words]];
+    },
     /* Resolves once no figure of the page is waiting for its answer and the next frame is painted (at most
        3 s): the view's deferred parts (the mixed models) are asked for only then. */
     drawn: function () {

@@ -313,14 +313,12 @@ DEFERRED_CALLBACKS = {(v.key, s.name): {part: _deferred_callback(v, s, part) for
 # ---------------------------------------------------------------- presenting and sharing
 
 
-@callback(Output(ids.APP_ROOT, "className"), Output(ids.PRESENT_CAPTION, "children"),
-          Input(ids.PRESENT, "value"), Input(ids.FILTER_STORE, "data"))
-def presentation_mode(present, store):
-    """Presentation mode: the filter panel hides and the active filters show as a caption."""
-    if not (present and "on" in present):
-        return "app", None
-    _ds, filt, cohort = _context(store)
-    return "app present", [html.Strong(cohort.count_text()), " · ", cohort.describe()]
+# Presentation mode: the filter panel hides and the selection shows as a caption (the filter panel's own count and
+# words).  In the browser (assets/gate.js): a request per filter change for this was one more store update each.
+clientside_callback(ClientsideFunction("dashboard", "present"),
+                    Output(ids.APP_ROOT, "className"), Output(ids.PRESENT_CAPTION, "children"),
+                    Input(ids.PRESENT, "value"), Input(ids.COHORT_COUNT, "children"),
+                    Input(ids.COHORT_WORDS, "children"), State(ids.APP_ROOT, "className"))
 
 
 #: Every view option, by (view key, option name): the report is drawn with the options on screen.
