@@ -206,6 +206,11 @@ th{background:#f6f8fa}.meta{color:#4a5058}
 .notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
 .conflict{color:#7a1f00;font-weight:600}.since{font-weight:600;color:#0b5394}
 details summary{cursor:pointer;padding:3px 0}
+.mixed-table{table-layout:fixed}.mixed-table th:nth-child(1){width:9em}.mixed-table th:nth-child(2){width:7.5em}
+.mixed-table th:nth-child(3){width:8.5em}.mixed-table th:nth-child(4){width:6.5em}
+.mixed-table th:nth-child(5){width:14.5em}.mixed-table th:nth-child(6){width:4.5em}
+.mixed-table td:not(:first-child):not(:last-child){white-space:nowrap}
+.group-model-table td:nth-child(n+3){white-space:nowrap}
 .confidential{font-weight:600;color:#7a1f00;text-align:center;font-size:.85rem;margin:4px 0}
 .open-session{background:#eef6fc;border:2px solid #0072b2;border-radius:5px;padding:8px 12px;margin:10px 0}
 .confidential-print{display:none}
@@ -314,7 +319,8 @@ def render_html(content) -> str:
             head = "".join(f"<th scope='col'>{_esc(h)}</th>" for h in b.header)
             body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
             cap = f"<caption>{_esc(b.caption)}</caption>" if b.caption else ""
-            out.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            css = f" class='{_esc(b.css)}'" if b.css else ""
+            out.append(f"<table{css}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Notice):
             out.append(f"<div class='notice notice-{_esc(b.kind)}' role='note'>{_esc(b.text)}</div>")
         elif isinstance(b, Heading):

@@ -280,6 +280,49 @@ def test_tables_side_by_side_are_never_clipped(page, server_url):
         assert cut == [], f"at {width}x{height}: {cut}"
 
 
+#: The mixed-model tables (one per window) on the page: each one's column widths and the cells that wrap,
+#: except the group's name and the note (text that may take lines)
+MIXED_TABLES = """(selector) => [...document.querySelectorAll(selector)].map(t => {
+  const widths = [...t.querySelectorAll('thead th')].map(e => Math.round(e.getBoundingClientRect().width));
+  const wrapped = [...t.querySelectorAll('tbody tr')].flatMap(tr => [...tr.children].slice(1, -1)).filter(td => {
+    const r = document.createRange(); r.selectNodeContents(td);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent);
+  const over = [...t.querySelectorAll('td')].filter(td => td.scrollWidth > td.clientWidth + 1)
+    .map(td => td.textContent);
+  return {widths, wrapped, over}; })"""
+
+
+def _mixed_tables_align(tables: list[dict], n: int, where: str):
+    assert len(tables) == n, f"{where}: {len(tables)} mixed-model tables, {n} expected"
+    widths = [t["widths"] for t in tables]
+    for w in widths[1:]:
+        assert max(abs(a - b) for a, b in zip(w, widths[0], strict=True)) <= 1, f"{where}: column widths {widths}"
+    assert not [t["wrapped"] for t in tables if t["wrapped"]], f"{where}: wrapped cells {tables}"
+    assert not [t["over"] for t in tables if t["over"]], f"{where}: cells wider than their column {tables}"
+
+
+def test_mixed_model_tables_share_their_columns_and_keep_numbers_on_one_line(page, new_page, server_url, ds,
+                                                                             tmp_path):
+    """The four windows' tables had different column widths and wrapped "< 0.001" (issue 15), in the
+    dashboard and the report."""
+    from dashboard import reports
+
+    page.goto(f"{server_url}/?tab=alsfrs&cohort=compare")
+    wait_ready(page, timeout=TIMEOUT)
+    page.wait_for_function("() => [3, 6, 9, 12].every(w => document.querySelector(`#alsfrs-mixed-${w} table`))",
+                           timeout=TIMEOUT)
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        _mixed_tables_align(page.evaluate(MIXED_TABLES, ".mixed-grid table"), 4, f"dashboard at {width}")
+    # the report: the same tables (it fits every window), opened from a file
+    path = tmp_path / "report.html"
+    path.write_text(reports.html_report(ds, select(ds, CohortFilter(population="compare"))), encoding="utf-8")
+    report = new_page(viewport={"width": 1280, "height": 900})
+    report.goto(path.as_uri())
+    _mixed_tables_align(report.evaluate(MIXED_TABLES, "table.mixed-table"), 4, "report")
+
+
 # ---------------------------------------------------------------- 3. slides
 
 
