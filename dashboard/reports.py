@@ -21,7 +21,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         if stats.has_pre_treatment(m, measure):
             rule = stats.pre_post(ds, measure)
             pre_post.append(rule.to_dict())
-            slope_tests += [t.to_dict() for t in stats.slope_tests(m, measure, ids, rule=rule)]
+            slope_tests += _slope_tests(m, measure, ids, rule)
             if with_mixed:
                 mixed_models += [r.to_dict() for r in mixed.mixed_models(m, measure, ids)]
     visits = stats.visit_summaries(m, ids)
@@ -74,6 +74,17 @@ def safety_statistics(ds: Dataset, cohort: cohorts.Cohort) -> dict:
     }
 
 
+def _slope_tests(m, measure: str, ids, rule) -> list[dict]:
+    """The slope tests of ``ids`` as dicts, each naming the patients it leaves out and why (``excluded``:
+    [[id, why]]; empty where the test cannot be made at all, its note saying why)."""
+    if not rule.computable:
+        return [{**t.to_dict(), "excluded": []} for t in stats.slope_tests(m, measure, ids, rule=rule)]
+    slopes = stats.patient_slopes(m, measure, ids)
+    return [{**t.to_dict(), "excluded": [[p, why] for p, why in stats.slope_exclusions(slopes, ids, t.window_months,
+                                                                                       measure)]}
+            for t in stats.slope_tests(m, measure, ids, slopes=slopes, rule=rule)]
+
+
 def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
     """Each group the dashboard shows for the selection (progressors and stable side by side in compare mode,
     else the one selection), with its own characteristics, slope tests and visit summaries."""
@@ -82,8 +93,8 @@ def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
     m = ds.measurements
     out = []
     for _key, label, pids in views.groups(cohort):
-        slope_tests = [t.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
-                       for t in stats.slope_tests(m, measure, pids, rule=stats.pre_post(ds, measure))]
+        slope_tests = [t for measure in ds.measures if stats.has_pre_treatment(m, measure)
+                       for t in _slope_tests(m, measure, pids, stats.pre_post(ds, measure))]
         out.append({"name": label, "n": len(pids), "patient_ids": list(pids),
                     "characteristics": stats.characteristics(pf, pids) if pids else None,
                     "slope_tests": slope_tests,
