@@ -39,7 +39,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "visit_summaries": visits.to_dict(orient="records"),
         "adverse_events": ae.to_dict(orient="records"),
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
-        "groups": _groups_statistics(ds, cohort, pf),
+        "groups": _groups_statistics(ds, cohort, pf, mixed_models if with_mixed else None),
         **safety_statistics(ds, cohort),
     }
     out.update(_between_statistics(ds, cohort, with_mixed))
@@ -85,19 +85,27 @@ def _slope_tests(m, measure: str, ids, rule) -> list[dict]:
             for t in stats.slope_tests(m, measure, ids, slopes=slopes, rule=rule)]
 
 
-def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
+def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf, pooled_mixed: list[dict] | None) -> list[dict]:
     """Each group the dashboard shows for the selection (progressors and stable side by side in compare mode,
-    else the one selection), with its own characteristics, slope tests and visit summaries."""
-    from . import views
+    else the one selection), with its own characteristics, slope tests, mixed models (``pooled_mixed``: the
+    selection's, None where not fitted: then none) and visit summaries."""
+    from . import mixed, views
 
     m = ds.measurements
+    shown = views.groups(cohort)
     out = []
-    for _key, label, pids in views.groups(cohort):
+    for _key, label, pids in shown:
+        if pooled_mixed is None or len(shown) == 1:  # one group: the selection's own fits
+            mixed_models = pooled_mixed or []
+        else:
+            mixed_models = [r.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
+                            for r in mixed.mixed_models(m, measure, pids)]
         slope_tests = [t for measure in ds.measures if stats.has_pre_treatment(m, measure)
                        for t in _slope_tests(m, measure, pids, stats.pre_post(ds, measure))]
         out.append({"name": label, "n": len(pids), "patient_ids": list(pids),
                     "characteristics": stats.characteristics(pf, pids) if pids else None,
                     "slope_tests": slope_tests,
+                    "mixed_models": mixed_models,
                     "visit_summaries": stats.visit_summaries(m, pids).to_dict(orient="records"),
                     "adverse_event_summary": stats.ae_summary(ds.adverse_events, pids)})
     return out
