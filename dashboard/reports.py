@@ -316,6 +316,11 @@ REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe
               "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
 
 
+#: Every figure of the report without an upload address: plotly.js defaults to Plotly Cloud's, and plotly.py
+#: leaves the config's empty plotlyServerURL out of the HTML where the upload button is off.
+NO_UPLOAD_SCRIPT = "Plotly.setPlotConfig({plotlyServerURL: ''});"
+
+
 def _esc(x) -> str:
     import html as _html
 
@@ -462,4 +467,5 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
             f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\">"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}"
             f"{_print_css(line)}</style>"
-            f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+            f"<script type='text/javascript'>{get_plotlyjs()}</script>"
+            f"<script type='text/javascript'>{NO_UPLOAD_SCRIPT}</script></head><body>{body}</body></html>")
