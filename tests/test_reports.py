@@ -160,3 +160,15 @@ def test_stats_name_the_patients_each_slope_test_leaves_out(shipped):
     one = als[(als["patient_id"] == "1") & als["month"].between(0, 3)]
     assert one["month"].nunique() == 1
     assert t3["excluded"] == [["1", "1 value(s) from day 0 to month 3: a slope needs 2 at distinct months"]]
+
+
+def test_report_carries_the_fvc_and_weakness_tables_per_visit(shipped):
+    """The statistician's per-visit tables (n, mean, SD, SEM, change from baseline) are in the report too."""
+    from dashboard import views
+
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="efficacy"))
+    html = reports.html_report(shipped, c)
+    for key in ("fvc", "weakness"):
+        for table in views.run(key, shipped, c).visit_tables:
+            assert reports.render_html(table) in html
+    assert html.count("<th scope='col'>SEM of change</th>") == 2
