@@ -1,10 +1,11 @@
 """Ready for the meeting room, in real headless Chromium against the real gunicorn server (see conftest.py).
 
 Presentation mode shows the caption, a thin tab bar and the view's figures, and its main figure (the
-view's first) fits the window, legend included, at 1280x720 and 1920x1080; what plotly drew is checked for
-labels that overprint (the text boxes as drawn, rotated ones as rotated boxes: ``CLASHES``); tables side
-by side are never clipped; the toolbar's camera gives the same slide as the PNG button, and a slide of many
-patients does not print their ids illegibly.
+view's first) fits the window, legend included, at 1280x720, 1600x1000 (where the spaghetti legend fell below
+the window) and 1920x1080; what plotly drew is checked for labels that overprint (the text boxes as drawn,
+rotated ones as rotated boxes: ``CLASHES``); tables side by side are never clipped; the mixed models' tables share
+their columns; the toolbar's camera gives the same slide as the PNG button, and a slide of many patients does not
+print their ids illegibly.
 
 ``UPDATE_SCREENSHOTS=1`` also copies the presentation-mode screenshots to tests/screenshots/present-*.png
 (used by README.md).
@@ -42,7 +43,7 @@ MAIN = {"alsfrs": "alsfrs-spaghetti", "fvc": "fvc-spaghetti", "weakness": "ws-gr
         "safety": "ae-heatmap", "profile": "profile-figure"}
 #: views whose main figure has no legend here: the heatmap; Between groups, not grouped (it says why in words)
 NO_LEGEND = ("safety", "groups")
-SIZES = [(1280, 720), (1920, 1080)]
+SIZES = [(1280, 720), (1600, 1000), (1920, 1080)]
 PATIENT = "7"  # highlighted: a legend entry more, and the profile's patient (two limbs with the same values)
 #: the figures' font size on screen, and in presentation mode (figures.for_projector)
 SCREEN_FONT, PROJECTOR_FONT = 13, 20
