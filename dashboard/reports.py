@@ -158,7 +158,7 @@ def table_csv(header: list[str], rows: list[list]) -> str:
 
 SLOPE_CSV_COLUMNS = ["group", "measure", "window_months", "n", "pre_slope_mean", "pre_slope_sem", "post_slope_mean",
                      "post_slope_sem", "mean_difference", "ci95_low", "ci95_high", "t", "p_ttest", "p_wilcoxon", "note",
-                     "rests_on_simulated_values"]
+                     "rests_on_simulated_values", "left_out"]
 
 
 def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = None) -> str:
@@ -169,9 +169,10 @@ def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = N
     simulated = measure in ds.simulated_measures
     rows = []
     for _k, label, pids in views.groups(cohort):
-        for t in stats.slope_tests(ds.measurements, measure, pids, rule=stats.pre_post(ds, measure)):
-            d = t.to_dict(with_ids=False)
-            rows.append([label] + [d[c] for c in SLOPE_CSV_COLUMNS[1:-1]] + ["true" if simulated else "false"])
+        for d in _slope_tests(ds.measurements, measure, pids, stats.pre_post(ds, measure)):
+            left_out = "; ".join(f"{p} ({why})" for p, why in d["excluded"])
+            rows.append([label, *(d[c] for c in SLOPE_CSV_COLUMNS[1:-2]), "true" if simulated else "false",
+                         left_out])
     return table_csv(SLOPE_CSV_COLUMNS, rows)
 
 

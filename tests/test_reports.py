@@ -172,3 +172,15 @@ def test_report_carries_the_fvc_and_weakness_tables_per_visit(shipped):
         for table in views.run(key, shipped, c).visit_tables:
             assert reports.render_html(table) in html
     assert html.count("<th scope='col'>SEM of change</th>") == 2
+
+
+def test_slope_csv_names_the_patients_each_test_leaves_out(shipped):
+    """The downloaded slope tests say who is left out and why, as the view's table (n = 11 of 12 progressors)."""
+    progressors = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    rows = _rows(reports.slope_tests_csv(shipped, progressors))
+    assert [(r["n"], r["left_out"]) for r in rows][:2] == [
+        ("11", "1 (1 value(s) from day 0 to month 3: a slope needs 2 at distinct months)"),
+        ("11", "1 (1 value(s) from day 0 to month 6: a slope needs 2 at distinct months)")]
+    everyone = _rows(reports.slope_tests_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter())))
+    for r in everyone:
+        assert int(r["n"]) + len([x for x in r["left_out"].split("; ") if x]) == 26
