@@ -101,6 +101,9 @@ HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 HEATMAP_LABELLED_TERMS = 50
 #: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
+#: A slide (1600 px wide) labels a bar axis of at most this many categories (a waterfall's patients): more would
+#: be under 36 px apart, too close for labels a room can read (assets/dashboard.js's SLIDE_MAX_CATEGORIES).
+SLIDE_MAX_CATEGORIES = 40
 #: Heatmap rows are this many pixels high (a row label fits); HEATMAP_BOTTOM pixels under the rows hold the note.
 HEATMAP_ROW_PX, HEATMAP_BOTTOM = 26, 48
 #: The heatmap's term labels by the number of terms: (up to this many terms, tick angle, lines per label,
@@ -1066,6 +1069,23 @@ def for_projector(fig: go.Figure) -> go.Figure:
         lay["height"] = int((lay.get("height") or 420) * 1.25)
     _legend_below(lay, PROJECTOR_FONT)
     return go.Figure({"data": data, "layout": lay}, _validate=False)
+
+
+def for_slide(fig: go.Figure, width: int, height: int) -> go.Figure:
+    """``fig`` as a slide of ``width`` x ``height`` pixels (the ``figures`` command's images): projector fonts
+    (:func:`for_projector`), and a bar axis of more than SLIDE_MAX_CATEGORIES categories (a waterfall's
+    patients) without labels, its title saying how many, as the dashboard's slides (assets/dashboard.js)."""
+    big = for_projector(fig)
+    big.update_layout(width=width, height=height)
+    for key in [k for k in big.to_plotly_json()["layout"] if _AXIS_KEY.match(k) and k.startswith("x")]:
+        ref = "x" + key[len("xaxis"):]
+        bars = {x for t in big.data if t.type == "bar" and (t.xaxis or "x") == ref and t.x is not None
+                for x in t.x if x is not None}
+        ax = big.layout[key]
+        if len(bars) > SLIDE_MAX_CATEGORIES and ax.showticklabels is not False:
+            text = ax.title.text or ""
+            ax.update(showticklabels=False, title_text=f"{text}{': ' if text else ''}{len(bars)}, too many to label")
+    return big
 
 
 def alt_text(fig: go.Figure) -> str:

@@ -575,7 +575,7 @@ def group_model_table(model, labels: dict[str, str], measure_label: str) -> tupl
     rows += [[measure_label, _label(labels, d.group), str(d.n_patients), fmt(d.slope, 3, True),
               _ci(d.difference, d.ci95_low, d.ci95_high), fmt_p(d.p)] for d in model.differences]
     return (_table(header, rows, caption=f"{measure_label}: {model.n_patients} patients, {model.n_observations} "
-                   "values from day 0", css="data-table mixed-table"),)
+                   "values from day 0", css="data-table group-model-table"),)
 
 
 def cafs_table(res, labels: dict[str, str], id: str | None = None) -> tuple[Block, ...]:

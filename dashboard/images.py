@@ -44,8 +44,7 @@ def figure_set(ds: Dataset, cohort: Cohort, confidentiality: str | None = None) 
             continue
         result = views.run(view.key, ds, cohort)
         for slot in stems:
-            big = figures.for_projector(getattr(result, slot.attr))
-            big.update_layout(**SLIDE)
+            big = figures.for_slide(getattr(result, slot.attr), **SLIDE)
             figures.add_confidentiality(big, line)
             out[slot.export] = big
     return out

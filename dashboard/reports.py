@@ -21,7 +21,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         if stats.has_pre_treatment(m, measure):
             rule = stats.pre_post(ds, measure)
             pre_post.append(rule.to_dict())
-            slope_tests += [t.to_dict() for t in stats.slope_tests(m, measure, ids, rule=rule)]
+            slope_tests += _slope_tests(m, measure, ids, rule)
             if with_mixed:
                 mixed_models += [r.to_dict() for r in mixed.mixed_models(m, measure, ids)]
     visits = stats.visit_summaries(m, ids)
@@ -39,7 +39,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "visit_summaries": visits.to_dict(orient="records"),
         "adverse_events": ae.to_dict(orient="records"),
         "adverse_event_summary": stats.ae_summary(ds.adverse_events, ids),
-        "groups": _groups_statistics(ds, cohort, pf),
+        "groups": _groups_statistics(ds, cohort, pf, mixed_models if with_mixed else None),
         **safety_statistics(ds, cohort),
     }
     out.update(_between_statistics(ds, cohort, with_mixed))
@@ -74,19 +74,38 @@ def safety_statistics(ds: Dataset, cohort: cohorts.Cohort) -> dict:
     }
 
 
-def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf) -> list[dict]:
+def _slope_tests(m, measure: str, ids, rule) -> list[dict]:
+    """The slope tests of ``ids`` as dicts, each naming the patients it leaves out and why (``excluded``:
+    [[id, why]]; empty where the test cannot be made at all, its note saying why)."""
+    if not rule.computable:
+        return [{**t.to_dict(), "excluded": []} for t in stats.slope_tests(m, measure, ids, rule=rule)]
+    slopes = stats.patient_slopes(m, measure, ids)
+    return [{**t.to_dict(), "excluded": [[p, why] for p, why in stats.slope_exclusions(slopes, ids, t.window_months,
+                                                                                       measure)]}
+            for t in stats.slope_tests(m, measure, ids, slopes=slopes, rule=rule)]
+
+
+def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf, pooled_mixed: list[dict] | None) -> list[dict]:
     """Each group the dashboard shows for the selection (progressors and stable side by side in compare mode,
-    else the one selection), with its own characteristics, slope tests and visit summaries."""
-    from . import views
+    else the one selection), with its own characteristics, slope tests, mixed models (``pooled_mixed``: the
+    selection's, None where not fitted: then none) and visit summaries."""
+    from . import mixed, views
 
     m = ds.measurements
+    shown = views.groups(cohort)
     out = []
-    for _key, label, pids in views.groups(cohort):
-        slope_tests = [t.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
-                       for t in stats.slope_tests(m, measure, pids, rule=stats.pre_post(ds, measure))]
+    for _key, label, pids in shown:
+        if pooled_mixed is None or len(shown) == 1:  # one group: the selection's own fits
+            mixed_models = pooled_mixed or []
+        else:
+            mixed_models = [r.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
+                            for r in mixed.mixed_models(m, measure, pids)]
+        slope_tests = [t for measure in ds.measures if stats.has_pre_treatment(m, measure)
+                       for t in _slope_tests(m, measure, pids, stats.pre_post(ds, measure))]
         out.append({"name": label, "n": len(pids), "patient_ids": list(pids),
                     "characteristics": stats.characteristics(pf, pids) if pids else None,
                     "slope_tests": slope_tests,
+                    "mixed_models": mixed_models,
                     "visit_summaries": stats.visit_summaries(m, pids).to_dict(orient="records"),
                     "adverse_event_summary": stats.ae_summary(ds.adverse_events, pids)})
     return out
@@ -139,7 +158,7 @@ def table_csv(header: list[str], rows: list[list]) -> str:
 
 SLOPE_CSV_COLUMNS = ["group", "measure", "window_months", "n", "pre_slope_mean", "pre_slope_sem", "post_slope_mean",
                      "post_slope_sem", "mean_difference", "ci95_low", "ci95_high", "t", "p_ttest", "p_wilcoxon", "note",
-                     "rests_on_simulated_values"]
+                     "rests_on_simulated_values", "left_out"]
 
 
 def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = None) -> str:
@@ -150,9 +169,10 @@ def slope_tests_csv(ds: Dataset, cohort: cohorts.Cohort, measure: str | None = N
     simulated = measure in ds.simulated_measures
     rows = []
     for _k, label, pids in views.groups(cohort):
-        for t in stats.slope_tests(ds.measurements, measure, pids, rule=stats.pre_post(ds, measure)):
-            d = t.to_dict(with_ids=False)
-            rows.append([label] + [d[c] for c in SLOPE_CSV_COLUMNS[1:-1]] + ["true" if simulated else "false"])
+        for d in _slope_tests(ds.measurements, measure, pids, stats.pre_post(ds, measure)):
+            left_out = "; ".join(f"{p} ({why})" for p, why in d["excluded"])
+            rows.append([label, *(d[c] for c in SLOPE_CSV_COLUMNS[1:-2]), "true" if simulated else "false",
+                         left_out])
     return table_csv(SLOPE_CSV_COLUMNS, rows)
 
 
@@ -206,6 +226,11 @@ th{background:#f6f8fa}.meta{color:#4a5058}
 .notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
 .conflict{color:#7a1f00;font-weight:600}.since{font-weight:600;color:#0b5394}
 details summary{cursor:pointer;padding:3px 0}
+.mixed-table{table-layout:fixed}.mixed-table th:nth-child(1){width:9em}.mixed-table th:nth-child(2){width:7.5em}
+.mixed-table th:nth-child(3){width:8.5em}.mixed-table th:nth-child(4){width:6.5em}
+.mixed-table th:nth-child(5){width:14.5em}.mixed-table th:nth-child(6){width:4.5em}
+.mixed-table td:not(:first-child):not(:last-child){white-space:nowrap}
+.group-model-table td:nth-child(n+3){white-space:nowrap}
 .confidential{font-weight:600;color:#7a1f00;text-align:center;font-size:.85rem;margin:4px 0}
 .open-session{background:#eef6fc;border:2px solid #0072b2;border-radius:5px;padding:8px 12px;margin:10px 0}
 .confidential-print{display:none}
@@ -290,6 +315,11 @@ def open_session_blocks(content, ids: set[str]):
 #: nothing else: no request of any kind leaves the file (connect-src, img-src, form-action, ...).
 REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
               "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
+
+
+#: Every figure of the report without an upload address: plotly.js defaults to Plotly Cloud's, and plotly.py
+#: leaves the config's empty plotlyServerURL out of the HTML where the upload button is off.
+NO_UPLOAD_SCRIPT = "Plotly.setPlotConfig({plotlyServerURL: ''});"
 
 
 def _esc(x) -> str:
@@ -414,4 +444,5 @@ def html_report(ds: Dataset, cohort: cohorts.Cohort, *, highlight: str | None = 
             f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\">"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_CSS}"
             f"{_print_css(line)}</style>"
-            f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>{body}</body></html>")
+            f"<script type='text/javascript'>{get_plotlyjs()}</script>"
+            f"<script type='text/javascript'>{NO_UPLOAD_SCRIPT}</script></head><body>{body}</body></html>")

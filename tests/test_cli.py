@@ -26,6 +26,24 @@ def test_stats_is_strict_json_for_every_cohort(cohort):
         assert key in out
 
 
+def test_stats_of_compare_give_each_groups_mixed_models(shipped):
+    """The compare view shows a mixed model per group; `stats --cohort compare` gave only the pooled one."""
+    from dashboard import mixed
+
+    out = json.loads(run("stats", "--cohort", "compare").stdout)
+    m = shipped.measurements
+    assert [g["name"] for g in out["groups"]] == ["Progressors", "Stable"]
+    for g in out["groups"]:
+        got = [r for r in g["mixed_models"] if r["measure"] == "ALSFRS"]
+        want = mixed.mixed_models(m, "ALSFRS", g["patient_ids"])
+        assert [(r["window_months"], r["n_patients"]) for r in got] == [(r.window_months, len(g["patient_ids"]))
+                                                                         for r in want]
+        for r, w in zip(got, want, strict=True):
+            assert r["converged"] == w.converged
+            assert r["slope_change"] == pytest.approx(w.slope_change) and r["p"] == pytest.approx(w.p)
+    pooled = [(r["measure"], r["window_months"], r["n_patients"]) for r in out["mixed_models"]]
+    assert ("ALSFRS", 3, 23) in pooled
+
 def test_stats_progressor_count_and_ids():
     out = json.loads(run("stats", "--cohort", "progressors").stdout)
     assert out["cohort"]["n"] == 12

@@ -138,3 +138,49 @@ def test_stats_of_a_two_group_selection_give_both_groups(shipped):
     assert out["slope_tests"][0]["n"] == 22
     one = reports.cohort_statistics(shipped, cohorts.select(shipped, cohorts.CohortFilter()), with_mixed=False)
     assert [g["n"] for g in one["groups"]] == [26]
+
+
+def test_stats_name_the_patients_each_slope_test_leaves_out(shipped):
+    """The slope test of 12 progressors has n = 11: the stats JSON names who is left out and why (issue 15)."""
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="compare"))
+    out = reports.cohort_statistics(shipped, c, with_mixed=False)
+    m = shipped.measurements
+    als = m[m["measure"] == "ALSFRS"]
+    for tests, ids in [(out["slope_tests"], out["cohort"]["patient_ids"])] + [(g["slope_tests"], g["patient_ids"])
+                                                                               for g in out["groups"]]:
+        for t in tests:
+            if t["not_computable"]:
+                assert t["excluded"] == [] and t["n"] == 0
+                continue
+            left = {p for p, _why in t["excluded"]}
+            assert left == set(ids) - set(t["patient_ids"]) and len(left) + t["n"] == len(ids), t
+    # progressors, 0-3 months: patient 1 alone, with one ALSFRS value from day 0 to month 3 (counted here)
+    t3 = next(t for t in out["groups"][0]["slope_tests"] if t["measure"] == "ALSFRS" and t["window_months"] == 3)
+    assert t3["n"] == 11
+    one = als[(als["patient_id"] == "1") & als["month"].between(0, 3)]
+    assert one["month"].nunique() == 1
+    assert t3["excluded"] == [["1", "1 value(s) from day 0 to month 3: a slope needs 2 at distinct months"]]
+
+
+def test_report_carries_the_fvc_and_weakness_tables_per_visit(shipped):
+    """The statistician's per-visit tables (n, mean, SD, SEM, change from baseline) are in the report too."""
+    from dashboard import views
+
+    c = cohorts.select(shipped, cohorts.CohortFilter(population="efficacy"))
+    html = reports.html_report(shipped, c)
+    for key in ("fvc", "weakness"):
+        for table in views.run(key, shipped, c).visit_tables:
+            assert reports.render_html(table) in html
+    assert html.count("<th scope='col'>SEM of change</th>") == 2
+
+
+def test_slope_csv_names_the_patients_each_test_leaves_out(shipped):
+    """The downloaded slope tests say who is left out and why, as the view's table (n = 11 of 12 progressors)."""
+    progressors = cohorts.select(shipped, cohorts.CohortFilter(population="progressors"))
+    rows = _rows(reports.slope_tests_csv(shipped, progressors))
+    assert [(r["n"], r["left_out"]) for r in rows][:2] == [
+        ("11", "1 (1 value(s) from day 0 to month 3: a slope needs 2 at distinct months)"),
+        ("11", "1 (1 value(s) from day 0 to month 6: a slope needs 2 at distinct months)")]
+    everyone = _rows(reports.slope_tests_csv(shipped, cohorts.select(shipped, cohorts.CohortFilter())))
+    for r in everyone:
+        assert int(r["n"]) + len([x for x in r["left_out"].split("; ") if x]) == 26

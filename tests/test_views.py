@@ -43,6 +43,33 @@ def test_fvc_and_weakness_tables_per_visit_match_a_direct_pandas_count(shipped):
                     assert abs(float(row[6]) - want["std"] / math.sqrt(want["size"])) <= half
 
 
+def test_fvc_and_weakness_change_from_baseline_per_visit_match_pandas(shipped):
+    """The tables' change columns: each patient's value minus the patient's last value at or before day 0,
+    then n, mean, SD and SEM per measure and visit, computed here with pandas alone."""
+    import math
+
+    for pop in ("efficacy", "compare"):
+        c = cohorts.select(shipped, cohorts.CohortFilter(population=pop))
+        for key, measures in (("fvc", ["FVC"]), ("weakness", list(data.WS_MEASURES))):
+            for table, (_k, _label, pids) in zip(views.run(key, shipped, c).visit_tables, views.groups(c),
+                                                 strict=True):
+                m = shipped.measurements
+                m = m[m["measure"].isin(measures) & m["patient_id"].isin(list(pids))]
+                base = m[m["month"] <= 0].sort_values("month").groupby(["measure", "patient_id"])["value"].last()
+                m = m.join(base.rename("base"), on=["measure", "patient_id"])
+                g = (m["value"] - m["base"]).groupby([m["measure"], m["visit"]], observed=True).agg(
+                    ["count", "mean", "std"])
+                labels = {data.MEASURES[x].label: x for x in measures}
+                half = 0.5 * 10 ** -(1 if key == "fvc" else 2) + 1e-9
+                assert table.header[7:] == ("n with a baseline", "Change from baseline", "SD of change",
+                                            "SEM of change")
+                for row in table.rows:
+                    want = g.loc[(labels[row[0].replace(" (simulated)", "")], row[1])]
+                    assert int(row[7]) == want["count"]
+                    assert abs(float(row[8]) - want["mean"]) <= half
+                    assert abs(float(row[9]) - want["std"]) <= half
+                    assert abs(float(row[10]) - want["std"] / math.sqrt(want["count"])) <= half
+
 def test_slope_tests_name_who_they_leave_out_and_why(shipped):
     from dashboard import stats
 

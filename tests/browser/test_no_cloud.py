@@ -34,6 +34,8 @@ def _check(bar: dict, where: str):
     assert any(t.lower() == "download plot as a png" for t in bar["titles"]), (where, bar["titles"])
     assert not [t for t in bar["titles"] if CLOUD_WORDS.search(t)], (where, bar["titles"])
     assert bar["send"] is False, (where, bar)
+    # no upload address either (plotly.js defaults to https://cloud.plotly.com/newchart)
+    assert bar["server"] == "", (where, bar["server"])
     assert not [u for u in bar["links"] if not u.startswith(("javascript:", "blob:", "data:"))], (where, bar)
 
 

@@ -1,10 +1,11 @@
 """Ready for the meeting room, in real headless Chromium against the real gunicorn server (see conftest.py).
 
 Presentation mode shows the caption, a thin tab bar and the view's figures, and its main figure (the
-view's first) fits the window, legend included, at 1280x720 and 1920x1080; what plotly drew is checked for
-labels that overprint (the text boxes as drawn, rotated ones as rotated boxes: ``CLASHES``); tables side
-by side are never clipped; the toolbar's camera gives the same slide as the PNG button, and a slide of many
-patients does not print their ids illegibly.
+view's first) fits the window, legend included, at 1280x720, 1600x1000 (where the spaghetti legend fell below
+the window) and 1920x1080; what plotly drew is checked for labels that overprint (the text boxes as drawn,
+rotated ones as rotated boxes: ``CLASHES``); tables side by side are never clipped; the mixed models' tables share
+their columns; the toolbar's camera gives the same slide as the PNG button, and a slide of many patients does not
+print their ids illegibly.
 
 ``UPDATE_SCREENSHOTS=1`` also copies the presentation-mode screenshots to tests/screenshots/present-*.png
 (used by README.md).
@@ -42,7 +43,7 @@ MAIN = {"alsfrs": "alsfrs-spaghetti", "fvc": "fvc-spaghetti", "weakness": "ws-gr
         "safety": "ae-heatmap", "profile": "profile-figure"}
 #: views whose main figure has no legend here: the heatmap; Between groups, not grouped (it says why in words)
 NO_LEGEND = ("safety", "groups")
-SIZES = [(1280, 720), (1920, 1080)]
+SIZES = [(1280, 720), (1600, 1000), (1920, 1080)]
 PATIENT = "7"  # highlighted: a legend entry more, and the profile's patient (two limbs with the same values)
 #: the figures' font size on screen, and in presentation mode (figures.for_projector)
 SCREEN_FONT, PROJECTOR_FONT = 13, 20
@@ -278,6 +279,49 @@ def test_tables_side_by_side_are_never_clipped(page, server_url):
             }
             return out; }""")
         assert cut == [], f"at {width}x{height}: {cut}"
+
+
+#: The mixed-model tables (one per window) on the page: each one's column widths and the cells that wrap,
+#: except the group's name and the note (text that may take lines)
+MIXED_TABLES = """(selector) => [...document.querySelectorAll(selector)].map(t => {
+  const widths = [...t.querySelectorAll('thead th')].map(e => Math.round(e.getBoundingClientRect().width));
+  const wrapped = [...t.querySelectorAll('tbody tr')].flatMap(tr => [...tr.children].slice(1, -1)).filter(td => {
+    const r = document.createRange(); r.selectNodeContents(td);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent);
+  const over = [...t.querySelectorAll('td')].filter(td => td.scrollWidth > td.clientWidth + 1)
+    .map(td => td.textContent);
+  return {widths, wrapped, over}; })"""
+
+
+def _mixed_tables_align(tables: list[dict], n: int, where: str):
+    assert len(tables) == n, f"{where}: {len(tables)} mixed-model tables, {n} expected"
+    widths = [t["widths"] for t in tables]
+    for w in widths[1:]:
+        assert max(abs(a - b) for a, b in zip(w, widths[0], strict=True)) <= 1, f"{where}: column widths {widths}"
+    assert not [t["wrapped"] for t in tables if t["wrapped"]], f"{where}: wrapped cells {tables}"
+    assert not [t["over"] for t in tables if t["over"]], f"{where}: cells wider than their column {tables}"
+
+
+def test_mixed_model_tables_share_their_columns_and_keep_numbers_on_one_line(page, new_page, server_url, ds,
+                                                                             tmp_path):
+    """The four windows' tables had different column widths and wrapped "< 0.001" (issue 15), in the
+    dashboard and the report."""
+    from dashboard import reports
+
+    page.goto(f"{server_url}/?tab=alsfrs&cohort=compare")
+    wait_ready(page, timeout=TIMEOUT)
+    page.wait_for_function("() => [3, 6, 9, 12].every(w => document.querySelector(`#alsfrs-mixed-${w} table`))",
+                           timeout=TIMEOUT)
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        _mixed_tables_align(page.evaluate(MIXED_TABLES, ".mixed-grid table"), 4, f"dashboard at {width}")
+    # the report: the same tables (it fits every window), opened from a file
+    path = tmp_path / "report.html"
+    path.write_text(reports.html_report(ds, select(ds, CohortFilter(population="compare"))), encoding="utf-8")
+    report = new_page(viewport={"width": 1280, "height": 900})
+    report.goto(path.as_uri())
+    _mixed_tables_align(report.evaluate(MIXED_TABLES, "table.mixed-table"), 4, "report")
 
 
 # ---------------------------------------------------------------- 3. slides
