@@ -14,9 +14,20 @@ def run(*args, env=None):
                           timeout=120)
 
 
+_STATS: dict[str, subprocess.CompletedProcess] = {}
+
+
+def stats_of(cohort: str) -> subprocess.CompletedProcess:
+    """``stats --cohort COHORT`` on the shipped data, run once per cohort for the tests of this module (each run fits
+    the mixed models: 10-20 s)."""
+    if cohort not in _STATS:
+        _STATS[cohort] = run("stats", "--cohort", cohort)
+    return _STATS[cohort]
+
+
 @pytest.mark.parametrize("cohort", ["safety", "efficacy", "progressors", "stable", "compare"])
 def test_stats_is_strict_json_for_every_cohort(cohort):
-    r = run("stats", "--cohort", cohort)
+    r = stats_of(cohort)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert out["cohort"]["name"] == cohort
@@ -30,7 +41,7 @@ def test_stats_of_compare_give_each_groups_mixed_models(shipped):
     """The compare view shows a mixed model per group; `stats --cohort compare` gave only the pooled one."""
     from dashboard import mixed
 
-    out = json.loads(run("stats", "--cohort", "compare").stdout)
+    out = json.loads(stats_of("compare").stdout)
     m = shipped.measurements
     assert [g["name"] for g in out["groups"]] == ["Progressors", "Stable"]
     for g in out["groups"]:
@@ -44,8 +55,9 @@ def test_stats_of_compare_give_each_groups_mixed_models(shipped):
     pooled = [(r["measure"], r["window_months"], r["n_patients"]) for r in out["mixed_models"]]
     assert ("ALSFRS", 3, 23) in pooled
 
+
 def test_stats_progressor_count_and_ids():
-    out = json.loads(run("stats", "--cohort", "progressors").stdout)
+    out = json.loads(stats_of("progressors").stdout)
     assert out["cohort"]["n"] == 12
     assert out["characteristics"]["n"] == 12
 
