@@ -91,8 +91,10 @@ SEVERITY_LEVELS = ("none",) + tuple(s.lower() for s in SEVERITIES)
 #: The colour of "not recorded" (a seriousness, relationship or severity the dataset does not give): mid grey.
 NOT_RECORDED_COLOUR = "#9E9E9E"
 #: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
-#: fast to draw without WebGL, which remote desktops in hospitals often lack.
-LARGE_THRESHOLD = 5000
+#: fast to draw without WebGL, which remote desktops in hospitals often lack.  Each marker is an SVG node of
+#: its own: 5,552 FVC values of 1,000 patients took 0.70 s to draw with markers (bench/draw.py), 3,468
+#: ALSFRS segments as lines 0.12 s.
+LARGE_THRESHOLD = 2000
 #: The adverse-event heatmap labels its rows up to this many patients; above, its rows are thin and
 #: unlabelled, all of them within HEATMAP_MAX_HEIGHT pixels (a row may be under a pixel: hover names it).
 HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
