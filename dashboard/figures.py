@@ -603,14 +603,20 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
 
 def _needles(d: pd.DataFrame, highlight: str | None, title: str, st: dict[str, GroupStyle], **figure) -> go.Figure:
     """A waterfall of many patients: per group one line trace of vertical needles from 0 to each change
-    (x = rank), which the browser draws far faster than thousands of bars."""
+    (x = rank), which the browser draws far faster than thousands of bars.
+
+    The needles are one unbroken line, (rank, 0) -> (rank, change) -> (rank, 0) -> the next rank along the zero
+    line (drawn there anyway): plotly makes an SVG path of every piece between gaps, and 10,000 needles split by
+    gaps took 1.1 s to draw, as one line 0.1 s."""
     s = _Spec()
     rank = np.arange(len(d), dtype=float)
     for g in _group_order(d["group"], st):
         at = (d["group"] == g).to_numpy()
         change = d["change"].to_numpy(float)[at]
-        label = [f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)]
-        xs, ys, cd = _segments(rank[at], np.zeros(len(change)), rank[at], change, label)
+        label = text_array([f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)])
+        xs, ys = np.repeat(rank[at], 3), np.zeros(3 * len(change))
+        ys[1::3] = change
+        cd = np.repeat(label, 3)
         s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {int(at.sum())})",
                 customdata=cd, connectgaps=False,
                 line={"color": st[g].colour, "width": 1},

@@ -149,7 +149,9 @@ def test_large_waterfall_draws_needles_one_trace_per_group():
     seen = {}
     for t in needles:
         x, y, cd = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float), list(t.customdata)
-        assert (y[0::3] == 0).all() and np.isnan(y[2::3]).all() and (x[0::3] == x[1::3]).all()
+        # one unbroken line: up each needle and back to zero, then along the zero line to the next rank
+        assert (y[0::3] == 0).all() and (y[2::3] == 0).all() and (x[0::3] == x[1::3]).all()
+        assert (x[1::3] == x[2::3]).all() and not np.isnan(x).any() and not np.isnan(y).any()
         for i in range(0, len(x), 3):
             pid = cd[i].split(":")[0]
             seen[pid] = (x[i], y[i + 1])
