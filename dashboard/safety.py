@@ -473,43 +473,57 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
     flags = {i: _flag_value(died.get(i)) for i in ids if i in p.index}
     with_fatal = set(fatal["patient_id"])
     listed = [i for i in ids if flags.get(i) is True or i in with_fatal]
-    m = None
+    # per patient at once (a loop over pandas rows took 2 s for the 736 deaths of a 10,000-patient trial):
+    # the fatal events' days and causes ...
+    start = pd.to_numeric(_col(fatal, "start_day"), errors="coerce")
+    last = start + (pd.to_numeric(_col(fatal, "duration_days"), errors="coerce") - 1).clip(lower=0)
+    by_event = fatal.assign(_start=start, _last=last).groupby("patient_id", sort=False).agg(
+        last=("_last", "min"), start=("_start", "min"),
+        cause=("term", lambda t: "; ".join(dict.fromkeys(t.astype(str)))))
+    death_day = _col(p, "death_day")
+    days: dict[str, float | None] = {}
+    for pid in listed:
+        day = _num_or_none(death_day.get(pid)) if pid in p.index else None
+        if day is None and pid in by_event.index:
+            # the event's last day (a duration counts both ends: end − start + 1 days)
+            e = by_event.loc[pid]
+            day = _num_or_none(e["last"]) if pd.notna(e["last"]) else _num_or_none(e["start"])
+        days[pid] = day
+    # ... and the non-simulated measurements after each death's day (after day 0 where it has none)
+    after_by: dict[str, tuple[tuple[str, ...], float]] = {}
     if measurements is not None and len(measurements):
         m = measurements[~measurements["simulated"].astype(bool)]
         m = m.assign(patient_id=m["patient_id"].astype(str), measure=m["measure"].astype(str))
+        m = m[m["patient_id"].isin(listed)]
+        day_of = m["patient_id"].map(days).astype(float)
+        late = m[((m["month"] * DAYS_PER_MONTH > day_of + 0.5) & day_of.notna()) | (day_of.isna() & (m["month"] > 0))]
+        for pid, rows in late.groupby("patient_id", sort=False):
+            present = set(rows["measure"])
+            after_by[str(pid)] = (tuple(c for c in MEASURES if c in present), float(rows["month"].max()))
     out = []
     for pid in sorted(listed, key=natural_key):
-        ev = fatal[fatal["patient_id"] == pid]
         sources = []
         flag = flags.get(pid)
         if flag is True:
             sources.append(SOURCE_DIED)
-        day = _num_or_none(_col(p, "death_day").get(pid)) if pid in p.index else None
-        if day is not None:
+        has_event = pid in by_event.index
+        day = days[pid]
+        if pid in p.index and _num_or_none(death_day.get(pid)) is not None:
             sources.append(SOURCE_DEATH_DAY)
-        if len(ev):
+        if has_event:
             sources.append(SOURCE_FATAL_EVENT)
-            if day is None:
-                # the event's last day (a duration counts both ends: end − start + 1 days)
-                start = pd.to_numeric(_col(ev, "start_day"), errors="coerce")
-                last = start + (pd.to_numeric(_col(ev, "duration_days"), errors="coerce") - 1).clip(lower=0)
-                day = _num_or_none(last.min()) if last.notna().any() else _num_or_none(start.min())
-        cause = "; ".join(dict.fromkeys(ev["term"].astype(str))) or None
+        cause = by_event.at[pid, "cause"] if has_event else None
         conflicts = []
-        if flag is False and len(ev):
+        if flag is False and has_event:
             conflicts.append(DeathConflict(DIED_FALSE_FATAL_EVENT,
                                            f"patients.died is false, yet the event {cause!r} is rated Death"))
-        if m is not None:
-            mine = m[m["patient_id"] == pid]
-            after = mine[mine["month"] * DAYS_PER_MONTH > day + 0.5] if day is not None else mine[mine["month"] > 0]
-            if len(after):
-                measures = tuple(c for c in MEASURES if c in set(after["measure"]))
-                last = float(after["month"].max())
-                when = f"after the death on day {day:g}" if day is not None else "after day 0 (the death has no day)"
-                conflicts.append(DeathConflict(
-                    MEASURED_AFTER_DEATH,
-                    f"recorded as dead, yet measured {when}: {', '.join(measures)} up to month {last:g}",
-                    measures, last))
+        if pid in after_by:
+            measures, last_month = after_by[pid]
+            when = f"after the death on day {day:g}" if day is not None else "after day 0 (the death has no day)"
+            conflicts.append(DeathConflict(
+                MEASURED_AFTER_DEATH,
+                f"recorded as dead, yet measured {when}: {', '.join(measures)} up to month {last_month:g}",
+                measures, last_month))
         out.append(Death(pid, group_of.get(pid), cause, day, tuple(sources), tuple(conflicts)))
     return DeathListing(tuple(out))
 
