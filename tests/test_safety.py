@@ -319,6 +319,75 @@ def test_death_sources_in_conflict():
     assert four.conflicts == ()  # a simulated value is no contact
 
 
+def _deaths_by_hand(ae, pats, meas):
+    """The listing's days, causes, sources and conflicts, one patient and one row at a time in plain Python."""
+    from dashboard.data import DAYS_PER_MONTH, MEASURES
+
+    out = {}
+    for p in pats.itertuples():
+        pid = str(p.patient_id)
+        flag = None if pd.isna(p.died) else bool(p.died)
+        fatal = [e for e in ae.itertuples() if str(e.patient_id) == pid and e.severity == "Death"]
+        if flag is not True and not fatal:
+            continue
+        day = None if pd.isna(p.death_day) else float(p.death_day)
+        sources = (["died"] if flag is True else []) + (["death_day"] if day is not None else [])
+        if fatal:
+            sources.append("event")
+            if day is None:
+                lasts = [e.start_day + max(e.duration_days - 1, 0) for e in fatal
+                         if not pd.isna(e.start_day) and not pd.isna(e.duration_days)]
+                starts = [e.start_day for e in fatal if not pd.isna(e.start_day)]
+                day = float(min(lasts)) if lasts else (float(min(starts)) if starts else None)
+        cause = "; ".join(dict.fromkeys(str(e.term) for e in fatal)) or None
+        after = [r for r in meas.itertuples() if str(r.patient_id) == pid and not r.simulated
+                 and ((r.month * DAYS_PER_MONTH > day + 0.5) if day is not None else r.month > 0)]
+        late = None
+        if after:
+            late = (tuple(c for c in MEASURES if c in {r.measure for r in after}), max(r.month for r in after))
+        out[pid] = (day, cause, tuple(sources), flag is False and bool(fatal), late)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_deaths_listing_agrees_with_a_plain_loop_on_random_tables(seed):
+    """Random patients (died true/false/not recorded, with or without a day), fatal and other events (days and
+    durations missing or not) and measurements (some simulated): the listing, which works per patient at once,
+    against a row-by-row loop."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    ids = [str(i) for i in range(1, n + 1)]
+    died = rng.choice([True, False, None], n, p=[0.3, 0.5, 0.2])
+    day = [int(d) if dd is True and rng.random() < 0.6 else None for d, dd in zip(rng.integers(1, 400, n), died)]
+    pats = pd.DataFrame({"patient_id": ids, "died": pd.array(list(died), dtype="boolean"),
+                         "death_day": pd.array(day, dtype="Int64")})
+    rows = []
+    for _ in range(120):
+        pid = str(rng.integers(1, n + 1))
+        rows.append((pid, f"Term {rng.integers(0, 5)}", True, False,
+                     rng.choice(["Death", "Severe", "Mild"], p=[0.3, 0.3, 0.4]), None,
+                     None if rng.random() < 0.3 else int(rng.integers(1, 20)), False, None, None,
+                     None if rng.random() < 0.2 else int(rng.integers(-30, 400))))
+    ae = events(rows)
+    meas = pd.DataFrame({"patient_id": rng.choice(ids, 400), "month": rng.choice([-6, -3, 0, 1, 3, 6, 9, 12], 400),
+                         "measure": rng.choice(["ALSFRS", "FVC", "WS_UEL"], 400),
+                         "simulated": rng.random(400) < 0.2})
+    expected = _deaths_by_hand(ae, pats, meas)
+    listing = safety.deaths(ae, pats, meas)
+    assert set(listing.patient_ids) == set(expected) and len(expected) > 10
+    source_name = {safety.SOURCE_DIED: "died", safety.SOURCE_DEATH_DAY: "death_day",
+                   safety.SOURCE_FATAL_EVENT: "event"}
+    for d in listing.deaths:
+        day, cause, sources, died_false, late = expected[d.patient_id]
+        assert (d.day, d.cause, tuple(source_name[s] for s in d.sources)) == (day, cause, sources), d.patient_id
+        kinds = {c.kind: c for c in d.conflicts}
+        assert (safety.DIED_FALSE_FATAL_EVENT in kinds) == died_false
+        got = kinds.get(safety.MEASURED_AFTER_DEATH)
+        assert (None if got is None else (got.measures, got.last_month)) == late, d.patient_id
+
+
 def test_a_patient_died_by_the_patient_file_only_is_listed():
     pats = pd.DataFrame({"patient_id": ["3"], "died": pd.array([True], dtype="boolean")})
     listing = safety.deaths(events([]), pats, None)
