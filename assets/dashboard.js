@@ -13,10 +13,15 @@
   // A figure as a 1600x900 (16:9) slide with fonts for a projector; the title (n, SIMULATED note) is part of
   // the figure. The PNG/SVG buttons (data-export-figure="<graph id>" data-export-format="png|svg") and the
   // plot toolbar's camera both come here, so the two give the same image.
-  var SLIDE = { width: 1600, height: 900, font: 22, title: 30, reservePad: 10 };
-  //: above this many categories on a slide's x axis (a waterfall's patients) their labels are hidden: at
-  //: 1600 px they would be under 36 px apart, too close for labels a room can read
-  var SLIDE_MAX_CATEGORIES = 40;
+  var SLIDE = { font: 22, title: 30, reservePad: 10 };
+  // The slide's size, and above how many categories on its x axis (a waterfall's patients) their labels are
+  // hidden (too close for a room to read): declared once in dashboard/figures.py (SLIDE,
+  // SLIDE_MAX_CATEGORIES), handed over as data attributes of the app's root.
+  function slideSize() {
+    var root = document.getElementById("app-root");
+    var d = (root && root.dataset) || {};
+    return { width: Number(d.slideWidth), height: Number(d.slideHeight), maxCategories: Number(d.slideMaxCategories) };
+  }
 
   function axisKeys(lay) {
     return Object.keys(lay).filter(function (k) { return /^[xy]axis\d*$/.test(k); });
@@ -35,11 +40,12 @@
   // The layout of the slide: projector fonts (explicit tick fonts grow with them), and an x axis of too many
   // categories without labels (the axis title says how many).
   function slideLayout(gd) {
+    var slide = slideSize();
     var lay = Object.assign({}, gd.layout);
     var base = (gd._fullLayout && gd._fullLayout.font && gd._fullLayout.font.size) || 13;
     var ratio = SLIDE.font / base;
-    lay.width = SLIDE.width;
-    lay.height = SLIDE.height;
+    lay.width = slide.width;
+    lay.height = slide.height;
     lay.font = Object.assign({}, gd.layout.font || {}, { size: SLIDE.font });
     var title = Object.assign({}, gd.layout.title || {});
     title.font = Object.assign({}, title.font || {}, { size: SLIDE.title });
@@ -57,7 +63,7 @@
         lay.margin.t = 10;
       }
       var n = categoriesOf(gd, k);
-      if (k.charAt(0) === "x" && n > SLIDE_MAX_CATEGORIES && ax.showticklabels !== false && barsOn(gd, k)) {
+      if (k.charAt(0) === "x" && n > slide.maxCategories && ax.showticklabels !== false && barsOn(gd, k)) {
         ax.showticklabels = false;
         var text = (ax.title && ax.title.text) || "";
         ax.title = Object.assign({}, ax.title || {}, { text: text + (text ? ": " : "") + n + ", too many to label" });
@@ -86,9 +92,10 @@
 
   // The slide drawn off screen (so that what plotly measured, e.g. a heatmap's row height, can be fitted).
   function renderSlide(gd) {
+    var size = slideSize();
     var div = document.createElement("div");
     div.setAttribute("aria-hidden", "true");
-    div.style.cssText = "position:fixed;left:-20000px;top:0;width:" + SLIDE.width + "px;height:" + SLIDE.height + "px";
+    div.style.cssText = "position:fixed;left:-20000px;top:0;width:" + size.width + "px;height:" + size.height + "px";
     document.body.appendChild(div);
     return window.Plotly.newPlot(div, gd.data, slideLayout(gd), { staticPlot: true })
       .then(function () {
@@ -100,7 +107,8 @@
 
   function downloadSlide(gd, fmt, filename) {
     return renderSlide(gd).then(function (div) {
-      return window.Plotly.downloadImage(div, { format: fmt, width: SLIDE.width, height: SLIDE.height,
+      var size = slideSize();
+      return window.Plotly.downloadImage(div, { format: fmt, width: size.width, height: size.height,
                                                 filename: filename })
         .finally(function () { window.Plotly.purge(div); div.remove(); });
     });

@@ -104,8 +104,11 @@ HEATMAP_LABELLED_TERMS = 50
 #: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
 #: A slide (1600 px wide) labels a bar axis of at most this many categories (a waterfall's patients): more would
-#: be under 36 px apart, too close for labels a room can read (assets/dashboard.js's SLIDE_MAX_CATEGORIES).
+#: be under 36 px apart, too close for labels a room can read (assets/dashboard.js reads it from the page).
 SLIDE_MAX_CATEGORIES = 40
+#: A slide's size in pixels (the PNG/SVG buttons, the toolbar camera and the ``figures`` command); the page hands
+#: it and SLIDE_MAX_CATEGORIES to assets/dashboard.js (data attributes of the app's root).
+SLIDE = {"width": 1600, "height": 900}
 #: Heatmap rows are this many pixels high (a row label fits); HEATMAP_BOTTOM pixels under the rows hold the note.
 HEATMAP_ROW_PX, HEATMAP_BOTTOM = 26, 48
 #: The heatmap's term labels by the number of terms: (up to this many terms, tick angle, lines per label,

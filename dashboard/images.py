@@ -15,7 +15,7 @@ from . import figures, views
 from .cohorts import Cohort
 from .data import Dataset
 
-SLIDE = {"width": 1600, "height": 900}
+SLIDE = figures.SLIDE
 
 
 class ImageExportError(RuntimeError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from . import cohorts, ids, stats
+from . import cohorts, figures, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
 from .formatting import METHODS, PLOTLY_CONFIG, Blocks, blocks_html
@@ -42,7 +42,7 @@ def graph(id_: str, alt: str = "", height: int | None = None) -> html.Figure:
     """A dcc.Graph wrapped in a <figure> with a text alternative (updated with the figure)."""
     config = {
         **PLOTLY_CONFIG,
-        "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900, "scale": 1, "filename": id_},
+        "toImageButtonOptions": {"format": "png", **figures.SLIDE, "scale": 1, "filename": id_},
     }
     style = {"height": f"{height}px"} if height else {}
     exports = html.Div(
@@ -222,6 +222,9 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
             ),
         ],
         className="app", id=ids.APP_ROOT,
+        # the slide's size and its label limit, for assets/dashboard.js's figure export (declared in figures.py)
+        **{"data-slide-width": figures.SLIDE["width"], "data-slide-height": figures.SLIDE["height"],
+           "data-slide-max-categories": figures.SLIDE_MAX_CATEGORIES},
     )
 
 
