@@ -245,8 +245,10 @@
   function enhanceTabs() {
     var list = document.getElementById("tabs");
     if (!list) return;
-    list.setAttribute("role", "tablist");
-    list.setAttribute("aria-label", "Views");
+    // only what differs is set: setting an attribute to its own value is still a mutation, and the observer
+    // below would run this again on the next frame, and so on for ever
+    if (list.getAttribute("role") !== "tablist") list.setAttribute("role", "tablist");
+    if (list.getAttribute("aria-label") !== "Views") list.setAttribute("aria-label", "Views");
     var tabs = list.querySelectorAll(".tab");
     for (var i = 0; i < tabs.length; i++) {
       var t = tabs[i];

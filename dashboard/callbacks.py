@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -72,6 +72,8 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Output(ids.COHORT_WORDS, "children"),
     *[Output(f"{ids.RANGE_IDS[name]}-text", "children") for name, *_ in RANGES],
     *[Output(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
+    Output(ids.SIM_NOTICE, "hidden"),
+    Output(ids.SIM_NOTICE_TEXT, "children"),
     Input(ids.URL, "search"),
     Input(ids.POPULATION, "value"),
     Input(ids.THRESHOLD, "value"),
@@ -85,13 +87,14 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Input(ids.RESET, "n_clicks"),
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     State(ids.FILTER_STORE, "data"),
+    State(ids.SIM_NOTICE_TEXT, "children"),
 )
 def sync_state(search, population, threshold, group_by, *rest):
     """URL, controls and the filter store, reconciled by state.reconcile (this only wires it to the page)."""
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
     patients, tab, highlight, present, _reset = rest[n_cat + n_range:n_cat + n_range + 5]
-    option_values, old_store = rest[n_cat + n_range + 5:-1], rest[-1]
+    option_values, (old_store, old_simulated) = rest[n_cat + n_range + 5:-2], rest[-2:]
     controls = state.Controls(
         options={o.param: value for (_v, o), value in zip(views.URL_OPTIONS, option_values, strict=True)},
         population=population, threshold=threshold, group_by=group_by, patients=patients, tab=tab, highlight=highlight,
@@ -119,6 +122,8 @@ def sync_state(search, population, threshold, group_by, *rest):
         r.count_text, r.words, *[r.slider_texts[name] if texts_change else no_update for name, *_ in RANGES],
         # a view's option is set from the address only: echoing a changed control would ask its view again
         *[shown.options[o.param] if from_address else no_update for _v, o in views.URL_OPTIONS],
+        # the simulated-data notice (here, not in a callback of its own: one request less per change)
+        *((no_update, no_update) if r.simulated == (old_simulated or "") else (not r.simulated, r.simulated)),
     )
 
 
@@ -173,17 +178,6 @@ def open_profile(n, highlight):
     return "profile"
 
 
-@callback(Output(ids.SIM_NOTICE, "children"), Input(ids.FILTER_STORE, "data"), Input(ids.TABS, "value"))
-def simulated_notice(store, tab):
-    """A visible notice whenever simulated values are on screen, naming which."""
-    ds, _filt, cohort = _context(store)
-    notes = views.simulated_notes(ds, cohort, tab)
-    if not notes:
-        return None
-    return layout.notice([html.Strong("SIMULATED DATA ON SCREEN: "), "; ".join(notes) + "."], "sim",
-                         id="sim-notice-text")
-
-
 # ---------------------------------------------------------------- views (one callback per view, from the registry)
 
 
@@ -205,17 +199,8 @@ def render_view(view: views.View, result, present=None) -> dict:
 
 
 def _view_inputs(view: views.View) -> dict[str, Input]:
-    """The inputs a view's result depends on, by keyword; the first is always the selected tab."""
-    inputs = {"tab": Input(ids.TABS, "value")}
-    if view.uses_cohort:
-        inputs["store"] = Input(ids.FILTER_STORE, "data")
-    if view.uses_highlight:
-        inputs["highlight"] = Input(ids.HIGHLIGHT, "value")
-    for o in view.options:
-        inputs[o.name] = Input(ids.slot_id(view.prefix, o.suffix), "value")
-    if view.figures:
-        inputs["present"] = Input(ids.PRESENT, "value")
-    return inputs
+    """The inputs a view's result depends on, by keyword (layout.view_inputs); the first is the selected tab."""
+    return {name: Input(*dep) for name, dep in layout.view_inputs(view).items()}
 
 
 def compute_view(view: views.View, tab=None, store=None, highlight=None, present=None, **options) -> dict:
@@ -244,11 +229,6 @@ def _view_callback(view: views.View):
             outputs[f"{slot.name}-alt"] = Output(f"{sid}-alt", "children")
         elif slot.kind != "deferred":
             outputs[slot.name] = Output(sid, "children")
-    inputs = _view_inputs(view)
-    # the gate runs in the browser: it passes the inputs on only while the view's tab is selected, so a
-    # filter change asks the server for the visible view alone
-    clientside_callback(ClientsideFunction("dashboard", "gate"), Output(ids.view_request(view.prefix), "data"),
-                        *inputs.values(), State(ids.view_key(view.prefix), "data"))
 
     @callback(output=outputs, inputs={"request": Input(ids.view_request(view.prefix), "data")},
               prevent_initial_call=True)
@@ -257,6 +237,17 @@ def _view_callback(view: views.View):
 
     view_callback.__name__ = f"{view.key}_view"
     return functools.partial(compute_view, view)
+
+
+# The gate runs in the browser (assets/gate.js): one clientside callback over every view's inputs, which
+# fills the request store of the view whose tab is selected (and only if its request changed), so that a
+# filter change asks the server for the visible view alone.  One gate, not one per view: each callback the
+# renderer runs is a round of store updates on the page.
+clientside_callback(ClientsideFunction("dashboard", "gate"),
+                    [Output(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
+                    *[Input(*dep) for dep in layout.gate_inputs()],
+                    *[State(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
+                    State(ids.VIEW_GATE, "data"))
 
 
 def compute_deferred(view: views.View, slot: views.Slot, part, store=None, tab=None, **options):

@@ -5,6 +5,9 @@ URL = "url"
 FILTER_STORE = "filter-store"
 URL_NOTICE = "url-notice"
 SIM_NOTICE = "simulated-notice"
+SIM_NOTICE_TEXT = "sim-notice-text"
+#: which inputs each view's request is made of (read by the one gate in assets/gate.js)
+VIEW_GATE = "view-gate"
 
 # header
 DATASET_INFO = "dataset-info"
@@ -75,9 +78,6 @@ def slot_options(prefix: str, slot: str) -> str:
     return f"{prefix}-{slot}-options"
 
 
-def view_key(prefix: str) -> str:
-    """The store holding a view's key (the gate compares it with the selected tab)."""
-    return f"{prefix}-view"
 
 
 TABS = "tabs"

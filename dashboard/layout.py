@@ -122,7 +122,9 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
                 ),
                 *import_report_notice(ds),
             ]),
-            html.Div(id=ids.SIM_NOTICE, className="sim-notice-slot"),
+            # shown by sync_state whenever simulated values are on screen, naming which
+            html.Div(notice([html.Strong("SIMULATED DATA ON SCREEN: "), html.Span(id=ids.SIM_NOTICE_TEXT)], "sim"),
+                     id=ids.SIM_NOTICE, className="sim-notice-slot", hidden=True),
             html.Div(id=ids.URL_NOTICE),
         ],
         className="app-header",
@@ -209,6 +211,7 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
+            dcc.Store(id=ids.VIEW_GATE, data=gate_map()),
             header,
             html.Div([panel, html.Main([toolbar, highlight_bar,
                                         html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs,
@@ -277,6 +280,38 @@ def _slot_skeleton(view: View, slot: Slot):
     return _section(slot.title, body) if slot.title else body
 
 
+def view_inputs(view: View) -> dict[str, tuple[str, str]]:
+    """The inputs a view's result depends on, by keyword, as (component id, property); the first is always the
+    selected tab.  Its callback reads them from the view's request store, which the gate fills."""
+    inputs = {"tab": (ids.TABS, "value")}
+    if view.uses_cohort:
+        inputs["store"] = (ids.FILTER_STORE, "data")
+    if view.uses_highlight:
+        inputs["highlight"] = (ids.HIGHLIGHT, "value")
+    for o in view.options:
+        inputs[o.name] = (ids.slot_id(view.prefix, o.suffix), "value")
+    if view.figures:
+        inputs["present"] = (ids.PRESENT, "value")
+    return inputs
+
+
+def gate_inputs() -> tuple[tuple[str, str], ...]:
+    """Every view's inputs, each once, the selected tab first: the inputs of the one gate (assets/gate.js)."""
+    seen: dict[tuple[str, str], None] = {}
+    for view in REGISTRY:
+        for dep in view_inputs(view).values():
+            seen.setdefault(dep, None)
+    return tuple(seen)
+
+
+def gate_map() -> dict:
+    """What the gate needs to know: each view's key and, in the order of its request, the positions of its
+    inputs among ``gate_inputs()``."""
+    at = {dep: i for i, dep in enumerate(gate_inputs())}
+    return {"keys": [v.key for v in REGISTRY],
+            "inputs": [[at[dep] for dep in view_inputs(v).values()] for v in REGISTRY]}
+
+
 def tab_body(ds: Dataset, view: View) -> html.Div:
     """A view's skeleton: its controls, then an empty place for each slot (filled by its callback)."""
     items = [_slot_skeleton(view, s) for s in view.slots]
@@ -294,7 +329,7 @@ def tab_body(ds: Dataset, view: View) -> html.Div:
         at = sum(1 for s in view.slots[: view.controls_at])
         laid.insert(at, controls)
     laid += [html.P(METHODS[m], className="method") for m in view.methods]
-    laid += [dcc.Store(id=ids.view_key(view.prefix), data=view.key), dcc.Store(id=ids.view_request(view.prefix))]
+    laid.append(dcc.Store(id=ids.view_request(view.prefix)))
     if any(s.kind == "deferred" for s in view.slots):
         laid.append(dcc.Store(id=ids.view_drawn(view.prefix)))
     return html.Div(laid, className="tab-body")

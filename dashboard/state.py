@@ -119,6 +119,8 @@ class StateResult:
     slider_texts: dict[str, str]
     #: The population choices with their counts at the filter's threshold.
     population_options: tuple[dict, ...] = ()
+    #: What is simulated among the values the selected view shows, in words ("" when nothing is).
+    simulated: str = ""
 
 
 def population_options(dataset: Dataset, min_decline: float) -> list[dict]:
@@ -236,7 +238,14 @@ def reconcile(trigger: str | None, search: str | None, controls: Controls, datas
     return StateResult(
         filter=filt, controls=shown, search=new_search if new_search != (search or "") else None, store=params,
         notices=tuple(notices), count_text=cohort.count_text(), words=words, slider_texts=slider_texts,
-        population_options=tuple(population_options(dataset, filt.min_decline)))
+        population_options=tuple(population_options(dataset, filt.min_decline)),
+        simulated=simulated_words(dataset, cohort, tab))
+
+
+def simulated_words(dataset: Dataset, cohort: cohorts.Cohort, tab: str) -> str:
+    """The simulated-data notice's text for a view and a selection ("" when it shows no simulated value)."""
+    notes = views.simulated_notes(dataset, cohort, tab)
+    return "; ".join(notes) + "." if notes else ""
 
 
 def _from_address(search: str | None, known: set[str]):

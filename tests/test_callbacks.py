@@ -3,7 +3,8 @@
 import pytest
 from dash.exceptions import PreventUpdate
 
-from dashboard import callbacks
+from dashboard import callbacks, cohorts, state
+from dashboard.cohorts import CohortFilter
 from dashboard.server import create_app
 from tests.helpers import texts
 
@@ -111,9 +112,15 @@ def test_profile(req):
 
 
 def test_simulated_notice_only_where_simulated_values_show(req):
-    assert "SIMULATED" in texts(callbacks.simulated_notice({}, "alsfrs"))
-    assert callbacks.simulated_notice({}, "fvc") is None
-    assert "simulated" in texts(callbacks.simulated_notice({"cohort": "progressors"}, "fvc"))
+    ds = callbacks.dataset()
+
+    def words(params, tab):
+        return state.simulated_words(ds, cohorts.select(ds, CohortFilter.from_params(params)[0]), tab)
+
+    assert words({}, "alsfrs").startswith("ALSFRS at visits") and "simulated, not trial data" in words({}, "alsfrs")
+    assert words({}, "fvc") == ""
+    # the progressors are chosen by their simulated ALSFRS fall: the FVC view says so
+    assert "simulated" in words({"cohort": "progressors"}, "fvc")
 
 
 def test_paper_view(req):

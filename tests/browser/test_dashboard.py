@@ -275,8 +275,8 @@ def test_simulated_notice_on_alsfrs_not_on_fvc(page, server_url, ds):
     wait_fig(page, "alsfrs-spaghetti", "(gd._fullLayout.title.text || '').includes('SIMULATED')")
     click_tab(page, "fvc")
     wait_title_n(page, "fvc-spaghetti", len(measured(ds, cohort(ds).patient_ids, ["FVC"])))
-    expect(page.locator("#simulated-notice")).to_have_text("")
-    expect(page.locator("#simulated-notice .notice")).to_have_count(0)
+    expect(page.locator("#simulated-notice")).to_be_hidden()
+    expect(page.locator("#sim-notice-text")).to_have_text("")
     assert "SIMULATED" not in fig_title(page, "fvc-spaghetti")
 
 

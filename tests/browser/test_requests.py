@@ -62,10 +62,38 @@ def test_a_filter_change_asks_for_the_visible_view_only(page, server_url):
     assert len(mixed) == 4, outputs
     # the fits start only once the view's figures are back: they never compete with them
     assert min(s["start"] for s in mixed) >= main[0]["end"] - 5, [(s["output"], s["start"]) for s in seen]
-    # sync_state, the simulated-data notice, the view, its four mixed-model windows (the presentation caption is
-    # made in the browser)
-    assert len(seen) <= 7, outputs
+    # sync_state (with the simulated-data notice), the view, its four mixed-model windows (the presentation
+    # caption is made in the browser)
+    assert len(seen) == 6, outputs
     assert not any(ids.PRESENT_CAPTION in o for o in outputs), outputs
+    assert sum(ids.SIM_NOTICE in o for o in outputs) == 1 and ids.FILTER_STORE in next(
+        o for o in outputs if ids.SIM_NOTICE in o), outputs
+
+
+def test_back_on_an_unchanged_view_asks_nothing(page, server_url):
+    """The gate passes a view's request on only when it differs from the last one it passed: back on the
+    ALSFRS tab with the same selection, its figures are those already drawn, with no request."""
+    page.goto(f"{server_url}/?tab=alsfrs")
+    wait_ready(page)
+    page.wait_for_function("() => document.querySelector('#alsfrs-mixed-3 table') !== null", timeout=30_000)
+    page.locator("#tabs .tab").filter(has_text="FVC").click()
+    page.wait_for_function("() => { const g = document.querySelector('#fvc-spaghetti .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length > 0; }", timeout=15_000)
+    wait_ready(page)
+    seen = _record(page)
+    page.locator("#tabs .tab").filter(has_text="ALSFRS").first.click()
+    page.wait_for_function("() => { const g = document.querySelector('#alsfrs-spaghetti .js-plotly-plot');"
+                           " return g && g._fullData && g._fullData.length > 1; }", timeout=15_000)
+    wait_ready(page)
+    page.wait_for_timeout(500)
+    _ended(page, seen)
+    outputs = [s["output"] for s in seen]
+    mine = _outputs_of(views.BY_KEY["alsfrs"]) | {"alsfrs-mixed-"}
+    assert not any(m in o for o in outputs for m in mine), outputs
+    # ... and a changed selection there is asked for as before
+    page.locator(f"#{ids.SEX} input[value='F']").check()
+    page.wait_for_function("() => (document.querySelector('#alsfrs-spaghetti .js-plotly-plot')?.layout?.title?.text"
+                           " ?? '').includes('n = 12')", timeout=15_000)
 
 
 def test_switching_tabs_asks_for_the_new_view(page, server_url):
