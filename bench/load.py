@@ -3,10 +3,11 @@
 
 Each user signs in (with login on), loads the page (/, /_dash-layout, /_dash-dependencies, the CSS and JS
 assets) and then, until the time is up, makes filter changes the way a person does: a change of
-population, sex, onset, age range, threshold, tab or highlighted patient (POST of the state callback),
-followed by the callbacks of the visible view and the simulated-data notice (sent concurrently, as the
-browser does), then a think time.  With several instances each user's two connections go to two different
-instances (a load balancer that does not stick), so every session is used on more than one server.
+population, sex, onset, age range, threshold, tab or highlighted patient: one POST of the state callback,
+which also draws the visible view and sets the simulated-data notice (as the browser asks), then a think
+time.  With several instances each user's two connections go to two different instances (a load balancer
+that does not stick) and the changes alternate between them, so every session is used on more than one
+server.
 Bounded in users, requests and seconds; only loopback addresses.
 
     python bench/load.py [--users 50] [--duration 60] [--think 1.0-3.0] [--data DIR]
@@ -25,7 +26,6 @@ Prints throughput, p50/p95/p99 latency per kind of request and overall, and the 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import http.client
 import json
 import os
@@ -175,34 +175,29 @@ def user(targets, deps, patients, stop_at, think, seed, stats: Stats, credential
         for out in (o if isinstance(o, list) else [o]):
             by_first_output.setdefault(out["id"], d)
     sync = by_first_output["population"]
-    notice = by_first_output["simulated-notice"]
     state = {"population": "safety", "threshold": 2, "sex": [], "onset": [], "patient-picker": [], "tabs": "overview",
              "highlight": None, "present": [], "reset": 0, "url": "", "alsfrs-window": 3, "alsfrs-show-fits": [],
              "fvc-threshold": 70, "ws-threshold": 1.0, "ae-colour-by": "severity", "ae-only": []}
-    store = {}
+    turn = 0
     while time.monotonic() < stop_at:
         change = dict(rng.choice(FILTER_CHANGES))
         if "highlight" in change and change["highlight"]:
             change["highlight"] = rng.choice(patients)
         state.update(change)
         key = next(iter(change))
-        status, data = c.request("filter:sync_state", "POST", "/_dash-update-component",
-                                 payload(sync, state, [f"{key}.value"]))
+        conn, turn = (c, c2)[turn % 2], turn + 1
+        status, data = conn.request(f"filter:{state['tabs']}", "POST", "/_dash-update-component",
+                                    payload(sync, state, [f"{key}.value"]))
         if status == 200:
             try:
                 resp = json.loads(data)["response"]
-                store = resp.get("filter-store", {}).get("data", store)
             except (ValueError, KeyError):
-                pass
-        values = {**state, "filter-store": store}
-        view = by_first_output.get(VIEW_OF_TAB.get(state["tabs"], "overview-flow"))
-        with cf.ThreadPoolExecutor(2) as ex:
-            futs = [ex.submit(c2.request, f"filter:view:{state['tabs']}", "POST", "/_dash-update-component",
-                              payload(view, values, ["filter-store.data"]))]
-            futs.append(ex.submit(c.request, "filter:notice", "POST", "/_dash-update-component",
-                                  payload(notice, values, ["filter-store.data"])))
-            for f in futs:
-                f.result()
+                resp = {}
+            # what the page keeps: the filter store and each view's request (the view is drawn again only when
+            # its request changes)
+            for cid, props in resp.items():
+                if cid == "filter-store" or cid.endswith("-request"):
+                    state[cid] = props.get("data")
         time.sleep(rng.uniform(*think))
     c.close()
     c2.close()

@@ -2,14 +2,16 @@
 
 The dataset is read-only and belongs to the Flask app serving the request
 (``current_app.config``); per-user state lives in the URL and the filter
-store, never in module globals.  Views that are not on screen are not
-recomputed (their callbacks raise PreventUpdate until their tab is chosen).
+store, never in module globals.  One callback, ``sync_state``, reconciles the
+URL, the controls and the filter store and draws the visible view for them;
+views that are not on screen are not computed until their tab is chosen.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
@@ -46,6 +48,98 @@ def _projector(present):
     return figures.for_projector if present and "on" in present else (lambda f: f)
 
 
+# ---------------------------------------------------------------- views (from the registry)
+
+
+def render_view(view: views.View, result, present=None) -> dict:
+    """A view's result as the properties of its slots: figures (enlarged in presentation mode) with their
+    text alternatives, and rendered blocks.  Keys: slot names, and "<name>-alt" for each figure."""
+    big = _projector(present)
+    out = {}
+    for slot in view.slots:
+        if slot.kind == "deferred":
+            continue
+        value = getattr(result, slot.attr)
+        if slot.kind == "figure":
+            out[slot.name] = big(value)
+            out[f"{slot.name}-alt"] = figures.alt_text(value)
+        else:
+            out[slot.name] = layout.render_slot(slot, value)
+    return out
+
+
+def _view_inputs(view: views.View) -> dict[str, Input]:
+    """The inputs a view's result depends on, by keyword (layout.view_inputs); the first is the selected tab."""
+    return {name: Input(*dep) for name, dep in layout.view_inputs(view).items()}
+
+
+def compute_view(view: views.View, tab=None, store=None, highlight=None, present=None, **options) -> dict:
+    """A view's slots for the page's state (the plain function behind the view's part of sync_state)."""
+    _active(tab, view.key)
+    ds, _filt, cohort = _context(store)
+    if view.available(ds) is not None:  # not offered for this dataset (no tab): nothing to draw
+        raise PreventUpdate
+    result = views.run(view.key, ds, cohort, highlight, **options)
+    return render_view(view, result, present)
+
+
+def _request(view: views.View, request) -> dict:
+    """A view's request (the list of its input values, see view_request), by keyword (None: never shown)."""
+    if not isinstance(request, list):
+        raise PreventUpdate
+    return dict(zip(_view_inputs(view), request))
+
+
+def _slot_outputs(view: views.View) -> dict[str, Output]:
+    """The properties a view's result fills, by the keys of render_view."""
+    outputs = {}
+    for slot in view.slots:
+        sid = ids.slot_id(view.prefix, slot.name)
+        if slot.kind == "figure":
+            outputs[slot.name] = Output(sid, "figure")
+            outputs[f"{slot.name}-alt"] = Output(f"{sid}-alt", "children")
+        elif slot.kind != "deferred":
+            outputs[slot.name] = Output(sid, "children")
+    return outputs
+
+
+#: view key -> the plain function behind its part of sync_state (keywords: tab, store, highlight, present, options)
+VIEW_CALLBACKS = {v.key: functools.partial(compute_view, v) for v in views.REGISTRY}
+#: Every view's slot outputs, view by view in registry order: sync_state fills those of the visible view.
+VIEW_OUTPUTS = [(v, name, out) for v in views.REGISTRY for name, out in _slot_outputs(v).items()]
+
+
+def view_request(view: views.View, r: state.StateResult) -> list:
+    """What the view's result depends on in the page's state, as the list of its inputs' values (the order of
+    layout.view_inputs), JSON-plain so that it compares equal to the copy the page keeps in its store."""
+    shown = r.controls
+    values = {"tab": shown.tab, "store": r.store, "highlight": shown.highlight,
+              "present": ["on"] if shown.present else []}
+    values.update({o.name: shown.options.get(o.param) for o in view.options})
+    return json.loads(json.dumps([values[name] for name in layout.view_inputs(view)]))
+
+
+def visible_view(r: state.StateResult, last_requests: list) -> tuple[list, list]:
+    """The visible view's part of sync_state: (each view's request store, each of VIEW_OUTPUTS), no_update but
+    for the visible view when its request differs from the last one it was drawn for (``last_requests``: the
+    request stores, registry order).  Hidden views are never computed; they are once their tab is chosen."""
+    requests, outputs = [no_update] * len(views.REGISTRY), [no_update] * len(VIEW_OUTPUTS)
+    view = views.BY_KEY.get(r.controls.tab)
+    if view is None:
+        return requests, outputs
+    at = views.REGISTRY.index(view)
+    request = view_request(view, r)
+    if request == last_requests[at]:  # e.g. back on a tab whose selection did not change: already drawn
+        return requests, outputs
+    try:
+        slots = compute_view(view, **dict(zip(layout.view_inputs(view), request)))
+    except PreventUpdate:  # not offered for this dataset
+        return requests, outputs
+    requests[at] = request
+    outputs = [slots[name] if v is view else no_update for v, name, _out in VIEW_OUTPUTS]
+    return requests, outputs
+
+
 # ---------------------------------------------------------------- state: URL <-> controls
 
 
@@ -74,6 +168,8 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     *[Output(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     Output(ids.SIM_NOTICE, "hidden"),
     Output(ids.SIM_NOTICE_TEXT, "children"),
+    *[Output(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
+    *[out for _v, _name, out in VIEW_OUTPUTS],
     Input(ids.URL, "search"),
     Input(ids.POPULATION, "value"),
     Input(ids.THRESHOLD, "value"),
@@ -88,9 +184,13 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     State(ids.FILTER_STORE, "data"),
     State(ids.SIM_NOTICE_TEXT, "children"),
+    *[State(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
 )
 def sync_state(search, population, threshold, group_by, *rest):
-    """URL, controls and the filter store, reconciled by state.reconcile (this only wires it to the page)."""
+    """URL, controls and the filter store, reconciled by state.reconcile, and the visible view drawn for them
+    (one request per change: a view callback chained after this one waited for its answer to reach the page,
+    about 150 ms of the renderer's work, before it could even be asked).  This only wires them to the page."""
+    rest, last_requests = rest[:-len(views.REGISTRY)], list(rest[-len(views.REGISTRY):])
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
     patients, tab, highlight, present, _reset = rest[n_cat + n_range:n_cat + n_range + 5]
@@ -124,6 +224,7 @@ def sync_state(search, population, threshold, group_by, *rest):
         *[shown.options[o.param] if from_address else no_update for _v, o in views.URL_OPTIONS],
         # the simulated-data notice (here, not in a callback of its own: one request less per change)
         *((no_update, no_update) if r.simulated == (old_simulated or "") else (not r.simulated, r.simulated)),
+        *[x for part in visible_view(r, last_requests) for x in part],
     )
 
 
@@ -178,78 +279,6 @@ def open_profile(n, highlight):
     return "profile"
 
 
-# ---------------------------------------------------------------- views (one callback per view, from the registry)
-
-
-def render_view(view: views.View, result, present=None) -> dict:
-    """A view's result as the properties of its slots: figures (enlarged in presentation mode) with their
-    text alternatives, and rendered blocks.  Keys: slot names, and "<name>-alt" for each figure."""
-    big = _projector(present)
-    out = {}
-    for slot in view.slots:
-        if slot.kind == "deferred":
-            continue
-        value = getattr(result, slot.attr)
-        if slot.kind == "figure":
-            out[slot.name] = big(value)
-            out[f"{slot.name}-alt"] = figures.alt_text(value)
-        else:
-            out[slot.name] = layout.render_slot(slot, value)
-    return out
-
-
-def _view_inputs(view: views.View) -> dict[str, Input]:
-    """The inputs a view's result depends on, by keyword (layout.view_inputs); the first is the selected tab."""
-    return {name: Input(*dep) for name, dep in layout.view_inputs(view).items()}
-
-
-def compute_view(view: views.View, tab=None, store=None, highlight=None, present=None, **options) -> dict:
-    """A view's slots for the page's state (the plain function behind the view's callback)."""
-    _active(tab, view.key)
-    ds, _filt, cohort = _context(store)
-    if view.available(ds) is not None:  # not offered for this dataset (no tab): nothing to draw
-        raise PreventUpdate
-    result = views.run(view.key, ds, cohort, highlight, **options)
-    return render_view(view, result, present)
-
-
-def _request(view: views.View, request) -> dict:
-    """The gate's list of input values, by keyword (None: the view was never shown)."""
-    if not isinstance(request, list):
-        raise PreventUpdate
-    return dict(zip(_view_inputs(view), request))
-
-
-def _view_callback(view: views.View):
-    outputs = {}
-    for slot in view.slots:
-        sid = ids.slot_id(view.prefix, slot.name)
-        if slot.kind == "figure":
-            outputs[slot.name] = Output(sid, "figure")
-            outputs[f"{slot.name}-alt"] = Output(f"{sid}-alt", "children")
-        elif slot.kind != "deferred":
-            outputs[slot.name] = Output(sid, "children")
-
-    @callback(output=outputs, inputs={"request": Input(ids.view_request(view.prefix), "data")},
-              prevent_initial_call=True)
-    def view_callback(request):
-        return compute_view(view, **_request(view, request))
-
-    view_callback.__name__ = f"{view.key}_view"
-    return functools.partial(compute_view, view)
-
-
-# The gate runs in the browser (assets/gate.js): one clientside callback over every view's inputs, which
-# fills the request store of the view whose tab is selected (and only if its request changed), so that a
-# filter change asks the server for the visible view alone.  One gate, not one per view: each callback the
-# renderer runs is a round of store updates on the page.
-clientside_callback(ClientsideFunction("dashboard", "gate"),
-                    [Output(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
-                    *[Input(*dep) for dep in layout.gate_inputs()],
-                    *[State(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
-                    State(ids.VIEW_GATE, "data"))
-
-
 def compute_deferred(view: views.View, slot: views.Slot, part, store=None, tab=None, **options):
     """One part of a deferred slot (the plain function behind its callback)."""
     _active(tab, view.key)
@@ -292,8 +321,6 @@ def _deferred_callback(view: views.View, slot: views.Slot, part):
     return functools.partial(compute_deferred, view, slot, part)
 
 
-#: view key -> the plain function behind its callback (keywords: tab, store, highlight, present, options)
-VIEW_CALLBACKS = {v.key: _view_callback(v) for v in views.REGISTRY}
 for _view in (v for v in views.REGISTRY if any(s.kind == "deferred" for s in v.slots)):
     _drawn_callback(_view)
 #: (view key, slot name) -> {part: the plain function behind its callback}

@@ -6,8 +6,6 @@ FILTER_STORE = "filter-store"
 URL_NOTICE = "url-notice"
 SIM_NOTICE = "simulated-notice"
 SIM_NOTICE_TEXT = "sim-notice-text"
-#: which inputs each view's request is made of (read by the one gate in assets/gate.js)
-VIEW_GATE = "view-gate"
 
 # header
 DATASET_INFO = "dataset-info"
@@ -64,7 +62,7 @@ def slot_id(prefix: str, name: str) -> str:
 
 
 def view_request(prefix: str) -> str:
-    """The store a view's gate fills with its inputs while its tab is selected (see assets/gate.js)."""
+    """The store of what a view was last drawn for (callbacks.view_request), set by sync_state."""
     return f"{prefix}-request"
 
 

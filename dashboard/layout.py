@@ -211,7 +211,6 @@ def build_layout(ds: Dataset, patient_frame: pd.DataFrame) -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTER_STORE, data=CohortFilter().to_params()),
-            dcc.Store(id=ids.VIEW_GATE, data=gate_map()),
             header,
             html.Div([panel, html.Main([toolbar, highlight_bar,
                                         html.Div(id=ids.PRESENT_CAPTION, className="present-caption"), tabs,
@@ -282,7 +281,7 @@ def _slot_skeleton(view: View, slot: Slot):
 
 def view_inputs(view: View) -> dict[str, tuple[str, str]]:
     """The inputs a view's result depends on, by keyword, as (component id, property); the first is always the
-    selected tab.  Its callback reads them from the view's request store, which the gate fills."""
+    selected tab.  sync_state draws the visible view for them and keeps them in the view's request store."""
     inputs = {"tab": (ids.TABS, "value")}
     if view.uses_cohort:
         inputs["store"] = (ids.FILTER_STORE, "data")
@@ -293,23 +292,6 @@ def view_inputs(view: View) -> dict[str, tuple[str, str]]:
     if view.figures:
         inputs["present"] = (ids.PRESENT, "value")
     return inputs
-
-
-def gate_inputs() -> tuple[tuple[str, str], ...]:
-    """Every view's inputs, each once, the selected tab first: the inputs of the one gate (assets/gate.js)."""
-    seen: dict[tuple[str, str], None] = {}
-    for view in REGISTRY:
-        for dep in view_inputs(view).values():
-            seen.setdefault(dep, None)
-    return tuple(seen)
-
-
-def gate_map() -> dict:
-    """What the gate needs to know: each view's key and, in the order of its request, the positions of its
-    inputs among ``gate_inputs()``."""
-    at = {dep: i for i, dep in enumerate(gate_inputs())}
-    return {"keys": [v.key for v in REGISTRY],
-            "inputs": [[at[dep] for dep in view_inputs(v).values()] for v in REGISTRY]}
 
 
 def tab_body(ds: Dataset, view: View) -> html.Div:

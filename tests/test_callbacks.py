@@ -1,9 +1,12 @@
 """Callbacks called in-process (inside a Flask request context of a real app)."""
 
+import json
+
 import pytest
+from dash import no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import callbacks, cohorts, state
+from dashboard import callbacks, cohorts, layout, state, views
 from dashboard.cohorts import CohortFilter
 from dashboard.server import create_app
 from tests.helpers import texts
@@ -121,6 +124,32 @@ def test_simulated_notice_only_where_simulated_values_show(req):
     assert words({}, "fvc") == ""
     # the progressors are chosen by their simulated ALSFRS fall: the FVC view says so
     assert "simulated" in words({"cohort": "progressors"}, "fvc")
+
+
+def test_sync_state_draws_the_visible_view_and_only_when_its_request_changed(req):
+    """sync_state's view part (callbacks.visible_view): the selected tab's view alone, drawn for the reconciled
+    state; nothing again for the request it was last drawn for; again once the selection changes."""
+    ds = callbacks.dataset()
+    none = [None] * len(views.REGISTRY)
+    r = state.reconcile(None, "?tab=fvc&sex=F&fvc_ref=0", state.Controls(), ds)
+    requests, outputs = callbacks.visible_view(r, none)
+    at = views.REGISTRY.index(views.BY_KEY["fvc"])
+    assert [i for i, q in enumerate(requests) if q is not no_update] == [at]
+    drawn = {(v.key, name) for (v, name, _o), value in zip(callbacks.VIEW_OUTPUTS, outputs) if value is not no_update}
+    assert drawn == {("fvc", name) for name in callbacks._slot_outputs(views.BY_KEY["fvc"])}
+    # the view as its own plain function draws it for the same request
+    same = callbacks.VIEW_CALLBACKS["fvc"](**dict(zip(layout.view_inputs(views.BY_KEY["fvc"]), requests[at])))
+    fig = dict(((v.key, name), value) for (v, name, _o), value in zip(callbacks.VIEW_OUTPUTS, outputs))[
+        ("fvc", "spaghetti")]
+    assert fig.layout.title.text == same["spaghetti"].layout.title.text and "n = 12" in fig.layout.title.text
+    # the request as the page keeps it (JSON): nothing to draw
+    last = list(none)
+    last[at] = json.loads(json.dumps(requests[at]))
+    assert callbacks.visible_view(r, last) == ([no_update] * len(views.REGISTRY), [no_update] * len(outputs))
+    # another selection, the same tab: drawn again
+    r2 = state.reconcile(None, "?tab=fvc&sex=M&fvc_ref=0", state.Controls(), ds)
+    requests2, _ = callbacks.visible_view(r2, last)
+    assert requests2[at] is not no_update and requests2[at] != last[at]
 
 
 def test_paper_view(req):
