@@ -18,8 +18,8 @@ def test_spaghetti_one_trace_per_group_with_gaps(shipped):
     ids = cohorts.select(shipped, cohorts.CohortFilter(population="efficacy")).patient_ids
     m = _meas(shipped, "FVC", ids)
     fig = figures.spaghetti(m, "FVC", {p: "all" for p in ids})
-    assert len(fig.data) == 1
     tr = fig.data[0]
+    assert tr.mode == "lines"  # no marker nodes: the vertices are the visits
     y = np.asarray(tr.y, dtype=float)
     n_pat = m["patient_id"].nunique()
     assert np.isnan(y).sum() == n_pat - 1  # one gap between consecutive patients
@@ -27,6 +27,25 @@ def test_spaghetti_one_trace_per_group_with_gaps(shipped):
     ids_in_plot = {c[0] for c in tr.customdata if c[0]}
     assert len(ids_in_plot) == n_pat
     assert f"n = {n_pat}" in fig.layout.title.text
+    # a patient with one value has no line: a marker of its own, in the group's legend entry, hovering as the line
+    counts = m.groupby("patient_id", observed=True).size()
+    singles = sorted(counts[counts == 1].index.astype(str))
+    assert singles, "the shipped efficacy population has a patient with a single FVC value"
+    assert len(fig.data) == 2
+    alone = fig.data[1]
+    assert alone.mode == "markers" and alone.legendgroup == tr.legendgroup and alone.showlegend is False
+    assert sorted(c[0] for c in alone.customdata) == singles
+    assert alone.hovertemplate == tr.hovertemplate
+    want = m[m["patient_id"].astype(str).isin(singles)].sort_values("patient_id")
+    assert list(alone.y) == list(want["value"].astype(float))
+
+
+def test_spaghetti_without_single_values_has_no_marker_trace(shipped):
+    ids = cohorts.select(shipped, cohorts.CohortFilter(population="efficacy")).patient_ids
+    m = _meas(shipped, "ALSFRS", ids)
+    m = m[m.groupby("patient_id", observed=True)["value"].transform("size") > 1]
+    fig = figures.spaghetti(m, "ALSFRS", {p: "all" for p in ids})
+    assert [t.mode for t in fig.data if t.legendgroup == "all" and "Mean" not in (t.name or "")] == ["lines"]
 
 
 def test_spaghetti_compare_groups_and_highlight(shipped):
