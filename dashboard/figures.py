@@ -103,6 +103,8 @@ HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 HEATMAP_LABELLED_TERMS = 50
 #: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
+#: A slope-pairs plot of more patients than this draws each group's pairs as one unbroken line (one SVG path).
+PAIRS_AS_ONE_LINE = 300
 #: A slide (1600 px wide) labels a bar axis of at most this many categories (a waterfall's patients): more would
 #: be under 36 px apart, too close for labels a room can read (assets/dashboard.js reads it from the page).
 SLIDE_MAX_CATEGORIES = 40
@@ -513,30 +515,57 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     s = _Spec()
     xl = ["Before (month ≤ 0)", f"After (0-{window:g} months)"]
     d = d.assign(group=[groups.get(p, "all") for p in d.index])
+    large = len(d) > PAIRS_AS_ONE_LINE
+    if large:
+        values = np.concatenate([d["pre_slope"].to_numpy(float), d[col].to_numpy(float), [0.0]])
+        lo, hi = float(values.min()), float(values.max())
+        pad = max(0.06 * (hi - lo), 1e-3)
+        y_range, y_out = [lo - pad, hi + pad], hi + 10 * (hi - lo + 1)
+    hover = "Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>"
     for g in _group_order(d["group"], st):
         dg = d[d["group"] == g]
         k = len(dg)
+        pre, post = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
+        pids = text_array(dg.index.to_numpy(dtype=object))
+        if large:
+            # one unbroken line, so one SVG path (a line broken by gaps is a path per piece: 10,000 pairs took
+            # 1.2-2 s to draw): from each pair it leaves the plot to the right, passes above it and comes back
+            # from the left to the next pair's start, on an x axis whose range is exactly the two slopes (0-1)
+            # so that plotly clips every piece but the pairs themselves
+            xs = np.tile([0.0, 1.0, 1.5, 1.5, -0.5, -0.5], k)[:-4]
+            out = np.full(k, y_out)
+            ys = np.stack([pre, post, post, out, out, np.roll(pre, -1)], axis=-1).ravel()[:-4]
+            where = np.tile(np.array(xl + ["", "", "", ""]), k)[:-4]
+            cd = np.stack([np.repeat(pids, 6)[:-4], where], axis=-1)
+            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {k})", xaxis="x2",
+                    customdata=cd, line={"color": st[g].colour, "width": 0.8}, opacity=0.35, hovertemplate=hover)
+            continue
         # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
         xs = np.tile([0.0, 1.0, np.nan], k)
         ys = np.full(3 * k, np.nan)
-        ys[0::3], ys[1::3] = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
-        cd = np.stack([np.repeat(text_array(dg.index.to_numpy(dtype=object)), 3), np.tile(np.array(xl + [""]), k)],
-                      axis=-1)
-        s.trace(type="scatter", x=xs, y=ys, mode="lines" if len(d) > 300 else "lines+markers",
-                name=f"{st[g].label} (n = {k})",
+        ys[0::3], ys[1::3] = pre, post
+        cd = np.stack([np.repeat(pids, 3), np.tile(np.array(xl + [""]), k)], axis=-1)
+        s.trace(type="scatter", x=xs, y=ys, mode="lines+markers", name=f"{st[g].label} (n = {k})",
                 customdata=cd, connectgaps=False, line={"color": st[g].colour, "width": 1.5},
-                marker={"size": 8, "color": st[g].colour}, opacity=0.75,
-                hovertemplate="Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>")
+                marker={"size": 8, "color": st[g].colour}, opacity=0.75, hovertemplate=hover)
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
+        # on the pairs' own axis where they have one, so that it is drawn over them (markers not cut at its ends)
         s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers",
-                name=f"Patient {highlight}",
+                name=f"Patient {highlight}", **({"xaxis": "x2", "cliponaxis": False} if large else {}),
                 line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
                 customdata=[[highlight, xl[0]], [highlight, xl[1]]],
                 hovertemplate=("Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month"
                                "<extra></extra>"))
     s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25],
                          "zeroline": False}
+    if large:
+        # the plot's own axes carry the ticks and the zero line: a trace of no points keeps them drawn
+        s.trace(type="scatter", x=[0.0, 1.0], y=[None, None], mode="lines", showlegend=False, hoverinfo="skip")
+        # the pairs' own x axis: 0-1 over the part of the plot where x's 0-1 is (x's range is -0.25-1.25)
+        s.layout["xaxis2"] = {"domain": [0.25 / 1.5, 1.25 / 1.5], "range": [0, 1], "visible": False, "anchor": "y",
+                              "fixedrange": True}
+        s.layout["yaxis"] = {**s.layout.get("yaxis", {}), "range": y_range}
     s.hline(0)
     # on two lines: as one, it was longer than a two-column plot is high and ran into the figure title
     y_title = f"Slope<br>({MEASURES[measure].label} points/month)"

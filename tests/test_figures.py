@@ -131,6 +131,42 @@ def test_heatmap_rows_terms_and_levels(shipped):
     assert lum == sorted(lum, reverse=True)
 
 
+@pytest.mark.parametrize("n", [figures.PAIRS_AS_ONE_LINE + 1, 2000])
+def test_large_slope_pairs_are_one_line_showing_each_pair_and_nothing_else(n):
+    """Above PAIRS_AS_ONE_LINE patients a group's pairs are one unbroken line (one SVG path): every patient's
+    segment from (0, pre) to (1, post) is in it, and every other piece of it lies outside what is drawn (x
+    outside the pairs' axis range 0-1, or above the y range), so plotly clips it."""
+    rng = np.random.default_rng(n)
+    sl = pd.DataFrame({"pre_slope": rng.normal(-1, 0.6, n), "post_slope_3": rng.normal(-0.8, 0.6, n)},
+                      index=[str(i) for i in range(n)])
+    groups = {p: ("progressor" if i % 3 else "stable") for i, p in enumerate(sl.index)}
+    fig = figures.slope_pairs(sl, 3, groups, highlight="7")
+    x2, (y_lo, y_hi) = fig.layout.xaxis2, fig.layout.yaxis.range
+    assert list(x2.range) == [0, 1] and x2.visible is False
+    # x2's 0-1 lies over x's 0-1 (x's range is -0.25-1.25 over the whole width)
+    lo, hi = fig.layout.xaxis.range
+    assert x2.domain[0] == pytest.approx((0 - lo) / (hi - lo)) and x2.domain[1] == pytest.approx((1 - lo) / (hi - lo))
+    pair_traces = [t for t in fig.data if t.xaxis == "x2" and t.name and "n = " in t.name]
+    assert len(pair_traces) == 2
+    seen = {}
+    for t in pair_traces:
+        x, y = np.asarray(t.x, float), np.asarray(t.y, float)
+        assert not np.isnan(x).any() and not np.isnan(y).any()  # unbroken: one path
+        for j in range(len(x) - 1):
+            (xa, ya), (xb, yb) = (x[j], y[j]), (x[j + 1], y[j + 1])
+            if (xa, xb) == (0.0, 1.0):
+                seen[t.customdata[j][0]] = (ya, yb)
+                continue
+            assert (min(xa, xb) >= 1 or max(xa, xb) <= 0 or min(ya, yb) > y_hi), (j, xa, ya, xb, yb)
+    want = {p: (r["pre_slope"], r["post_slope_3"]) for p, r in sl.iterrows()}
+    assert seen == want
+    assert y_lo < min(sl.min()) and y_hi > max(sl.max())
+    # the highlighted patient is drawn over the pairs, on their axis, markers not cut at its ends
+    h = next(t for t in fig.data if t.name == "Patient 7")
+    assert h.xaxis == "x2" and h.cliponaxis is False
+    assert list(h.y) == [sl.loc["7", "pre_slope"], sl.loc["7", "post_slope_3"]]
+
+
 def test_message_figure_for_empty_views(shipped):
     fig = figures.slope_pairs(pd.DataFrame(columns=["pre_slope", "post_slope_3"]), 3, {})
     assert "Not computable" in fig.layout.annotations[0].text
