@@ -37,6 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .data import DAYS_PER_MONTH, MEASURES, natural_key
@@ -166,6 +167,9 @@ class _Frame:
     order: tuple[str, ...]
     group_n: tuple[int, ...]
     n: int
+    #: per row of ``ae``: its patient as an integer code, and its group's position in ``order`` (-1: none)
+    patient_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    group_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _prepare(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[str, str] | None,
@@ -178,17 +182,22 @@ def _prepare(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[str
     a = ae[ae["patient_id"].astype(str).isin(ids)].copy()
     a["patient_id"] = a["patient_id"].astype(str)
     a["_group"] = a["patient_id"].map(lambda p: group_of.get(p))
-    return _Frame(a.reset_index(drop=True), order, group_n, len(ids))
+    a = a.reset_index(drop=True)
+    at = {g: i for i, g in enumerate(order)}
+    return _Frame(a, order, group_n, len(ids), pd.factorize(a["patient_id"])[0].astype(np.int64),
+                  np.array([at.get(g, -1) for g in a["_group"]], dtype=np.int64))
 
 
 def _counts(f: _Frame, sel: pd.Series) -> tuple[tuple[Count, ...], Count]:
-    """Per group (in order) and overall: patients and events of the rows ``sel`` selects."""
-    sub = f.ae[sel.to_numpy(dtype=bool)]
+    """Per group (in order) and overall: patients and events of the rows ``sel`` selects (integer codes: called
+    once per row of the summary and per term of the hierarchy)."""
+    m = sel.to_numpy(dtype=bool)
+    patients, groups = f.patient_code[m], f.group_code[m]
     per = []
-    for g, n in zip(f.order, f.group_n):
-        s = sub[sub["_group"] == g]
-        per.append(Count(int(s["patient_id"].nunique()), len(s), n))
-    return tuple(per), Count(int(sub["patient_id"].nunique()), len(sub), f.n)
+    for i, n in enumerate(f.group_n):
+        mine = patients[groups == i]
+        per.append(Count(len(np.unique(mine)), len(mine), n))
+    return tuple(per), Count(len(np.unique(patients)), len(patients), f.n)
 
 
 def _col(a: pd.DataFrame, name: str) -> pd.Series:

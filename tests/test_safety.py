@@ -350,6 +350,55 @@ def _deaths_by_hand(ae, pats, meas):
 
 
 @pytest.mark.parametrize("seed", range(4))
+def test_summary_and_hierarchy_counts_agree_with_pandas_on_random_tables(seed):
+    """The counts (patients, events per group and overall) against pandas' own nunique/len on the rows each
+    summary row and each term selects: random events, groups (one patient in none), terms and flags."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pids = [str(i) for i in range(1, 41)]
+    group_of = {p: ("Placebo" if i % 3 == 0 else "Active") for i, p in enumerate(pids[:-1])}  # the last: no group
+    n = 300
+    ae = pd.DataFrame({
+        "patient_id": rng.choice(pids + ["99"], n),  # "99" is not in the cohort
+        "term": rng.choice(["Headache", "Nausea", "Fall", "Rash"], n),
+        "body_system": rng.choice(["Nervous system disorders", "Gastrointestinal disorders", ""], n),
+        "serious": rng.choice(np.array([True, False, None], dtype=object), n),
+        "related": rng.choice(np.array([True, False], dtype=object), n),
+        "severity": rng.choice(["Mild", "Moderate", "Severe", "Death"], n),
+    })
+    order = ("Placebo", "Active")
+    mine = ae[ae["patient_id"].isin(pids)]
+
+    def count(rows):
+        per = [(rows[rows["patient_id"].map(group_of) == g]["patient_id"].nunique(),
+                int((rows["patient_id"].map(group_of) == g).sum())) for g in order]
+        return per, (rows["patient_id"].nunique(), len(rows))
+
+    summ = safety.summary(ae, pids, group_of, order)
+    for key, rows in (("any", mine), ("serious", mine[mine["serious"].eq(True)]),
+                      ("related", mine[mine["related"].eq(True)]),
+                      ("severe", mine[mine["severity"].isin(["Severe", "Death"])]),
+                      ("fatal", mine[mine["severity"].eq("Death")])):
+        row = summ.row(key)
+        per, overall = count(rows)
+        assert [(c.patients, c.events) for c in row.counts] == per, key
+        assert (row.overall.patients, row.overall.events) == overall, key
+    hier = safety.hierarchy(ae, pids, group_of, order)
+    assert (hier.total.patients, hier.total.events) == count(mine)[1]
+    systems = mine["body_system"].replace("", safety.NOT_CODED)
+    assert sum(len(b.terms) for b in hier.body_systems) == len(mine.groupby([systems, mine["term"]]))
+    for system in hier.body_systems:
+        per, overall = count(mine[systems == system.body_system])
+        assert [(c.patients, c.events) for c in system.counts] == per
+        assert (system.overall.patients, system.overall.events) == overall
+        for t in system.terms:
+            per, overall = count(mine[mine["term"].eq(t.term) & (systems == system.body_system)])
+            assert [(c.patients, c.events) for c in t.counts] == per
+            assert (t.overall.patients, t.overall.events) == overall
+
+
+@pytest.mark.parametrize("seed", range(4))
 def test_deaths_listing_agrees_with_a_plain_loop_on_random_tables(seed):
     """Random patients (died true/false/not recorded, with or without a day), fatal and other events (days and
     durations missing or not) and measurements (some simulated): the listing, which works per patient at once,
