@@ -191,7 +191,7 @@ def _prepare(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[str
 def _counts(f: _Frame, sel: pd.Series) -> tuple[tuple[Count, ...], Count]:
     """Per group (in order) and overall: patients and events of the rows ``sel`` selects (integer codes: called
     once per row of the summary and per term of the hierarchy)."""
-    m = sel.to_numpy(dtype=bool)
+    m = np.asarray(sel, dtype=bool)
     patients, groups = f.patient_code[m], f.group_code[m]
     per = []
     for i, n in enumerate(f.group_n):
@@ -380,11 +380,12 @@ def hierarchy(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[st
     bs, term = coded_terms(a)
     pt = _col(a, "preferred_term").astype("string").str.strip()
     systems = []
+    bs_of, term_of = bs.to_numpy(dtype=object), term.to_numpy(dtype=object)
     for system in pd.unique(bs):
-        in_sys = bs.eq(system)
+        in_sys = bs_of == system
         terms = []
-        for t in pd.unique(term[in_sys]):
-            per, overall = _counts(f, in_sys & term.eq(t))
+        for t in pd.unique(term_of[in_sys]):
+            per, overall = _counts(f, in_sys & (term_of == t))
             terms.append(TermRow(system, t, per, overall, _differences(per, f.order)))
         per, overall = _counts(f, in_sys)
         systems.append(BodySystemRow(system, per, overall, tuple(_by_frequency(terms, lambda r: r.term)),
