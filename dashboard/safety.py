@@ -479,21 +479,25 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
     ids = [str(i) for i in (patient_ids if patient_ids is not None else p.index)]
     a = ae.assign(patient_id=ae["patient_id"].astype(str))
     fatal = a[_col(a, "severity").eq("Death").fillna(False).astype(bool) & a["patient_id"].isin(ids)]
-    died = _col(p, "died")
-    flags = {i: _flag_value(died.get(i)) for i in ids if i in p.index}
+    # plain dicts: a pandas lookup per patient took 0.15 s for the 5,000 patients of a selection
+    died = dict(zip(p.index, _col(p, "died").to_numpy(dtype=object)))
+    death_day = dict(zip(p.index, _col(p, "death_day").to_numpy(dtype=object)))
+    flags = {i: _flag_value(died[i]) for i in ids if i in died}
     with_fatal = set(fatal["patient_id"])
     listed = [i for i in ids if flags.get(i) is True or i in with_fatal]
     # per patient at once (a loop over pandas rows took 2 s for the 736 deaths of a 10,000-patient trial):
-    # the fatal events' days and causes ...
+    # the fatal events' days and causes (each term once, in the events' order) ...
     start = pd.to_numeric(_col(fatal, "start_day"), errors="coerce")
     last = start + (pd.to_numeric(_col(fatal, "duration_days"), errors="coerce") - 1).clip(lower=0)
     by_event = fatal.assign(_start=start, _last=last).groupby("patient_id", sort=False).agg(
-        last=("_last", "min"), start=("_start", "min"),
-        cause=("term", lambda t: "; ".join(dict.fromkeys(t.astype(str)))))
-    death_day = _col(p, "death_day")
+        last=("_last", "min"), start=("_start", "min"))
+    terms: dict[str, dict[str, None]] = {}
+    for pid, term in zip(fatal["patient_id"], fatal["term"].astype(str)):
+        terms.setdefault(pid, {})[term] = None
+    cause_of = {pid: "; ".join(t) for pid, t in terms.items()}
     days: dict[str, float | None] = {}
     for pid in listed:
-        day = _num_or_none(death_day.get(pid)) if pid in p.index else None
+        day = _num_or_none(death_day.get(pid))
         if day is None and pid in by_event.index:
             # the event's last day (a duration counts both ends: end − start + 1 days)
             e = by_event.loc[pid]
@@ -518,11 +522,11 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
             sources.append(SOURCE_DIED)
         has_event = pid in by_event.index
         day = days[pid]
-        if pid in p.index and _num_or_none(death_day.get(pid)) is not None:
+        if _num_or_none(death_day.get(pid)) is not None:
             sources.append(SOURCE_DEATH_DAY)
         if has_event:
             sources.append(SOURCE_FATAL_EVENT)
-        cause = by_event.at[pid, "cause"] if has_event else None
+        cause = cause_of.get(pid) if has_event else None
         conflicts = []
         if flag is False and has_event:
             conflicts.append(DeathConflict(DIED_FALSE_FATAL_EVENT,
