@@ -582,6 +582,12 @@ class Cohort:
         }
 
 
+def _ids(index: pd.Index) -> tuple[str, ...]:
+    """Patient ids as a tuple of str (through numpy: iterating a pandas string index boxes one element at a time,
+    0.35 s of the population counts at 10,000 patients)."""
+    return tuple(index.to_numpy(dtype=object))
+
+
 def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     """Apply a filter to a dataset."""
     pf = patient_frame(dataset)
@@ -623,16 +629,16 @@ def select(dataset: Dataset, filt: CohortFilter) -> Cohort:
     keep &= sub
     unclassified = ()
     if filt.uses_progression:
-        unclassified = tuple(pf.index[(groups.eq(UNCLASSIFIED) & sub).to_numpy()])
+        unclassified = _ids(pf.index[(groups.eq(UNCLASSIFIED) & sub).to_numpy()])
     mask = keep.to_numpy(dtype=bool)
     group_of = groups.to_numpy(dtype=object)
-    ids = tuple(pf.index[mask])  # patients are kept in natural order by data.load_dataset
+    ids = _ids(pf.index[mask])  # patients are kept in natural order by data.load_dataset
     grouping = filt.grouping
     if grouping:
         shown_of = group_keys(dataset, grouping, filt.min_decline).to_numpy(dtype=object)
         shown = []
         for rank, (key, label, control) in enumerate(group_order(dataset, grouping, filt.min_decline)):
-            members = tuple(pf.index[mask & (shown_of == key)])
+            members = _ids(pf.index[mask & (shown_of == key)])
             if members:
                 shown.append(Group(key, label, members, control, rank))
         shown_groups = tuple(shown)
