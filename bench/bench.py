@@ -13,10 +13,11 @@ temporary directory, seed 0):
    app:server``, cwd the repo, TRIAL_DATA_DIR and DASHBOARD_BIND set) is
    launched; the time until ``GET /`` and ``GET /_dash-layout`` both answer
    200 is "ready"; the time until the first page's initial callbacks
-   (``sync_state``, ``overview``, ``simulated_notice``) have answered too is
-   "first page".  Then a few filter changes are sent through the server
-   exactly as the browser sends them (POST /_dash-update-component), and the
-   server is stopped.
+   (``sync_state``, whose answer includes the simulated-data notice, then
+   ``overview_view`` through its request store) have answered too is "first
+   page".  Then a few filter changes are sent through the server exactly as
+   the browser sends them (POST /_dash-update-component: ``sync_state``, then
+   the visible view's callback), and the server is stopped.
 2. callbacks in-process: one Dash app per dataset (``create_app(dataset=ds)``);
    the callback functions of ``dashboard.callbacks`` are called directly
    inside ``app.server.test_request_context()``, with their arguments taken
@@ -34,7 +35,6 @@ Everything printed is also saved as JSON in bench/out/ (gitignored).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import cProfile
 import datetime as _dt
@@ -73,7 +73,8 @@ TARGET_STARTUP_S = 2.0
 #: The view callbacks (named "<view>_view" by dashboard.callbacks) and the tab that shows each: every view of
 #: the registry but the paper check, which does not depend on the selection.
 VIEWS = {f"{v.key}_view": v.key for v in views.REGISTRY if v.uses_cohort}
-STATE_CALLBACKS = ("sync_state", "simulated_notice")
+#: sync_state also answers the simulated-data notice (its last two outputs): there is no callback of its own.
+STATE_CALLBACKS = ("sync_state",)
 
 
 # ---------------------------------------------------------------- the callbacks' declared inputs and outputs
@@ -108,18 +109,26 @@ def callback_specs() -> dict[str, dict]:
             "inputs": [(i["id"], i["property"]) for i in entry["inputs"]],
             "state": [(s["id"], s["property"]) for s in entry["state"]],
             "func": func,
+            # as registered: what a request to the server carries (the in-process lists of a view differ)
+            "wire_inputs": [(i["id"], i["property"]) for i in entry["inputs"]],
+            "wire_state": [(s["id"], s["property"]) for s in entry["state"]],
             # flexible signatures (keyword inputs, dict outputs): name -> position in the flat lists
             "in_names": entry.get("inputs_state_indices"),
             "out_names": entry.get("outputs_indices"),
         }
-    # a view's server callback reads the store its browser-side gate fills (assets/gate.js) while its tab is
-    # selected; in process it is timed as the gate passes it on: the view's own inputs, by keyword
+    # a view's server callback reads its request store, which the one browser-side gate (assets/gate.js) fills
+    # with the list of the view's input values while its tab is selected; in process it is timed as the gate
+    # passes it on: the view's own inputs, by keyword
     for name, key in VIEWS.items():
         if name in specs:
-            inputs = callbacks._view_inputs(views.BY_KEY[key])
+            view = views.BY_KEY[key]
+            request = (ids.view_request(view.prefix), "data")
+            if specs[name]["wire_inputs"] != [request] or specs[name]["wire_state"]:
+                raise SystemExit(f"bench: {name} does not read its request store {request[0]} alone")
+            inputs = callbacks._view_inputs(view)
             specs[name].update(inputs=[(i.component_id, i.component_property) for i in inputs.values()],
                                state=[], in_names={k: i for i, k in enumerate(inputs)},
-                               func=callbacks.VIEW_CALLBACKS[key])
+                               func=callbacks.VIEW_CALLBACKS[key], request=request)
     missing = [n for n in (*STATE_CALLBACKS, *VIEWS) if n not in specs]
     if missing:
         raise SystemExit(f"bench: callbacks not found in dashboard.callbacks: {', '.join(missing)}")
@@ -281,7 +290,7 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
     app = server.create_app(dataset=ds)
     create_s = time.perf_counter() - t0
     app.server.config[callbacks.DATASET_KEY] = ds
-    results = {"create_app_s": create_s, "sync_state": [], "views": [], "notice": [], "chains": {}}
+    results = {"create_app_s": create_s, "sync_state": [], "views": [], "chains": {}}
     base = initial_state(app, specs)
     sync = specs["sync_state"]
     with app.server.test_request_context():
@@ -318,13 +327,6 @@ def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
                 results["views"].append(row)
                 log(f"  {name:<21s} {sc['name']:<26s} {row['median']:9.1f} ms"
                     f"  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
-                if sc["name"] in ("safety (default)", "compare"):
-                    nspec = specs["simulated_notice"]
-                    ns, nres = time_call(lambda nspec=nspec, vstate=vstate: call(nspec, vstate),
-                                         repeat)
-                    nenc, nsize, _ = encode(nspec, nres, encode_repeat)
-                    results["notice"].append({"scenario": sc["name"], "callback": "simulated_notice", "tab": tab,
-                                              **_ms(ns), "encode_median": _ms(nenc)["median"], "bytes": nsize})
         # each view's own control (not a filter change)
         for name, tab in VIEWS.items():
             changes = view_controls(name, pid_other)
@@ -391,16 +393,40 @@ def _post(url: str, payload: dict, timeout: float = 60.0) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def gate(spec, state) -> list[str]:
+    """What the browser-side gate (assets/gate.js) does for a view whose tab is selected: its request store gets
+    the list of the view's input values (in the order of ``callbacks._view_inputs``); -> changedPropIds."""
+    cid, prop = spec["request"]
+    state[f"{cid}.{prop}"] = [state.get(f"{c}.{p}") for c, p in spec["inputs"]]
+    return [f"{cid}.{prop}"]
+
+
 def payload(spec, state, changed: list[str]) -> dict:
-    """The request body Dash's renderer sends for one callback."""
+    """The request body Dash's renderer sends for one callback (its inputs and state as registered: a view's
+    is its request store, see ``gate``)."""
     outs = [{"id": c, "property": p} for c, p in spec["outputs"]]
     return {
         "output": spec["output"],
         "outputs": outs if spec["multi"] else outs[0],
-        "inputs": [{"id": c, "property": p, "value": state.get(f"{c}.{p}")} for c, p in spec["inputs"]],
+        "inputs": [{"id": c, "property": p, "value": state.get(f"{c}.{p}")} for c, p in spec["wire_inputs"]],
         "changedPropIds": changed,
-        "state": [{"id": c, "property": p, "value": state.get(f"{c}.{p}")} for c, p in spec["state"]],
+        "state": [{"id": c, "property": p, "value": state.get(f"{c}.{p}")} for c, p in spec["wire_state"]],
     }
+
+
+def check_dependencies(specs, deps: list[dict], names) -> None:
+    """The payloads this script sends must be those of the server's callbacks (/_dash-dependencies): the same
+    output key, inputs and state, in the same order."""
+    by_output = {d["output"]: d for d in deps}
+    for name in names:
+        spec = specs[name]
+        dep = by_output.get(spec["output"])
+        if dep is None:
+            raise RuntimeError(f"{name}: the server has no callback with output {spec['output'][:120]}")
+        for kind in ("inputs", "state"):
+            theirs = [(d["id"], d["property"]) for d in dep.get(kind, [])]
+            if theirs != spec[f"wire_{kind}"]:
+                raise RuntimeError(f"{name}: {kind} differ from the server's: {spec[f'wire_{kind}']} != {theirs}")
 
 
 class Server:
@@ -449,10 +475,13 @@ class Server:
 
 
 def first_page(srv: Server, specs, state: dict) -> dict:
-    """The initial callbacks the page fires on load: sync_state (nothing triggered), then the overview and the
-    notice."""
+    """The initial callbacks the page fires on load: sync_state (nothing triggered; its answer includes the
+    simulated-data notice), then the gate passes the overview's inputs on and its callback answers."""
     url = srv.base + "/_dash-update-component"
     status, deps = _get(srv.base + "/_dash-dependencies")
+    if status != 200:
+        raise RuntimeError(f"/_dash-dependencies answered {status}")
+    check_dependencies(specs, json.loads(deps), [*STATE_CALLBACKS, *VIEWS])
     sync = specs["sync_state"]
     t = time.perf_counter()
     status, body = _post(url, payload(sync, state, []))
@@ -460,55 +489,53 @@ def first_page(srv: Server, specs, state: dict) -> dict:
         raise RuntimeError(f"initial sync_state answered {status}: {body[:300]!r}")
     apply_response(state, json.loads(body))
     sizes = {"sync_state": len(body)}
-    for name in ("overview", "simulated_notice"):
-        status, body = _post(url, payload(specs[name], state, []))
-        sizes[name] = len(body)
-        if status not in (200, 204):
-            raise RuntimeError(f"initial {name} answered {status}: {body[:300]!r}")
+    name = next(n for n, tab in VIEWS.items() if tab == state.get(f"{ids.TABS}.value"))
+    status, body = _post(url, payload(specs[name], state, gate(specs[name], state)))
+    sizes[name] = len(body)
+    if status != 200:
+        raise RuntimeError(f"initial {name} answered {status}: {body[:300]!r}")
+    apply_response(state, json.loads(body))
     return {"initial_callbacks_s": time.perf_counter() - t, "response_bytes": sizes, "dependencies_bytes": len(deps)}
 
 
 def bench_http(srv: Server, specs, state0: dict, scens: list[dict], pid: str, repeat: int, log) -> list[dict]:
-    """Filter changes through the server: POST sync_state, then the view and the notice concurrently (as the browser
-    does)."""
+    """Filter changes through the server, as the browser sends them: POST sync_state (its answer includes the
+    simulated-data notice), then the gate passes the visible view's inputs on and its callback is posted."""
     url = srv.base + "/_dash-update-component"
-    sync, notice = specs["sync_state"], specs["simulated_notice"]
+    sync = specs["sync_state"]
     rows = []
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        # warm-up: every view once per worker thread pool (first requests set up dash's dispatch and imports)
-        for _ in range(4):
-            for name, tab in VIEWS.items():
+    # warm-up: every view a few times (first requests set up dash's dispatch and imports in each worker)
+    for _ in range(4):
+        for name, tab in VIEWS.items():
+            state = dict(state0)
+            state[f"{ids.TABS}.value"] = tab
+            state[f"{ids.HIGHLIGHT}.value"] = pid if name == "profile_view" else state.get(f"{ids.HIGHLIGHT}.value")
+            _post(url, payload(specs[name], state, gate(specs[name], state)))
+    for sc in scens:
+        for name, tab in VIEWS.items():
+            spec = specs[name]
+            samples, sizes, prevented = [], {}, False
+            for _ in range(repeat):
                 state = dict(state0)
                 state[f"{ids.TABS}.value"] = tab
-                state[f"{ids.HIGHLIGHT}.value"] = pid if name == "profile_view" else state.get(f"{ids.HIGHLIGHT}.value")
-                _post(url, payload(specs[name], state, [f"{ids.FILTER_STORE}.data"]))
-        for sc in scens:
-            for name, tab in VIEWS.items():
-                spec = specs[name]
-                samples, sizes = [], {}
-                for _ in range(repeat):
-                    state = dict(state0)
-                    state[f"{ids.TABS}.value"] = tab
-                    if name == "profile_view" and not state.get(f"{ids.HIGHLIGHT}.value"):
-                        state[f"{ids.HIGHLIGHT}.value"] = pid
-                    state.update(sc["changes"])
-                    trig = sc.get("trigger") or list(sc["changes"])
-                    t = time.perf_counter()
-                    status, body = _post(url, payload(sync, state, trig))
-                    if status != 200:
-                        raise RuntimeError(f"sync_state answered {status}: {body[:300]!r}")
-                    apply_response(state, json.loads(body))
-                    changed = [f"{ids.FILTER_STORE}.data"]
-                    fv = pool.submit(_post, url, payload(spec, state, changed))
-                    fn = pool.submit(_post, url, payload(notice, state, changed))
-                    (sv, bv), (sn, bn) = fv.result(), fn.result()
-                    samples.append(time.perf_counter() - t)
-                    if sv not in (200, 204) or sn not in (200, 204):
-                        raise RuntimeError(f"{name} answered {sv}, notice {sn}: {bv[:300]!r}")
-                    sizes = {"sync_state": len(body), name: len(bv), "simulated_notice": len(bn)}
-                st = _ms(samples)
-                rows.append({"scenario": sc["name"], "callback": name, **st, "response_bytes": sizes})
-                log(f"  HTTP {name:<16s} {sc['name']:<26s} median {st['median']:9.1f} ms  p95 {st['p95']:9.1f} ms")
+                if name == "profile_view" and not state.get(f"{ids.HIGHLIGHT}.value"):
+                    state[f"{ids.HIGHLIGHT}.value"] = pid
+                state.update(sc["changes"])
+                trig = sc.get("trigger") or list(sc["changes"])
+                t = time.perf_counter()
+                status, body = _post(url, payload(sync, state, trig))
+                if status != 200:
+                    raise RuntimeError(f"sync_state answered {status}: {body[:300]!r}")
+                apply_response(state, json.loads(body))
+                sv, bv = _post(url, payload(spec, state, gate(spec, state)))
+                samples.append(time.perf_counter() - t)
+                if sv not in (200, 204):
+                    raise RuntimeError(f"{name} answered {sv}: {bv[:300]!r}")
+                sizes, prevented = {"sync_state": len(body), name: len(bv)}, sv == 204
+            st = _ms(samples)
+            rows.append({"scenario": sc["name"], "callback": name, **st, "response_bytes": sizes,
+                         "prevented": prevented})
+            log(f"  HTTP {name:<16s} {sc['name']:<26s} median {st['median']:9.1f} ms  p95 {st['p95']:9.1f} ms")
     return rows
 
 
@@ -610,6 +637,8 @@ def print_size(size_label: str, r: dict, target: float | None):
     cb = r["callbacks"]
     print(f"\nCALLBACKS IN-PROCESS (ms; {cb['repeat']} runs each; encode = Dash's JSON encoding of the output;"
           " ratio = callback / encode)")
+    print("  sync_state's outputs include the simulated-data notice (no callback of its own); its filter changes run"
+          " on the page's initial tab")
     head = (f"  {'callback':<16s} {'change':<40s} {'median':>9s} {'p95':>9s} {'encode':>8s} {'ratio':>7s}"
             f" {'JSON bytes':>12s} {'gzip':>10s}")
     print(head)
@@ -620,10 +649,6 @@ def print_size(size_label: str, r: dict, target: float | None):
         flag = " (prevented)" if row.get("prevented") else ""
         print(f"  {row['callback']:<16s} {row['scenario'][:40]:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
               f" {enc:8.1f} {ratio:7.1f} {row['bytes']:>12,d} {row['gzip_bytes']:>10,d}{flag}")
-    for row in cb["notice"]:
-        change = (row["scenario"] + ", tab " + row["tab"])[:40]
-        print(f"  {'simulated_notice':<16s} {change:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
-              f" {row['encode_median']:8.1f} {'':>7s} {row['bytes']:>12,d}")
     print("\nFILTER CHANGE OF THE VISIBLE VIEW = sync_state + view callback + JSON encoding of both (ms, pooled over"
           f" the {len(cb['sync_state'])} filter changes)" + (f"; target p95 < {target:g} ms" if target else ""))
     print(f"  {'view':<16s} {'median':>9s} {'p95':>9s} {'max':>9s}   worst change (its p95)")
@@ -633,13 +658,14 @@ def print_size(size_label: str, r: dict, target: float | None):
               f"   {c['worst_scenario']} ({c['worst_p95']:.1f}){verdict}")
     h = r.get("http")
     if h:
-        print("\nTHROUGH THE SERVER (gunicorn, urllib; POST sync_state, then the view and simulated_notice"
-              " concurrently; ms)")
-        print(f"  {'view':<16s} {'change':<26s} {'median':>9s} {'p95':>9s}   response bytes (sync, view, notice)")
+        print("\nTHROUGH THE SERVER (gunicorn, urllib; POST sync_state, whose answer includes the simulated-data"
+              " notice, then the view's callback with its request; ms)")
+        print(f"  {'view':<16s} {'change':<26s} {'median':>9s} {'p95':>9s}   response bytes (sync incl. notice, view)")
         for row in h:
             b = row["response_bytes"]
+            flag = " (prevented)" if row.get("prevented") else ""
             print(f"  {row['callback']:<16s} {row['scenario'][:26]:<26s} {fmt(row['median'])} {fmt(row['p95'])}"
-                  f"   {b.get('sync_state', 0):,}, {b.get(row['callback'], 0):,}, {b.get('simulated_notice', 0):,}")
+                  f"   {b.get('sync_state', 0):,}, {b.get(row['callback'], 0):,}{flag}")
 
 
 def print_profiles(profiles: list[dict]):
