@@ -1,32 +1,36 @@
 #!/usr/bin/env python
-"""Benchmark of the dashboard: start-up, and the callbacks behind each filter change.
+"""Benchmark of the dashboard: start-up, and the one callback behind each filter change.
 
 Not a test: it measures and prints figures (see bench/README.md).
 
     python bench/bench.py [--sizes 26,1000,10000] [--repeat N]
 
-For each dataset size (26 = the shipped data/; any other N = a synthetic
-trial of N patients made by ``dashboard.simulate.synthetic_trial`` in a
-temporary directory, seed 0):
+A filter change in the browser is ONE request: ``sync_state`` (dashboard/callbacks.py) reconciles the URL,
+the controls and the filter store, sets the simulated-data notice and draws the visible view (the selected
+tab's), the latter only when what the view depends on (its request, ``callbacks.view_request``) differs from
+what the page last drew it for (the view's request store, a State of sync_state).  The mixed-model parts of
+the ALSFRS and between-groups views, asked once their figures are drawn, are not measured here.
 
-1. start-up: the real server (``python -m gunicorn -c dashboard/gunicorn_conf.py
-   app:server``, cwd the repo, TRIAL_DATA_DIR and DASHBOARD_BIND set) is
-   launched; the time until ``GET /`` and ``GET /_dash-layout`` both answer
-   200 is "ready"; the time until the first page's initial callbacks
-   (``sync_state``, ``overview``, ``simulated_notice``) have answered too is
-   "first page".  Then a few filter changes are sent through the server
-   exactly as the browser sends them (POST /_dash-update-component), and the
+For each dataset size (26 = the shipped data/; any other N = a synthetic trial of N patients made by
+``dashboard.simulate.synthetic_trial`` in a temporary directory, seed 0):
+
+1. start-up: the real server (``python -m gunicorn -c dashboard/gunicorn_conf.py app:server``, cwd the
+   repo, TRIAL_DATA_DIR and DASHBOARD_BIND set) is launched; the time until ``GET /`` and
+   ``GET /_dash-layout`` both answer 200 is "ready"; the time until the page load's ``sync_state`` (nothing
+   triggered: it draws the overview itself) has answered too is "first page".  The payload is checked
+   against the server's ``/_dash-dependencies`` first.  Then a few filter changes are sent through the
+   server on each view's tab exactly as the browser sends them (one POST /_dash-update-component of
+   ``sync_state``, with the filter store and the request stores of the page's previous answers), and the
    server is stopped.
-2. callbacks in-process: one Dash app per dataset (``create_app(dataset=ds)``);
-   the callback functions of ``dashboard.callbacks`` are called directly
-   inside ``app.server.test_request_context()``, with their arguments taken
-   from a simulated page state (the layout's initial values, updated by each
-   callback's outputs as the browser does) and, for ``sync_state``, a Dash
-   callback context naming the control that changed.  Each (callback,
-   filter change) is run ``--repeat`` times; the JSON the browser would
-   receive is encoded with Dash's own encoder (``plotly.io.json.to_json_plotly``)
-   and measured.
-3. ``--profile K``: cProfile of the K slowest view callbacks at the largest size.
+2. in-process: one Dash app per dataset (``create_app(dataset=ds)``); ``sync_state`` is called directly
+   inside ``app.server.test_request_context()`` and a Dash callback context naming the control that
+   changed, with its arguments taken from a simulated page state (the layout's initial values, updated by
+   each answer as the browser does), on each view's tab for each filter change, ``--repeat`` times.  The
+   view's part of it, ``callbacks.VIEW_CALLBACKS[tab]`` called alone with the request sync_state drew the
+   view for, is timed ``--part-repeat`` times as a breakdown (it is inside sync_state's time, not in
+   addition).  The JSON the browser would receive is encoded with Dash's own encoder
+   (``plotly.io.json.to_json_plotly``) and measured.
+3. ``--profile K``: cProfile of sync_state on the K slowest tabs at the largest size.
 
 Everything printed is also saved as JSON in bench/out/ (gitignored).
 """
@@ -34,7 +38,6 @@ Everything printed is also saved as JSON in bench/out/ (gitignored).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import cProfile
 import datetime as _dt
@@ -70,10 +73,12 @@ from dashboard import callbacks, data, ids, server, simulate, views  # noqa: E40
 TARGET_P95_MS = {"shipped": 50.0, 10_000: 500.0}
 TARGET_STARTUP_S = 2.0
 
-#: The view callbacks (named "<view>_view" by dashboard.callbacks) and the tab that shows each: every view of
-#: the registry but the paper check, which does not depend on the selection.
-VIEWS = {f"{v.key}_view": v.key for v in views.REGISTRY if v.uses_cohort}
-STATE_CALLBACKS = ("sync_state", "simulated_notice")
+#: The tabs timed: every view of the registry but the paper check, which does not depend on the selection (a
+#: view not offered for a dataset has no tab there and is left out).
+TIMED_VIEWS = tuple(v.key for v in views.REGISTRY if v.uses_cohort)
+#: The one callback a filter change asks for (it also sets the simulated-data notice and draws the view).
+SYNC = "sync_state"
+FIRST_TAB = "overview"
 
 
 # ---------------------------------------------------------------- the callbacks' declared inputs and outputs
@@ -93,8 +98,9 @@ def _split_output(key: str) -> list[tuple[str, str]]:
 def callback_specs() -> dict[str, dict]:
     """Per callback function name: its output key, outputs, inputs, state and the plain function.
 
-    Read from dash's global callback registry, which keeps them until the
-    first app serves a request (which never happens in this process).
+    Read from dash's global callback registry, which keeps them until the first app serves a request (which
+    never happens in this process).  sync_state must answer and read every view's request store and answer
+    every view's slots (callbacks.VIEW_OUTPUTS): the wiring this script measures.
     """
     specs = {}
     for key, entry in _dash_callback.GLOBAL_CALLBACK_MAP.items():
@@ -112,18 +118,34 @@ def callback_specs() -> dict[str, dict]:
             "in_names": entry.get("inputs_state_indices"),
             "out_names": entry.get("outputs_indices"),
         }
-    # a view's server callback reads the store its browser-side gate fills (assets/gate.js) while its tab is
-    # selected; in process it is timed as the gate passes it on: the view's own inputs, by keyword
-    for name, key in VIEWS.items():
-        if name in specs:
-            inputs = callbacks._view_inputs(views.BY_KEY[key])
-            specs[name].update(inputs=[(i.component_id, i.component_property) for i in inputs.values()],
-                               state=[], in_names={k: i for i, k in enumerate(inputs)},
-                               func=callbacks.VIEW_CALLBACKS[key])
-    missing = [n for n in (*STATE_CALLBACKS, *VIEWS) if n not in specs]
+    sync = specs.get(SYNC)
+    if sync is None:
+        raise SystemExit(f"bench: no callback {SYNC} in dashboard.callbacks")
+    requests = [(ids.view_request(v.prefix), "data") for v in views.REGISTRY]
+    slots = [(o.component_id, o.component_property) for _v, _name, o in callbacks.VIEW_OUTPUTS]
+    missing = [f"output {c}.{p}" for c, p in requests + slots if (c, p) not in sync["outputs"]]
+    missing += [f"state {c}.{p}" for c, p in requests if (c, p) not in sync["state"]]
     if missing:
-        raise SystemExit(f"bench: callbacks not found in dashboard.callbacks: {', '.join(missing)}")
+        raise SystemExit(f"bench: {SYNC} does not draw the views as expected: {', '.join(missing[:5])}")
     return specs
+
+
+def part_specs() -> dict[str, dict]:
+    """The view part of sync_state, per timed view: ``callbacks.VIEW_CALLBACKS[key]`` (the plain function that
+    sync_state's visible_view calls), given the view's inputs by keyword (``callbacks._view_inputs``, the order
+    of its request) and answering its slots (``callbacks.VIEW_OUTPUTS``)."""
+    parts = {}
+    for key in TIMED_VIEWS:
+        view = views.BY_KEY[key]
+        names = list(callbacks._view_inputs(view))
+        outs = [(name, o) for v, name, o in callbacks.VIEW_OUTPUTS if v is view]
+        parts[key] = {
+            "func": callbacks.VIEW_CALLBACKS[key], "names": names,
+            "request": (ids.view_request(view.prefix), "data"),
+            "outputs": [(o.component_id, o.component_property) for _n, o in outs],
+            "out_names": {name: i for i, (name, _o) in enumerate(outs)}, "multi": True,
+        }
+    return parts
 
 
 def _walk(component):
@@ -175,7 +197,7 @@ def response_of(spec, result) -> dict:
     else:
         values = list(result) if spec["multi"] else [result]
     resp: dict = {}
-    for (cid, prop), v in zip(spec["outputs"], values):
+    for (cid, prop), v in zip(spec["outputs"], values, strict=True):
         if _is_no_update(v):
             continue
         resp.setdefault(cid, {})[prop] = v
@@ -183,6 +205,7 @@ def response_of(spec, result) -> dict:
 
 
 def apply_response(state: dict, body: dict) -> None:
+    """What the page does with an answer: every property sent is set (the stores too)."""
     for cid, props in body.get("response", {}).items():
         for prop, v in props.items():
             state[f"{cid}.{prop}"] = v
@@ -204,18 +227,24 @@ def triggered(prop_ids: list[str], state: dict):
 # ---------------------------------------------------------------- scenarios: the filter changes
 
 
-def scenarios(ds, state) -> list[dict]:
-    """The filter changes timed: (name, {'id.prop': new value}), each applied to the initial page state."""
+def scenarios(ds, state) -> tuple[list[dict], str, str]:
+    """The filter changes timed, each from the page's state on a tab: (name, {'id.prop': new value}); "from":
+    a change the page made just before (so that the timed one changes something); "trigger": the control(s)
+    that changed, when not all of "changes".  Also the patient highlighted and another one."""
     pats = ds.patients
     eff = pats.loc[pats["efficacy_population"], "patient_id"]
     pid = str(eff.iloc[len(eff) // 2]) if len(eff) else str(pats["patient_id"].iloc[0])
+    pid_other = str(pats["patient_id"].iloc[0])
+    if pid_other == pid:
+        pid_other = str(pats["patient_id"].iloc[-1])
     age = state.get(f"{ids.AGE}.value") or [0, 120]
     lo, hi = max(float(age[0]), 45.0), min(float(age[1]), 60.0)
     if lo > hi:
         lo, hi = float(age[0]), float(age[1])
     pop = f"{ids.POPULATION}.value"
     return [
-        {"name": "safety (default)", "changes": {pop: "safety"}},
+        # back to the default population (from the default itself nothing would change: no request at all)
+        {"name": "safety (default)", "changes": {pop: "safety"}, "from": {pop: "efficacy"}},
         {"name": "efficacy", "changes": {pop: "efficacy"}},
         {"name": "progressors", "changes": {pop: "progressors"}},
         {"name": "stable", "changes": {pop: "stable"}},
@@ -223,21 +252,64 @@ def scenarios(ds, state) -> list[dict]:
         {"name": "sex F", "changes": {f"{ids.SEX}.value": ["F"]}},
         {"name": "onset spinal+bulbar", "changes": {f"{ids.ONSET}.value": ["spinal+bulbar"]}},
         {"name": f"age {lo:g}-{hi:g}", "changes": {f"{ids.AGE}.value": [lo, hi]}},
-        {"name": "threshold 4 (compare)", "changes": {f"{ids.THRESHOLD}.value": 4, pop: "compare"},
-         "trigger": [f"{ids.THRESHOLD}.value"]},
+        {"name": "threshold 4 (compare)", "changes": {f"{ids.THRESHOLD}.value": 4}, "from": {pop: "compare"}},
         {"name": f"highlight patient {pid}", "changes": {f"{ids.HIGHLIGHT}.value": pid}},
-    ], pid
+    ], pid, pid_other
 
 
-def view_controls(name: str, pid_other: str) -> dict:
-    """Each view's own control changed (no filter change: sync_state does not run)."""
-    return {
-        "alsfrs_view": {f"{ids.ALSFRS_SHOW_FITS}.value": ["fits"], f"{ids.ALSFRS_WINDOW}.value": 6},
-        "fvc_view": {f"{ids.FVC_THRESHOLD}.value": 80},
-        "weakness_view": {f"{ids.WS_THRESHOLD}.value": 0.5},
-        "safety_view": {f"{ids.AE_COLOUR_BY}.value": "serious", f"{ids.AE_ONLY}.value": ["serious"]},
-        "profile_view": {f"{ids.HIGHLIGHT}.value": pid_other},
-    }.get(name, {})
+def view_controls(key: str) -> list[dict]:
+    """A view's own control changed on its tab (an input of sync_state too: the view is drawn again)."""
+    changes = {
+        "alsfrs": {f"{ids.ALSFRS_SHOW_FITS}.value": ["fits"], f"{ids.ALSFRS_WINDOW}.value": 6},
+        "fvc": {f"{ids.FVC_THRESHOLD}.value": 80},
+        "weakness": {f"{ids.WS_THRESHOLD}.value": 0.5},
+        "safety": {f"{ids.AE_COLOUR_BY}.value": "serious", f"{ids.AE_ONLY}.value": ["serious"]},
+    }.get(key)
+    if not changes:
+        return []
+    label = "view control: " + ", ".join(f"{k.split('.')[0]}={v}" for k, v in changes.items())
+    return [{"name": label, "changes": changes, "view_control": True}]
+
+
+# ---------------------------------------------------------------- the page's state, one sync_state at a time
+#
+# ``run(state, trigger) -> answer body`` asks sync_state once: in process (in_process) or through the server
+# (over_http).  The page keeps what the answers set, the filter store and each view's request store among them.
+
+
+def step(run, state: dict, changes: dict) -> dict:
+    """One change the page makes: the controls set, sync_state asked (they triggered it), its answer taken in."""
+    state.update(changes)
+    body = run(state, list(changes))
+    apply_response(state, body)
+    return body
+
+
+def on_tab(run, page: dict, key: str, pid_other: str) -> dict:
+    """The page's state on a view's tab, from the page's state after its load: a patient highlighted first on
+    the profile (the tab shows a chosen patient), then the tab chosen (its answer draws the view)."""
+    state = dict(page)
+    if key == "profile" and not state.get(f"{ids.HIGHLIGHT}.value"):
+        step(run, state, {f"{ids.HIGHLIGHT}.value": pid_other})
+    if state.get(f"{ids.TABS}.value") != key:
+        step(run, state, {f"{ids.TABS}.value": key})
+    return state
+
+
+def change_of(run, tab_state: dict, sc: dict) -> tuple[dict, list[str]]:
+    """The state sync_state is asked with for a scenario, and the changed control(s): the tab's state, after
+    the scenario's "from" change if any, with the scenario's controls set."""
+    state = dict(tab_state)
+    if sc.get("from"):
+        step(run, state, sc["from"])
+    state.update(sc["changes"])
+    return state, list(sc.get("trigger") or sc["changes"])
+
+
+def drawn_request(part: dict, body: dict):
+    """The request a view was drawn for in sync_state's answer (its request store), or None: not drawn."""
+    cid, prop = part["request"]
+    return body.get("response", {}).get(cid, {}).get(prop)
 
 
 # ---------------------------------------------------------------- timing helpers
@@ -273,94 +345,91 @@ def encode(spec, result, repeat: int):
     return samples, len(raw), len(zlib.compress(raw, 6))
 
 
-# ---------------------------------------------------------------- in-process callbacks
+# ---------------------------------------------------------------- in-process
 
 
-def bench_callbacks(ds, specs, repeat: int, encode_repeat: int, log) -> dict:
+def in_process(sync):
+    """sync_state called directly, in a callback context naming the changed controls; -> the answer's body."""
+    def run(state, trigger):
+        with triggered(trigger, state):
+            return response_of(sync, call(sync, state))
+    return run
+
+
+def measure(sync, part, key, label, state, trigger, repeat, part_repeat, encode_repeat) -> dict:
+    """sync_state timed for one change on a tab, and the view part of it (VIEW_CALLBACKS[key] alone, with the
+    request sync_state drew the view for, and its slots' encoding once) when it drew the view."""
+    with triggered(trigger, state):
+        samples, res = time_call(lambda: call(sync, state), repeat)
+    enc, size, gz = encode(sync, res, encode_repeat)
+    row = {"tab": key, "scenario": label, "callback": SYNC, **_ms(samples), "encode_median": _ms(enc)["median"],
+           "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate), "_samples": samples}
+    request = None if row["prevented"] else drawn_request(part, response_of(sync, res))
+    row["view_drawn"] = request is not None
+    if request is not None and part_repeat > 0:
+        kwargs = dict(zip(part["names"], request, strict=True))
+        psamples, pres = time_call(lambda: part["func"](**kwargs), part_repeat)
+        penc, psize, pgz = encode(part, pres, 1)  # a breakdown: its encoding once
+        row["view_part"] = {"callback": f"callbacks.VIEW_CALLBACKS[{key!r}]", **_ms(psamples),
+                            "encode_median": _ms(penc)["median"], "bytes": psize, "gzip_bytes": pgz}
+    return row
+
+
+def _log_row(log, row):
+    vp = row.get("view_part")
+    part = (f"  of which view {vp['median']:8.1f} ms" if vp
+            else "  view not drawn (its request did not change)" if not row["view_drawn"] else "")
+    log(f"  sync_state on {row['tab']:<9s} {row['scenario'][:34]:<34s} {row['median']:9.1f} ms"
+        f"  encode {row['encode_median']:7.1f} ms  {row['bytes']:>11,d} B{part}")
+
+
+def bench_callbacks(ds, specs, parts, repeat: int, part_repeat: int, encode_repeat: int, log) -> dict:
     t0 = time.perf_counter()
     app = server.create_app(dataset=ds)
     create_s = time.perf_counter() - t0
     app.server.config[callbacks.DATASET_KEY] = ds
-    results = {"create_app_s": create_s, "sync_state": [], "views": [], "notice": [], "chains": {}}
-    base = initial_state(app, specs)
-    sync = specs["sync_state"]
+    sync = specs[SYNC]
+    run = in_process(sync)
+    results = {"create_app_s": create_s, "sync_state": [], "chains": {}, "not_offered": []}
     with app.server.test_request_context():
-        # the page load: sync_state with nothing triggered, then the state the page starts in
-        with triggered([], base):
-            res = call(sync, base)
-        apply_response(base, response_of(sync, res))
-        scens, pid = scenarios(ds, base)
-        pats = ds.patients["patient_id"]
-        pid_other = str(pats.iloc[0]) if str(pats.iloc[0]) != pid else str(pats.iloc[-1])
-        for sc in scens:
-            state = dict(base)
-            state.update(sc["changes"])
-            trig = sc.get("trigger") or list(sc["changes"])
-            with triggered(trig, state):
-                samples, res = time_call(lambda state=state: call(sync, state), repeat)
-            enc, size, gz = encode(sync, res, encode_repeat)
-            apply_response(state, response_of(sync, res))
-            results["sync_state"].append({"scenario": sc["name"], "callback": "sync_state", **_ms(samples),
-                                          "encode_median": _ms(enc)["median"], "bytes": size, "gzip_bytes": gz,
-                                          "_samples": samples})
-            log(f"  sync_state            {sc['name']:<26s} {np.median(samples) * 1000:9.1f} ms")
-            for name, tab in VIEWS.items():
-                spec = specs[name]
-                vstate = dict(state)
-                vstate[f"{ids.TABS}.value"] = tab
-                if name == "profile_view" and not vstate.get(f"{ids.HIGHLIGHT}.value"):
-                    vstate[f"{ids.HIGHLIGHT}.value"] = pid  # the profile tab shows a chosen patient
-                samples, res = time_call(lambda spec=spec, vstate=vstate: call(spec, vstate), repeat)
-                enc, size, gz = encode(spec, res, encode_repeat)
-                row = {"scenario": sc["name"], "callback": name, **_ms(samples), "encode_median": _ms(enc)["median"],
-                       "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate),
-                       "_samples": samples}
-                results["views"].append(row)
-                log(f"  {name:<21s} {sc['name']:<26s} {row['median']:9.1f} ms"
-                    f"  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
-                if sc["name"] in ("safety (default)", "compare"):
-                    nspec = specs["simulated_notice"]
-                    ns, nres = time_call(lambda nspec=nspec, vstate=vstate: call(nspec, vstate),
-                                         repeat)
-                    nenc, nsize, _ = encode(nspec, nres, encode_repeat)
-                    results["notice"].append({"scenario": sc["name"], "callback": "simulated_notice", "tab": tab,
-                                              **_ms(ns), "encode_median": _ms(nenc)["median"], "bytes": nsize})
-        # each view's own control (not a filter change)
-        for name, tab in VIEWS.items():
-            changes = view_controls(name, pid_other)
-            if not changes:
+        layout_state = initial_state(app, specs)
+        # the page load: nothing triggered, the request stores empty; sync_state draws the first tab's view
+        row = measure(sync, parts[FIRST_TAB], FIRST_TAB, "page load (nothing triggered)", layout_state, [],
+                      repeat, part_repeat, encode_repeat)
+        results["page_load"] = row
+        _log_row(log, row)
+        page = dict(layout_state)
+        apply_response(page, run(page, []))
+        scens, _pid, pid_other = scenarios(ds, page)
+        offered = {v.key for v in views.offered(ds)}
+        for key in TIMED_VIEWS:
+            if key not in offered:
+                results["not_offered"].append(key)
+                log(f"  {key}: not offered for this dataset (no tab)")
                 continue
-            spec = specs[name]
-            vstate = dict(base)
-            vstate[f"{ids.TABS}.value"] = tab
-            if name == "profile_view" and not vstate.get(f"{ids.HIGHLIGHT}.value"):
-                vstate[f"{ids.HIGHLIGHT}.value"] = pid
-            vstate.update(changes)
-            label = "view control: " + ", ".join(f"{k.split('.')[0]}={v}" for k, v in changes.items())
-            samples, res = time_call(lambda spec=spec, vstate=vstate: call(spec, vstate), repeat)
-            enc, size, gz = encode(spec, res, encode_repeat)
-            row = {"scenario": label, "callback": name, **_ms(samples), "encode_median": _ms(enc)["median"],
-                   "bytes": size, "gzip_bytes": gz, "prevented": isinstance(res, PreventUpdate), "_samples": samples,
-                   "view_control": True}
-            results["views"].append(row)
-            log(f"  {name:<21s} {label[:26]:<26s} {row['median']:9.1f} ms"
-                f"  encode {row['encode_median']:8.1f} ms  {size:>11,d} B")
-    # a filter change of the visible view = sync_state + the view callback + encoding both, run by run
-    sync_by = {r["scenario"]: r for r in results["sync_state"]}
-    for name in VIEWS:
-        pooled = []
-        worst = None
-        for r in results["views"]:
-            if r["callback"] != name or r.get("view_control"):
-                continue
-            s = sync_by[r["scenario"]]
-            encoding = (s["encode_median"] + r["encode_median"]) / 1000
-            chain = [a + b + encoding for a, b in zip(s["_samples"], r["_samples"])]
+            tab_state = on_tab(run, page, key, pid_other)
+            for sc in scens + view_controls(key):
+                state, trigger = change_of(run, tab_state, sc)
+                row = measure(sync, parts[key], key, sc["name"], state, trigger, repeat, part_repeat, encode_repeat)
+                row["view_control"] = bool(sc.get("view_control"))
+                results["sync_state"].append(row)
+                _log_row(log, row)
+    # a filter change of the visible view = sync_state on its tab + the encoding of its answer, run by run
+    for key in TIMED_VIEWS:
+        rows = [r for r in results["sync_state"] if r["tab"] == key and not r["view_control"]]
+        if not rows:
+            continue
+        pooled, worst = [], None
+        for r in rows:
+            chain = [s + (r["encode_median"] or 0) / 1000 for s in r["_samples"]]
             pooled += chain
             st = _ms(chain)
             if worst is None or st["p95"] > worst[1]["p95"]:
                 worst = (r["scenario"], st)
-        results["chains"][name] = {**_ms(pooled), "worst_scenario": worst[0], "worst_p95": worst[1]["p95"]}
+        parts_ms = [r["view_part"]["median"] for r in rows if r.get("view_part")]
+        results["chains"][key] = {**_ms(pooled), "worst_scenario": worst[0], "worst_p95": worst[1]["p95"],
+                                  "changes": len(rows), "view_drawn": sum(r["view_drawn"] for r in rows),
+                                  "view_part_median": float(np.median(parts_ms)) if parts_ms else None}
     return results
 
 
@@ -392,7 +461,8 @@ def _post(url: str, payload: dict, timeout: float = 60.0) -> tuple[int, bytes]:
 
 
 def payload(spec, state, changed: list[str]) -> dict:
-    """The request body Dash's renderer sends for one callback."""
+    """The request body Dash's renderer sends for one callback: its outputs, and its inputs and state with the
+    page's values (for sync_state: the filter store and each view's request store as the last answers set them)."""
     outs = [{"id": c, "property": p} for c, p in spec["outputs"]]
     return {
         "output": spec["output"],
@@ -401,6 +471,33 @@ def payload(spec, state, changed: list[str]) -> dict:
         "changedPropIds": changed,
         "state": [{"id": c, "property": p, "value": state.get(f"{c}.{p}")} for c, p in spec["state"]],
     }
+
+
+def check_dependencies(specs, deps: list[dict], names) -> None:
+    """The payloads this script sends must be those of the server's callbacks (/_dash-dependencies): the same
+    output key (every output, in order), inputs and state, in the same order."""
+    by_output = {d["output"]: d for d in deps}
+    for name in names:
+        spec = specs[name]
+        dep = by_output.get(spec["output"])
+        if dep is None:
+            raise RuntimeError(f"{name}: the server has no callback with output {spec['output'][:120]}")
+        for kind in ("inputs", "state"):
+            theirs = [(d["id"], d["property"]) for d in dep.get(kind, [])]
+            if theirs != spec[kind]:
+                raise RuntimeError(f"{name}: {kind} differ from the server's: {spec[kind]} != {theirs}")
+
+
+def over_http(srv, sync):
+    """sync_state asked through the server, as the browser asks it; -> the answer's body."""
+    url = srv.base + "/_dash-update-component"
+
+    def run(state, trigger):
+        status, body = _post(url, payload(sync, state, trigger))
+        if status not in (200, 204):
+            raise RuntimeError(f"{SYNC} answered {status}: {body[:300]!r}")
+        return json.loads(body) if status == 200 else {}
+    return run
 
 
 class Server:
@@ -448,67 +545,60 @@ class Server:
         self.log.close()
 
 
-def first_page(srv: Server, specs, state: dict) -> dict:
-    """The initial callbacks the page fires on load: sync_state (nothing triggered), then the overview and the
-    notice."""
+def first_page(srv: Server, specs, parts, state: dict) -> dict:
+    """The page load's one callback: sync_state with nothing triggered, the filter store as the layout starts it
+    and every request store empty; it answers the controls, the notice and the first tab's view."""
     url = srv.base + "/_dash-update-component"
     status, deps = _get(srv.base + "/_dash-dependencies")
-    sync = specs["sync_state"]
-    t = time.perf_counter()
-    status, body = _post(url, payload(sync, state, []))
     if status != 200:
-        raise RuntimeError(f"initial sync_state answered {status}: {body[:300]!r}")
-    apply_response(state, json.loads(body))
-    sizes = {"sync_state": len(body)}
-    for name in ("overview", "simulated_notice"):
-        status, body = _post(url, payload(specs[name], state, []))
-        sizes[name] = len(body)
-        if status not in (200, 204):
-            raise RuntimeError(f"initial {name} answered {status}: {body[:300]!r}")
-    return {"initial_callbacks_s": time.perf_counter() - t, "response_bytes": sizes, "dependencies_bytes": len(deps)}
+        raise RuntimeError(f"/_dash-dependencies answered {status}")
+    check_dependencies(specs, json.loads(deps), [SYNC])
+    t = time.perf_counter()
+    status, body = _post(url, payload(specs[SYNC], state, []))
+    elapsed = time.perf_counter() - t
+    if status != 200:
+        raise RuntimeError(f"the page load's {SYNC} answered {status}: {body[:300]!r}")
+    answer = json.loads(body)
+    apply_response(state, answer)
+    drawn = [key for key, part in parts.items() if drawn_request(part, answer) is not None]
+    if drawn != [FIRST_TAB]:
+        raise RuntimeError(f"the page load's {SYNC} drew {drawn or 'no view'}, not the {FIRST_TAB}")
+    return {"initial_callbacks_s": elapsed, "response_bytes": {SYNC: len(body)}, "dependencies_bytes": len(deps),
+            "view_drawn": drawn[0]}
 
 
-def bench_http(srv: Server, specs, state0: dict, scens: list[dict], pid: str, repeat: int, log) -> list[dict]:
-    """Filter changes through the server: POST sync_state, then the view and the notice concurrently (as the browser
-    does)."""
+def bench_http(srv: Server, specs, parts, page: dict, scens: list[dict], pid_other: str, offered, repeat: int,
+               log) -> list[dict]:
+    """Filter changes through the server on each view's tab, as the browser sends them: one POST of sync_state,
+    from the page's state on that tab (the filter store and the request stores its previous answers set)."""
     url = srv.base + "/_dash-update-component"
-    sync, notice = specs["sync_state"], specs["simulated_notice"]
+    sync = specs[SYNC]
+    run = over_http(srv, sync)
+    keys = [k for k in TIMED_VIEWS if k in offered]
+    # warm-up: every view's tab a few times (first requests set up dash's dispatch and imports in each worker)
+    for _ in range(2):
+        for key in keys:
+            on_tab(run, page, key, pid_other)
     rows = []
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        # warm-up: every view once per worker thread pool (first requests set up dash's dispatch and imports)
-        for _ in range(4):
-            for name, tab in VIEWS.items():
-                state = dict(state0)
-                state[f"{ids.TABS}.value"] = tab
-                state[f"{ids.HIGHLIGHT}.value"] = pid if name == "profile_view" else state.get(f"{ids.HIGHLIGHT}.value")
-                _post(url, payload(specs[name], state, [f"{ids.FILTER_STORE}.data"]))
+    for key in keys:
+        tab_state = on_tab(run, page, key, pid_other)
         for sc in scens:
-            for name, tab in VIEWS.items():
-                spec = specs[name]
-                samples, sizes = [], {}
-                for _ in range(repeat):
-                    state = dict(state0)
-                    state[f"{ids.TABS}.value"] = tab
-                    if name == "profile_view" and not state.get(f"{ids.HIGHLIGHT}.value"):
-                        state[f"{ids.HIGHLIGHT}.value"] = pid
-                    state.update(sc["changes"])
-                    trig = sc.get("trigger") or list(sc["changes"])
-                    t = time.perf_counter()
-                    status, body = _post(url, payload(sync, state, trig))
-                    if status != 200:
-                        raise RuntimeError(f"sync_state answered {status}: {body[:300]!r}")
-                    apply_response(state, json.loads(body))
-                    changed = [f"{ids.FILTER_STORE}.data"]
-                    fv = pool.submit(_post, url, payload(spec, state, changed))
-                    fn = pool.submit(_post, url, payload(notice, state, changed))
-                    (sv, bv), (sn, bn) = fv.result(), fn.result()
-                    samples.append(time.perf_counter() - t)
-                    if sv not in (200, 204) or sn not in (200, 204):
-                        raise RuntimeError(f"{name} answered {sv}, notice {sn}: {bv[:300]!r}")
-                    sizes = {"sync_state": len(body), name: len(bv), "simulated_notice": len(bn)}
-                st = _ms(samples)
-                rows.append({"scenario": sc["name"], "callback": name, **st, "response_bytes": sizes})
-                log(f"  HTTP {name:<16s} {sc['name']:<26s} median {st['median']:9.1f} ms  p95 {st['p95']:9.1f} ms")
+            state, trigger = change_of(run, tab_state, sc)
+            body = payload(sync, state, trigger)
+            samples, size, drawn = [], 0, False
+            for _ in range(repeat):
+                t = time.perf_counter()
+                status, answer = _post(url, body)
+                samples.append(time.perf_counter() - t)
+                if status not in (200, 204):
+                    raise RuntimeError(f"{SYNC} on {key} answered {status}: {answer[:300]!r}")
+                size = len(answer)
+                drawn = status == 200 and drawn_request(parts[key], json.loads(answer)) is not None
+            st = _ms(samples)
+            rows.append({"tab": key, "scenario": sc["name"], "callback": SYNC, **st, "response_bytes": size,
+                         "view_drawn": drawn})
+            log(f"  HTTP sync_state on {key:<9s} {sc['name'][:26]:<26s} median {st['median']:9.1f} ms"
+                f"  p95 {st['p95']:9.1f} ms  {size:>11,d} B{'' if drawn else '  (view not drawn)'}")
     return rows
 
 
@@ -528,29 +618,26 @@ def _where(path: str, func: str) -> str:
     return p.rsplit("/", 1)[-1]
 
 
-def profile_callback(ds, specs, name: str, scenario: dict, pid: str, calls: int, out_dir: Path) -> dict:
-    """cProfile of ``calls`` runs of one view callback plus the JSON encoding of its output."""
+def profile_sync(ds, specs, key: str, scenario: dict, pid_other: str, calls: int, out_dir: Path) -> dict:
+    """cProfile of ``calls`` runs of sync_state on a view's tab for one change, plus the JSON encoding of its
+    answer (the view drawn each time: the request store it is asked with is the one before the change)."""
     app = server.create_app(dataset=ds)
     app.server.config[callbacks.DATASET_KEY] = ds
-    spec, sync = specs[name], specs["sync_state"]
+    sync = specs[SYNC]
+    run = in_process(sync)
     with app.server.test_request_context():
-        state = initial_state(app, specs)
-        with triggered([], state):
-            apply_response(state, response_of(sync, call(sync, state)))
-        state.update(scenario["changes"])
-        with triggered(scenario.get("trigger") or list(scenario["changes"]), state):
-            apply_response(state, response_of(sync, call(sync, state)))
-        state[f"{ids.TABS}.value"] = VIEWS[name]
-        if name == "profile_view" and not state.get(f"{ids.HIGHLIGHT}.value"):
-            state[f"{ids.HIGHLIGHT}.value"] = pid
-        call(spec, state)  # warm
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(calls):
-            res = call(spec, state)
-            to_json(response_of(spec, res))
-        prof.disable()
-    path = out_dir / f"profile-{len(ds.patients)}-{name}.prof"
+        page = initial_state(app, specs)
+        apply_response(page, run(page, []))
+        state, trigger = change_of(run, on_tab(run, page, key, pid_other), scenario)
+        with triggered(trigger, state):
+            call(sync, state)  # warm
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(calls):
+                res = call(sync, state)
+                to_json(response_of(sync, res))
+            prof.disable()
+    path = out_dir / f"profile-{len(ds.patients)}-{SYNC}-{key}.prof"
     prof.dump_stats(str(path))
     st = pstats.Stats(prof)
     total = sum(v[2] for v in st.stats.values())
@@ -570,9 +657,10 @@ def profile_callback(ds, specs, name: str, scenario: dict, pid: str, calls: int,
                     "own_ms_per_call": 1000 * tt / calls, "cum_ms_per_call": 1000 * ct / calls})
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(40)
-    (out_dir / f"profile-{len(ds.patients)}-{name}.txt").write_text(buf.getvalue())
+    (out_dir / f"profile-{len(ds.patients)}-{SYNC}-{key}.txt").write_text(buf.getvalue())
     return {
-        "callback": name, "scenario": scenario["name"], "calls": calls, "total_ms_per_call": 1000 * total / calls,
+        "callback": f"{SYNC} on {key}", "scenario": scenario["name"], "calls": calls,
+        "total_ms_per_call": 1000 * total / calls,
         "by_package_ms_per_call": {
             k: 1000 * v / calls for k, v in sorted(by_where.items(), key=lambda kv: -kv[1])[:15]},
         "dashboard_functions": dash_funcs[:25], "hottest_functions": hot, "prof_file": str(path),
@@ -584,6 +672,13 @@ def profile_callback(ds, specs, name: str, scenario: dict, pid: str, calls: int,
 
 def fmt(x, spec="9.1f"):
     return " " * len(format(0.0, spec)) if x is None else format(x, spec)
+
+
+def _part_cols(row) -> str:
+    vp = row.get("view_part")
+    if vp:
+        return f"  | {fmt(vp['median'])} {fmt(vp['encode_median'], '8.1f')} {vp['bytes']:>12,d}"
+    return "  | view not drawn (its request did not change)" if not row["view_drawn"] else "  |"
 
 
 def print_size(size_label: str, r: dict, target: float | None):
@@ -604,42 +699,49 @@ def print_size(size_label: str, r: dict, target: float | None):
         for i, run in enumerate(runs, 1):
             print(f"  launch {i}: GET / 200 after {run['/']['s']:.2f} s ({run['/']['bytes']:,} B);"
                   f" /_dash-layout 200 after {run['/_dash-layout']['s']:.2f} s ({run['/_dash-layout']['bytes']:,} B);"
-                  f" first page (initial callbacks answered) after {run['first_page_s']:.2f} s")
+                  f" first page (the load's sync_state answered, {run['view_drawn']} drawn) after"
+                  f" {run['first_page_s']:.2f} s ({run['response_bytes'][SYNC]:,} B)")
         print(f"  median ready {s['ready_median_s']:.2f} s, first page {s['first_page_median_s']:.2f} s"
               f"  -> {'OK' if s['first_page_median_s'] < TARGET_STARTUP_S else 'OVER TARGET'}")
     cb = r["callbacks"]
-    print(f"\nCALLBACKS IN-PROCESS (ms; {cb['repeat']} runs each; encode = Dash's JSON encoding of the output;"
+    print(f"\nSYNC_STATE IN-PROCESS (ms; {cb['repeat']} runs each; encode = Dash's JSON encoding of the answer;"
           " ratio = callback / encode)")
-    head = (f"  {'callback':<16s} {'change':<40s} {'median':>9s} {'p95':>9s} {'encode':>8s} {'ratio':>7s}"
-            f" {'JSON bytes':>12s} {'gzip':>10s}")
+    print("  sync_state is the whole filter change: URL, controls and filter store reconciled, the simulated-data"
+          " notice, and the\n  visible view drawn (when its request changed).  'of which: view' ="
+          " callbacks.VIEW_CALLBACKS[tab] alone with the request\n  sync_state drew the view for"
+          f" ({cb['part_repeat']} runs): a part of sync_state's time, not in addition.")
+    if cb.get("not_offered"):
+        print(f"  not offered for this dataset (no tab): {', '.join(cb['not_offered'])}")
+    head = (f"  {'tab':<9s} {'change':<36s} {'median':>9s} {'p95':>9s} {'encode':>8s} {'ratio':>6s}"
+            f" {'JSON bytes':>11s} {'gzip':>9s}  | {'of which: view':>14s} {'encode':>8s} {'JSON bytes':>12s}")
     print(head)
     print("  " + "-" * (len(head) - 2))
-    for row in cb["sync_state"] + cb["views"]:
+    for row in [cb["page_load"]] + cb["sync_state"]:
         enc = row["encode_median"] or 0
         ratio = row["median"] / enc if enc else float("nan")
         flag = " (prevented)" if row.get("prevented") else ""
-        print(f"  {row['callback']:<16s} {row['scenario'][:40]:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
-              f" {enc:8.1f} {ratio:7.1f} {row['bytes']:>12,d} {row['gzip_bytes']:>10,d}{flag}")
-    for row in cb["notice"]:
-        change = (row["scenario"] + ", tab " + row["tab"])[:40]
-        print(f"  {'simulated_notice':<16s} {change:<40s} {fmt(row['median'])} {fmt(row['p95'])}"
-              f" {row['encode_median']:8.1f} {'':>7s} {row['bytes']:>12,d}")
-    print("\nFILTER CHANGE OF THE VISIBLE VIEW = sync_state + view callback + JSON encoding of both (ms, pooled over"
-          f" the {len(cb['sync_state'])} filter changes)" + (f"; target p95 < {target:g} ms" if target else ""))
-    print(f"  {'view':<16s} {'median':>9s} {'p95':>9s} {'max':>9s}   worst change (its p95)")
-    for name, c in cb["chains"].items():
+        print(f"  {row['tab']:<9s} {row['scenario'][:36]:<36s} {fmt(row['median'])} {fmt(row['p95'])}"
+              f" {enc:8.1f} {ratio:6.1f} {row['bytes']:>11,d} {row['gzip_bytes']:>9,d}{_part_cols(row)}{flag}")
+    n = max((c["changes"] for c in cb["chains"].values()), default=0)
+    print(f"\nFILTER CHANGE OF THE VISIBLE VIEW = sync_state on its tab + JSON encoding of its answer (ms, pooled over"
+          f" the {n} filter changes)" + (f"; target p95 < {target:g} ms" if target else ""))
+    print(f"  {'tab':<9s} {'median':>9s} {'p95':>9s} {'max':>9s}  {'view drawn':>10s}  {'of which: view':>14s}"
+          "   worst change (its p95)")
+    for key, c in cb["chains"].items():
         verdict = "" if not target else ("  OK" if c["p95"] < target else "  OVER TARGET")
-        print(f"  {name:<16s} {fmt(c['median'])} {fmt(c['p95'])} {fmt(c['max'])}"
+        print(f"  {key:<9s} {fmt(c['median'])} {fmt(c['p95'])} {fmt(c['max'])}"
+              f"  {c['view_drawn']:>4d} of {c['changes']:<3d}  {fmt(c['view_part_median'], '14.1f')}"
               f"   {c['worst_scenario']} ({c['worst_p95']:.1f}){verdict}")
     h = r.get("http")
     if h:
-        print("\nTHROUGH THE SERVER (gunicorn, urllib; POST sync_state, then the view and simulated_notice"
-              " concurrently; ms)")
-        print(f"  {'view':<16s} {'change':<26s} {'median':>9s} {'p95':>9s}   response bytes (sync, view, notice)")
+        print("\nTHROUGH THE SERVER (gunicorn, urllib; ONE POST of sync_state per change, on the view's tab, with the"
+              " filter store and request\n  stores of the page's previous answers; its answer carries the controls,"
+              " the notice and the view; ms)")
+        print(f"  {'tab':<9s} {'change':<26s} {'median':>9s} {'p95':>9s}   {'response bytes':>14s}")
         for row in h:
-            b = row["response_bytes"]
-            print(f"  {row['callback']:<16s} {row['scenario'][:26]:<26s} {fmt(row['median'])} {fmt(row['p95'])}"
-                  f"   {b.get('sync_state', 0):,}, {b.get(row['callback'], 0):,}, {b.get('simulated_notice', 0):,}")
+            flag = "   view not drawn (its request did not change)" if not row.get("view_drawn") else ""
+            print(f"  {row['tab']:<9s} {row['scenario'][:26]:<26s} {fmt(row['median'])} {fmt(row['p95'])}"
+                  f"   {row['response_bytes']:>14,d}{flag}")
 
 
 def print_profiles(profiles: list[dict]):
@@ -676,21 +778,29 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="26,1000,10000",
                     help="comma-separated patient counts; 26 (or 'shipped') = the shipped data/"
                          " (default 26,1000,10000)")
-    ap.add_argument("--repeat", type=int, default=30, help="runs per (callback, filter change) (default 30)")
+    # every run of sync_state includes its view: 10 runs x 10 changes give each tab's pooled p95 100 samples, and
+    # the default run takes 8-10 minutes on 2 cores (19 with 30 runs and 10 of each view part)
+    ap.add_argument("--repeat", type=int, default=10, help="runs of sync_state per (tab, filter change) (default 10)")
+    ap.add_argument("--part-repeat", type=int, default=3,
+                    help="runs of the view part (VIEW_CALLBACKS[tab]) per (tab, filter change), for the breakdown"
+                         " (default 3, at most --repeat; 0 = none)")
     ap.add_argument("--encode-repeat", type=int, default=5, help="runs of the JSON encoding per output (default 5)")
     ap.add_argument("--startup-repeat", type=int, default=3, help="server launches per dataset (default 3)")
     ap.add_argument("--http-repeat", type=int, default=5,
-                    help="runs per filter change through the server (default 5; 0 = skip)")
+                    help="runs per (tab, filter change) through the server (default 5; 0 = skip)")
     ap.add_argument("--http-changes", default="safety (default),compare,sex F",
                     help="filter changes sent through the server (names as printed; 'all' = every one)")
     ap.add_argument("--no-server", action="store_true", help="skip start-up and the HTTP measurements")
     ap.add_argument("--profile", type=int, default=3, metavar="K",
-                    help="profile the K slowest view callbacks at the largest size (0 = no)")
+                    help="profile sync_state on the K slowest tabs at the largest size (0 = no)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic trials (default 0)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if args.part_repeat < 0:
+        ap.error("--part-repeat must be at least 0")
+    args.part_repeat = min(args.part_repeat, args.repeat)  # a breakdown: never more runs than sync_state's
 
     def log(msg):
         if not args.quiet:
@@ -699,6 +809,7 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     specs = callback_specs()
+    parts = part_specs()
     report = {
         "started": stamp, "argv": sys.argv[1:], "python": platform.python_version(), "machine": platform.machine(),
         "cpus": os.cpu_count(), "git": _git_state(),
@@ -742,19 +853,21 @@ def main(argv=None) -> int:
                     srv = Server(directory, OUT / f"server-{stamp}.log")
                     try:
                         run = srv.wait_ready()
-                        app_state = _state_for_http(ds, specs)
-                        fp = first_page(srv, specs, app_state)
+                        app_state = _layout_state(ds, specs)
+                        fp = first_page(srv, specs, parts, app_state)
                         run["first_page_s"] = time.perf_counter() - srv.t0
                         run.update(fp)
                         log(f"  start-up {i + 1}: ready {run['/_dash-layout']['s']:.2f} s,"
                             f" first page {run['first_page_s']:.2f} s")
                         runs.append(run)
                         if i == max(1, args.startup_repeat) - 1 and args.http_repeat > 0:
-                            scens, pid = scenarios(ds, app_state)
+                            scens, _pid, pid_other = scenarios(ds, app_state)
                             wanted = (None if args.http_changes == "all"
                                       else {x.strip() for x in args.http_changes.split(",")})
                             chosen = [sc for sc in scens if wanted is None or sc["name"] in wanted]
-                            http_rows = bench_http(srv, specs, app_state, chosen, pid, args.http_repeat, log)
+                            offered = {v.key for v in views.offered(ds)}
+                            http_rows = bench_http(srv, specs, parts, app_state, chosen, pid_other, offered,
+                                                   args.http_repeat, log)
                     finally:
                         srv.stop()
                 r["startup"] = {
@@ -764,8 +877,8 @@ def main(argv=None) -> int:
                 }
                 if http_rows is not None:
                     r["http"] = http_rows
-            cbres = bench_callbacks(ds, specs, args.repeat, args.encode_repeat, log)
-            cbres["repeat"] = args.repeat
+            cbres = bench_callbacks(ds, specs, parts, args.repeat, args.part_repeat, args.encode_repeat, log)
+            cbres["repeat"], cbres["part_repeat"] = args.repeat, args.part_repeat
             r["callbacks"] = cbres
             r["loadavg_after"] = os.getloadavg()
             report["sizes"][str(size)] = r
@@ -778,16 +891,16 @@ def main(argv=None) -> int:
             ds = datasets[big]
             r = report["sizes"][str(big)]
             ranked = sorted(r["callbacks"]["chains"].items(), key=lambda kv: -kv[1]["median"])[: args.profile]
-            _scens, pid = scenarios(ds, _state_for_http(ds, specs))
+            _scens, _pid, pid_other = scenarios(ds, _layout_state(ds, specs))
             profiles = []
-            for name, c in ranked:
+            for key, c in ranked:
                 sc = next(s for s in _scens if s["name"] == c["worst_scenario"])
-                log(f"== profiling {name} ({sc['name']}) at {r['label']}")
-                profiles.append(profile_callback(ds, specs, name, sc, pid, 3, OUT))
+                log(f"== profiling {SYNC} on {key} ({sc['name']}) at {r['label']}")
+                profiles.append(profile_sync(ds, specs, key, sc, pid_other, 3, OUT))
             report["profiles"] = profiles
             print()
             print("=" * 118)
-            print(f"PROFILES of the {len(profiles)} slowest view callbacks at {r['label']}"
+            print(f"PROFILES of {SYNC} on the {len(profiles)} slowest tabs at {r['label']}"
                   " (cProfile; profiling overhead inflates times)")
             print("=" * 118)
             print_profiles(profiles)
@@ -799,7 +912,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def _state_for_http(ds, specs) -> dict:
+def _layout_state(ds, specs) -> dict:
     app = server.create_app(dataset=ds)
     return initial_state(app, specs)
 
@@ -812,7 +925,7 @@ def _print_targets(report):
         size = "shipped" if key == "shipped" else int(key)
         target = TARGET_P95_MS.get(size)
         worst = max(r["callbacks"]["chains"].items(), key=lambda kv: kv[1]["p95"])
-        line = f"  {r['label']:<18s} worst view p95 {worst[1]['p95']:8.1f} ms ({worst[0]})"
+        line = f"  {r['label']:<18s} worst view p95 {worst[1]['p95']:8.1f} ms ({SYNC} on {worst[0]})"
         if target:
             n_over = sum(1 for c in r["callbacks"]["chains"].values() if c["p95"] >= target)
             line += f"  target {target:g} ms: {n_over} of {len(r['callbacks']['chains'])} views over"
