@@ -115,6 +115,28 @@ def test_fit_segments_drawn_as_one_trace_per_group(shipped):
     assert np.isnan(np.asarray(fit_traces[0].y, dtype=float)).sum() == len(fits)
 
 
+def test_heatmap_hover_names_each_event_of_a_cell(shipped):
+    """A cell's hover text has one line per event of that patient and term (cells of one event and of several)."""
+    # the shipped events, and a second event in three of their cells (the shipped trial has one per cell)
+    ae = pd.concat([shipped.adverse_events, shipped.adverse_events.iloc[[0, 2, 4]].assign(severity="Severe")],
+                   ignore_index=True)
+    ids = cohorts.select(shipped, cohorts.CohortFilter()).patient_ids
+    fig = figures.ae_heatmap(ae, pd.DataFrame({"patient_id": list(ids)}), "severity")
+    hm = fig.data[0]
+    text = np.asarray(hm.text, dtype=object)
+    rows = [str(c) for c in np.asarray(hm.customdata, dtype=object)[:, 0]]  # each row's patient
+    counts = ae.groupby(["patient_id", "term"], observed=True).size()
+    assert (counts > 1).sum() == 3 and (counts == 1).any()
+    checked = 0
+    for (pid, term), n in counts.items():
+        if str(pid) not in rows or term not in list(hm.x):
+            continue
+        cell = text[rows.index(str(pid)), list(hm.x).index(term)]
+        assert len(cell.split("<br>")) == n, (pid, term, cell)
+        checked += 1
+    assert checked == len(counts)
+
+
 def test_heatmap_rows_terms_and_levels(shipped):
     ids = cohorts.select(shipped, cohorts.CohortFilter()).patient_ids
     fig = figures.ae_heatmap(shipped.adverse_events, pd.DataFrame({"patient_id": list(ids)}), "severity")
