@@ -132,12 +132,12 @@ def callback_specs() -> dict[str, dict]:
 
 def part_specs() -> dict[str, dict]:
     """The view part of sync_state, per timed view: ``callbacks.VIEW_CALLBACKS[key]`` (the plain function that
-    sync_state's visible_view calls), given the view's inputs by keyword (``callbacks._view_inputs``, the order
+    sync_state's visible_view calls), given the view's inputs by keyword (``callbacks.request_keys``, the order
     of its request) and answering its slots (``callbacks.VIEW_OUTPUTS``)."""
     parts = {}
     for key in TIMED_VIEWS:
         view = views.BY_KEY[key]
-        names = list(callbacks._view_inputs(view))
+        names = list(callbacks.request_keys(view))
         outs = [(name, o) for v, name, o in callbacks.VIEW_OUTPUTS if v is view]
         parts[key] = {
             "func": callbacks.VIEW_CALLBACKS[key], "names": names,

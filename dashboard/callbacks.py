@@ -68,9 +68,11 @@ def render_view(view: views.View, result, present=None) -> dict:
     return out
 
 
-def _view_inputs(view: views.View) -> dict[str, Input]:
-    """The inputs a view's result depends on, by keyword (layout.view_inputs); the first is the selected tab."""
-    return {name: Input(*dep) for name, dep in layout.view_inputs(view).items()}
+def request_keys(view: views.View) -> tuple[str, ...]:
+    """What a view's result depends on, by the keywords of compute_view, in the order of its request (the
+    list sync_state keeps in the view's request store): the selected tab first."""
+    return (("tab",) + (("store",) if view.uses_cohort else ()) + (("highlight",) if view.uses_highlight else ())
+            + tuple(o.name for o in view.options) + (("present",) if view.figures else ()))
 
 
 def compute_view(view: views.View, tab=None, store=None, highlight=None, present=None, **options) -> dict:
@@ -87,7 +89,7 @@ def _request(view: views.View, request) -> dict:
     """A view's request (the list of its input values, see view_request), by keyword (None: never shown)."""
     if not isinstance(request, list):
         raise PreventUpdate
-    return dict(zip(_view_inputs(view), request))
+    return dict(zip(request_keys(view), request))
 
 
 def _slot_outputs(view: views.View) -> dict[str, Output]:
@@ -110,13 +112,13 @@ VIEW_OUTPUTS = [(v, name, out) for v in views.REGISTRY for name, out in _slot_ou
 
 
 def view_request(view: views.View, r: state.StateResult) -> list:
-    """What the view's result depends on in the page's state, as the list of its inputs' values (the order of
-    layout.view_inputs), JSON-plain so that it compares equal to the copy the page keeps in its store."""
+    """What the view's result depends on in the page's state, as a list in the order of request_keys,
+    JSON-plain so that it compares equal to the copy the page keeps in its store."""
     shown = r.controls
     values = {"tab": shown.tab, "store": r.store, "highlight": shown.highlight,
               "present": ["on"] if shown.present else []}
     values.update({o.name: shown.options.get(o.param) for o in view.options})
-    return json.loads(json.dumps([values[name] for name in layout.view_inputs(view)]))
+    return json.loads(json.dumps([values[name] for name in request_keys(view)]))
 
 
 def visible_view(r: state.StateResult, last_requests: list) -> tuple[list, list]:
@@ -132,7 +134,7 @@ def visible_view(r: state.StateResult, last_requests: list) -> tuple[list, list]
     if request == last_requests[at]:  # e.g. back on a tab whose selection did not change: already drawn
         return requests, outputs
     try:
-        slots = compute_view(view, **dict(zip(layout.view_inputs(view), request)))
+        slots = compute_view(view, **_request(view, request))
     except PreventUpdate:  # not offered for this dataset
         return requests, outputs
     requests[at] = request

@@ -76,8 +76,6 @@ def slot_options(prefix: str, slot: str) -> str:
     return f"{prefix}-{slot}-options"
 
 
-
-
 TABS = "tabs"
 HIGHLIGHT = "highlight"
 OPEN_PROFILE = "open-profile"

@@ -279,21 +279,6 @@ def _slot_skeleton(view: View, slot: Slot):
     return _section(slot.title, body) if slot.title else body
 
 
-def view_inputs(view: View) -> dict[str, tuple[str, str]]:
-    """The inputs a view's result depends on, by keyword, as (component id, property); the first is always the
-    selected tab.  sync_state draws the visible view for them and keeps them in the view's request store."""
-    inputs = {"tab": (ids.TABS, "value")}
-    if view.uses_cohort:
-        inputs["store"] = (ids.FILTER_STORE, "data")
-    if view.uses_highlight:
-        inputs["highlight"] = (ids.HIGHLIGHT, "value")
-    for o in view.options:
-        inputs[o.name] = (ids.slot_id(view.prefix, o.suffix), "value")
-    if view.figures:
-        inputs["present"] = (ids.PRESENT, "value")
-    return inputs
-
-
 def tab_body(ds: Dataset, view: View) -> html.Div:
     """A view's skeleton: its controls, then an empty place for each slot (filled by its callback)."""
     items = [_slot_skeleton(view, s) for s in view.slots]

@@ -168,8 +168,8 @@ class _Frame:
     group_n: tuple[int, ...]
     n: int
     #: per row of ``ae``: its patient as an integer code, and its group's position in ``order`` (-1: none)
-    patient_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    group_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    patient_code: np.ndarray
+    group_code: np.ndarray
 
 
 def _prepare(ae: pd.DataFrame, patient_ids: Sequence[str], group_of: Mapping[str, str] | None,

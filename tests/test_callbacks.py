@@ -6,7 +6,7 @@ import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import callbacks, cohorts, layout, state, views
+from dashboard import callbacks, cohorts, state, views
 from dashboard.cohorts import CohortFilter
 from dashboard.server import create_app
 from tests.helpers import texts
@@ -138,7 +138,7 @@ def test_sync_state_draws_the_visible_view_and_only_when_its_request_changed(req
     drawn = {(v.key, name) for (v, name, _o), value in zip(callbacks.VIEW_OUTPUTS, outputs) if value is not no_update}
     assert drawn == {("fvc", name) for name in callbacks._slot_outputs(views.BY_KEY["fvc"])}
     # the view as its own plain function draws it for the same request
-    same = callbacks.VIEW_CALLBACKS["fvc"](**dict(zip(layout.view_inputs(views.BY_KEY["fvc"]), requests[at])))
+    same = callbacks.VIEW_CALLBACKS["fvc"](**dict(zip(callbacks.request_keys(views.BY_KEY["fvc"]), requests[at])))
     fig = dict(((v.key, name), value) for (v, name, _o), value in zip(callbacks.VIEW_OUTPUTS, outputs))[
         ("fvc", "spaghetti")]
     assert fig.layout.title.text == same["spaghetti"].layout.title.text and "n = 12" in fig.layout.title.text
