@@ -93,17 +93,20 @@ NOT_RECORDED_COLOUR = "#9E9E9E"
 #: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
 #: fast to draw without WebGL, which remote desktops in hospitals often lack.  Each marker is an SVG node of
 #: its own: 5,552 FVC values of 1,000 patients took 0.70 s to draw with markers (bench/draw.py), 3,468
-#: ALSFRS segments as lines 0.12 s.
+#: ALSFRS segments as lines 0.12 s.  The lines are a layout shape (:func:`_segment_path`), not a trace: plotly
+#: draws a trace's line as one SVG path per unbroken piece, and 10,000 patients' FVC are 8,450 pieces (1.0 s).
 LARGE_THRESHOLD = 2000
+#: The decimals of a path shape's coordinates (data units: months, points, %): far below a pixel.
+PATH_DECIMALS = 3
 #: The adverse-event heatmap labels its rows up to this many patients; above, its rows are thin and
 #: unlabelled, all of them within HEATMAP_MAX_HEIGHT pixels (a row may be under a pixel: hover names it).
 HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 #: The heatmap labels at most this many of its columns (every k-th where there are more): vertical labels of
 #: 13 px need about 16 px each, and a plot is about 1,000 px wide.
 HEATMAP_LABELLED_TERMS = 50
-#: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
+#: A waterfall of more patients than this draws each as a line from zero (one path shape per group), not a bar.
 WATERFALL_BARS = 300
-#: A slope-pairs plot of more patients than this draws each group's pairs as one unbroken line (one SVG path).
+#: A slope-pairs plot of more patients than this draws each group's pairs as one path shape, without markers.
 PAIRS_AS_ONE_LINE = 300
 #: A slide (1600 px wide) labels a bar axis of at most this many categories (a waterfall's patients): more would
 #: be under 36 px apart, too close for labels a room can read (assets/dashboard.js reads it from the page).
@@ -199,6 +202,29 @@ class _Spec:
             if isinstance(t.get(key), np.ndarray) and t[key].dtype == object:
                 t[key] = text_array(t[key])
         self.data.append(t)
+
+    def segments(self, x, y, *, name: str, colour: str, width: float, opacity: float, legendgroup: str,
+                 customdata, hovertemplate: str, showlegend: bool = True, hover_x=None, hover_y=None,
+                 axes: dict | None = None, dash: str = "solid") -> None:
+        """Many line segments (``x``, ``y``: a NaN gap after each, as :func:`_segments` makes them) drawn fast.
+
+        Plotly draws a trace's line as one SVG element per unbroken piece: 8,450 segments took 1.0 s.  Here they
+        are one path shape (:func:`_segment_path`: one element, 0.1 s), layer "below" (plotly.js leaves a
+        "between" shape drawn when its legend group is hidden), shown and hidden with its legend group; the
+        group's legend entry is a trace of no points (a shape's own legend symbol is a faint glyph); and a trace
+        of mode "none" holds the points for hover and clicks (``hover_x``/``hover_y`` and ``customdata`` if
+        given, else the segments' own points) and draws nothing."""
+        axes = axes or {}
+        self.layout["shapes"].append({
+            "type": "path", "path": _segment_path(np.asarray(x, float), np.asarray(y, float)),
+            "xref": axes.get("xaxis", "x"), "yref": axes.get("yaxis", "y"), "layer": "below", "opacity": opacity,
+            "line": {"color": colour, "width": width, "dash": dash}, "legendgroup": legendgroup, "showlegend": False})
+        self.trace(type="scatter", x=[None], y=[None], mode="lines", name=name, showlegend=showlegend,
+                   legendgroup=legendgroup, line={"color": colour, "width": max(width, 1.2), "dash": dash}, opacity=0.6,
+                   hoverinfo="skip", **axes)
+        self.trace(type="scatter", x=x if hover_x is None else hover_x, y=y if hover_y is None else hover_y,
+                   mode="none", name=name, showlegend=False, legendgroup=legendgroup, customdata=customdata,
+                   hovertemplate=hovertemplate, hoveron="points", hoverlabel={"bgcolor": colour}, **axes)
 
     def vline(self, x=0, xref="x", yref="y domain", width=1.5):
         self.layout["shapes"].append({"type": "line", "x0": x, "x1": x, "xref": xref, "y0": 0, "y1": 1, "yref": yref,
@@ -326,6 +352,16 @@ def _gapped(df: pd.DataFrame, x: str, y: str, extra: list[str]) -> dict[str, np.
     return out
 
 
+def _segment_path(x: np.ndarray, y: np.ndarray) -> str:
+    """Segments given as x and y with a NaN gap after each (as :func:`_segments` makes them) as one SVG path
+    ("M x0,y0 L x1,y1 M ...").  A trace with gaps is drawn by plotly as one SVG element per unbroken piece;
+    a path shape is one element however many segments it holds: 8,450 of them drawn in 0.1 s, not 1.0 s."""
+    # to 3 decimals (a thousandth of a month or point is far below a pixel), through Python's own float repr:
+    # the fastest way to 100,000 numbers' text (about 50 ms; "%g" formatting twice that)
+    cols = [list(map(str, np.round(v, PATH_DECIMALS).tolist())) for v in (x[0::3], y[0::3], x[1::3], y[1::3])]
+    return "".join([f"M{a},{b}L{c},{d}" for a, b, c, d in zip(*cols)])
+
+
 def _distinct_segments(df: pd.DataFrame, x: str, y: str) -> dict[str, np.ndarray]:
     """The segments joining each patient's consecutive values (df sorted by patient, x), each distinct one once,
     as x and y arrays with a NaN gap after every segment; ``label`` names a patient on the segment and how many
@@ -336,9 +372,10 @@ def _distinct_segments(df: pd.DataFrame, x: str, y: str) -> dict[str, np.ndarray
     seg = np.stack([xv[joined], yv[joined], xv[joined + 1], yv[joined + 1]], axis=1)
     if len(seg) == 0:
         return {x: np.array([]), y: np.array([]), "label": np.array([], dtype=str)}
-    _u, first, counts = np.unique(seg, axis=0, return_index=True, return_counts=True)
-    order = np.argsort(first, kind="stable")
-    first, counts = first[order], counts[order]
+    # each distinct segment's first row and count, in the order they first occur (hashing the four columns:
+    # np.unique(axis=0) sorts them, 70 ms of a 10,000-patient plot)
+    group = pd.DataFrame(seg).groupby([0, 1, 2, 3], sort=False, dropna=False).ngroup().to_numpy()
+    _u, first, counts = np.unique(group, return_index=True, return_counts=True)
     ids = _str_values(df["patient_id"])[joined[first]]
     others = np.char.add(np.char.add(" and ", (counts - 1).astype(str)), np.where(counts == 2, " other", " others"))
     xs, ys, labels = _segments(*seg[first].T, np.where(counts > 1, np.char.add(ids, others), ids))
@@ -390,23 +427,26 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
             customdata = np.stack([arr["patient_id"], arr["src"]], axis=-1)
             hover = (f"Patient %{{customdata[0]}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
                      f"<br>%{{customdata[1]}}<extra>{st[g].label}</extra>")
+        name = f"{st[g].label} (n = {d['patient_id'].nunique()})"
+        if large:
+            s.segments(arr["month"], arr["value"], name=name, colour=st[g].colour, width=0.6, opacity=0.3,
+                       legendgroup=g, customdata=customdata, hovertemplate=hover, showlegend=show_legend, axes=axes)
+            continue
         # lines only: a marker is an SVG node of its own, the most of a small plot's drawing (the weakness grid's
         # 460 values: 86 ms with markers, 38 without); the lines' vertices are the visits, and hover names them
         s.trace(
-            type="scatter", x=arr["month"], y=arr["value"], mode="lines",
-            name=f"{st[g].label} (n = {d['patient_id'].nunique()})", showlegend=show_legend, customdata=customdata,
-            line={"color": st[g].colour, "width": 0.6 if large else 1.2},
-            opacity=0.3 if large else 0.55, connectgaps=False, legendgroup=g, hovertemplate=hover, **axes,
+            type="scatter", x=arr["month"], y=arr["value"], mode="lines", name=name, showlegend=show_legend,
+            customdata=customdata, line={"color": st[g].colour, "width": 1.2}, opacity=0.55, connectgaps=False,
+            legendgroup=g, hovertemplate=hover, **axes,
         )
-        if not large:
-            # ... but a patient with a single value has no line: a marker of its own, so that no one is left out
-            alone = d[d.groupby("patient_id", observed=True)["value"].transform("size").to_numpy() == 1]
-            if len(alone):
-                s.trace(type="scatter", x=alone["month"].to_numpy(float), y=alone["value"].to_numpy(float),
-                        mode="markers", name=f"{st[g].label}, single values", showlegend=False, legendgroup=g,
-                        customdata=np.stack([alone["patient_id"].astype(str).to_numpy(object),
-                                             alone["src"].to_numpy(object)], axis=-1),
-                        marker={"size": 5, "color": st[g].colour}, opacity=0.55, hovertemplate=hover, **axes)
+        # ... but a patient with a single value has no line: a marker of its own, so that no one is left out
+        alone = d[d.groupby("patient_id", observed=True)["value"].transform("size").to_numpy() == 1]
+        if len(alone):
+            s.trace(type="scatter", x=alone["month"].to_numpy(float), y=alone["value"].to_numpy(float),
+                    mode="markers", name=f"{st[g].label}, single values", showlegend=False, legendgroup=g,
+                    customdata=np.stack([alone["patient_id"].astype(str).to_numpy(object),
+                                         alone["src"].to_numpy(object)], axis=-1),
+                    marker={"size": 5, "color": st[g].colour}, opacity=0.55, hovertemplate=hover, **axes)
     if fits is not None and len(fits):
         for g in group_order:
             f = fits[fits["group"] == g]
@@ -416,6 +456,11 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
                       + f["slope"].map("{:+.2f}".format) + "/month)").to_numpy(object)
             xs, ys, cd = _segments(f["x0"].to_numpy(float), f["y0"].to_numpy(float), f["x1"].to_numpy(float),
                                    f["y1"].to_numpy(float), labels)
+            if large:
+                s.segments(xs, ys, name=f"Fitted slopes, {st[g].label.lower()}", colour=st[g].colour, width=1.2,
+                           opacity=0.6, legendgroup=g, customdata=cd, hovertemplate="Patient %{customdata}"
+                           "<extra>OLS fit</extra>", showlegend=show_legend, axes=axes, dash="dot")
+                continue
             s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"Fitted slopes, {st[g].label.lower()}",
                     legendgroup=g,
                     line={"color": st[g].colour, "width": 2.2, "dash": "dot"}, customdata=cd, connectgaps=False,
@@ -516,56 +561,33 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     xl = ["Before (month ≤ 0)", f"After (0-{window:g} months)"]
     d = d.assign(group=[groups.get(p, "all") for p in d.index])
     large = len(d) > PAIRS_AS_ONE_LINE
-    if large:
-        values = np.concatenate([d["pre_slope"].to_numpy(float), d[col].to_numpy(float), [0.0]])
-        lo, hi = float(values.min()), float(values.max())
-        pad = max(0.06 * (hi - lo), 1e-3)
-        y_range, y_out = [lo - pad, hi + pad], hi + 10 * (hi - lo + 1)
     hover = "Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>"
     for g in _group_order(d["group"], st):
         dg = d[d["group"] == g]
         k = len(dg)
         pre, post = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
         pids = text_array(dg.index.to_numpy(dtype=object))
-        if large:
-            # one unbroken line, so one SVG path (a line broken by gaps is a path per piece: 10,000 pairs took
-            # 1.2-2 s to draw): from each pair it leaves the plot to the right, passes above it and comes back
-            # from the left to the next pair's start, on an x axis whose range is exactly the two slopes (0-1)
-            # so that plotly clips every piece but the pairs themselves
-            xs = np.tile([0.0, 1.0, 1.5, 1.5, -0.5, -0.5], k)[:-4]
-            out = np.full(k, y_out)
-            ys = np.stack([pre, post, post, out, out, np.roll(pre, -1)], axis=-1).ravel()[:-4]
-            where = np.tile(np.array(xl + ["", "", "", ""]), k)[:-4]
-            cd = np.stack([np.repeat(pids, 6)[:-4], where], axis=-1)
-            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {k})", xaxis="x2",
-                    customdata=cd, line={"color": st[g].colour, "width": 0.8}, opacity=0.35, hovertemplate=hover)
-            continue
         # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
         xs = np.tile([0.0, 1.0, np.nan], k)
         ys = np.full(3 * k, np.nan)
         ys[0::3], ys[1::3] = pre, post
         cd = np.stack([np.repeat(pids, 3), np.tile(np.array(xl + [""]), k)], axis=-1)
+        if large:  # one path shape of all the pairs (a line broken by gaps: 10,000 pairs took 1.2-2 s to draw)
+            s.segments(xs, ys, name=f"{st[g].label} (n = {k})", colour=st[g].colour, width=0.8, opacity=0.35,
+                       legendgroup=g, customdata=cd, hovertemplate=hover)
+            continue
         s.trace(type="scatter", x=xs, y=ys, mode="lines+markers", name=f"{st[g].label} (n = {k})",
                 customdata=cd, connectgaps=False, line={"color": st[g].colour, "width": 1.5},
-                marker={"size": 8, "color": st[g].colour}, opacity=0.75, hovertemplate=hover)
+                marker={"size": 8, "color": st[g].colour}, opacity=0.75, hovertemplate=hover, legendgroup=g)
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
-        # on the pairs' own axis where they have one, so that it is drawn over them (markers not cut at its ends)
         s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers",
-                name=f"Patient {highlight}", **({"xaxis": "x2", "cliponaxis": False} if large else {}),
-                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
+                name=f"Patient {highlight}", line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
                 customdata=[[highlight, xl[0]], [highlight, xl[1]]],
                 hovertemplate=("Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month"
                                "<extra></extra>"))
     s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25],
                          "zeroline": False}
-    if large:
-        # the plot's own axes carry the ticks and the zero line: a trace of no points keeps them drawn
-        s.trace(type="scatter", x=[0.0, 1.0], y=[None, None], mode="lines", showlegend=False, hoverinfo="skip")
-        # the pairs' own x axis: 0-1 over the part of the plot where x's 0-1 is (x's range is -0.25-1.25)
-        s.layout["xaxis2"] = {"domain": [0.25 / 1.5, 1.25 / 1.5], "range": [0, 1], "visible": False, "anchor": "y",
-                              "fixedrange": True}
-        s.layout["yaxis"] = {**s.layout.get("yaxis", {}), "range": y_range}
     s.hline(0)
     # on two lines: as one, it was longer than a two-column plot is high and ran into the figure title
     y_title = f"Slope<br>({MEASURES[measure].label} points/month)"
@@ -644,25 +666,21 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
 
 
 def _needles(d: pd.DataFrame, highlight: str | None, title: str, st: dict[str, GroupStyle], **figure) -> go.Figure:
-    """A waterfall of many patients: per group one line trace of vertical needles from 0 to each change
-    (x = rank), which the browser draws far faster than thousands of bars.
-
-    The needles are one unbroken line, (rank, 0) -> (rank, change) -> (rank, 0) -> the next rank along the zero
-    line (drawn there anyway): plotly makes an SVG path of every piece between gaps, and 10,000 needles split by
-    gaps took 1.1 s to draw, as one line 0.1 s."""
+    """A waterfall of many patients: per group vertical needles from 0 to each change (x = rank), which the
+    browser draws far faster than thousands of bars: one path shape (:meth:`_Spec.segments`; 10,000 needles as a
+    trace split by gaps took 1.1 s to draw), hover and clicks at the needles' tips."""
     s = _Spec()
     rank = np.arange(len(d), dtype=float)
     for g in _group_order(d["group"], st):
         at = (d["group"] == g).to_numpy()
         change = d["change"].to_numpy(float)[at]
         label = text_array([f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)])
-        xs, ys = np.repeat(rank[at], 3), np.zeros(3 * len(change))
-        ys[1::3] = change
-        cd = np.repeat(label, 3)
-        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {int(at.sum())})",
-                customdata=cd, connectgaps=False,
-                line={"color": st[g].colour, "width": 1},
-                hovertemplate="Patient %{customdata} points/month<extra></extra>")
+        xs, ys = np.repeat(rank[at], 3), np.full(3 * len(change), np.nan)
+        xs[2::3], ys[0::3], ys[1::3] = np.nan, 0.0, change
+        # one path shape of the needles; hover and clicks at their tips
+        s.segments(xs, ys, name=f"{st[g].label} (n = {int(at.sum())})", colour=st[g].colour, width=1, opacity=1.0,
+                   legendgroup=g, customdata=label, hover_x=rank[at], hover_y=change,
+                   hovertemplate="Patient %{customdata} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         i = float(d.index.get_loc(highlight))
         c = float(d.at[highlight, "change"])
@@ -1088,7 +1106,10 @@ def for_projector(fig: go.Figure) -> go.Figure:
     lay["hoverlabel"] = {**lay.get("hoverlabel", {}), "font": {"size": 18}}
     lay["annotations"] = [{**a, "font": {**a.get("font", {}), "size": max(a.get("font", {}).get("size", 12), 16)}}
                           for a in lay.get("annotations", [])]
-    lay["shapes"] = [dict(sh) for sh in lay.get("shapes", [])]
+    # the shapes drawing data (a large spaghetti plot's lines, Spec.path) thicken like the traces' lines
+    lay["shapes"] = [{**sh, "line": {**sh["line"], "width": sh["line"]["width"] * 1.8}}
+                     if sh.get("legendgroup") is not None and isinstance(sh.get("line"), dict)
+                     and sh["line"].get("width") is not None else dict(sh) for sh in lay.get("shapes", [])]
     for key in [k for k in lay if _AXIS_KEY.match(k)]:  # tick fonts set smaller than the figure's grow with it
         ax = lay[key] = dict(lay[key])
         if isinstance(ax.get("tickfont"), dict) and ax["tickfont"].get("size"):

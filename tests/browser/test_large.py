@@ -79,7 +79,14 @@ def test_large_alsfrs_view_draws_distinct_segments_and_a_click_highlights_a_pati
     every = fig_eval(lpage, "alsfrs-spaghetti", _SEGMENT_POINTS)
     pts = [p for p in every if p["label"] is not None]
     others = [p for p in every if p["label"] is None]  # the mean ± SEM markers
-    assert pts and {p["mode"] for p in pts} == {"lines"}
+    # drawn as one path shape per group (one SVG element for thousands of segments); the points are on a trace
+    # that draws nothing (mode "none") for hover and clicks: the path holds one segment per two of its points
+    assert pts and {p["mode"] for p in pts} == {"none"}
+    drawn = fig_eval(lpage, "alsfrs-spaghetti", """
+      return [...gd.querySelectorAll('.shapelayer path')].map(p => p.getAttribute('d') || '')
+        .filter(d => (d.match(/M/g) || []).length > 1).map(d => d.match(/M/g).length);""")
+    assert sum(drawn) == len(pts) // 2 and len(drawn) == fig_eval(
+        lpage, "alsfrs-spaghetti", "return gd._fullLayout.shapes.filter(s => s.type === 'path').length;")
     named = {p["label"].split(" ")[0] for p in pts}
     assert named <= with_alsfrs
     assert any(" others" in p["label"] for p in pts)  # shared segments say so
@@ -107,7 +114,8 @@ def test_large_weakness_and_safety_views(lpage, large):
     wait_fig(lpage, "ws-grid", "gd._fullData.length > 0", timeout=60000)
     modes = fig_eval(lpage, "ws-grid",
                      "return [...new Set(gd._fullData.filter(t => / \\(n = /.test(t.name)).map(t => t.mode))];")
-    assert modes == ["lines"]
+    assert sorted(modes) == ["lines", "none"]  # the legend entry, and the points for hover (drawn as shapes)
+    assert fig_eval(lpage, "ws-grid", "return gd._fullLayout.shapes.filter(s => s.type === 'path').length;") >= 4
     _open(lpage, url, "?tab=safety")
     wait_fig(lpage, "ae-heatmap", "gd._fullData.length > 0 && gd._fullData[0].type === 'heatmap'", timeout=60000)
     rows = fig_eval(lpage, "ae-heatmap", "return gd._fullData[0].y.length;")
