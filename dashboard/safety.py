@@ -495,13 +495,16 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
     for pid, term in zip(fatal["patient_id"], fatal["term"].astype(str)):
         terms.setdefault(pid, {})[term] = None
     cause_of = {pid: "; ".join(t) for pid, t in terms.items()}
+    # as dicts too: a .loc per patient was 0.14 s of the safety view at 10,000 patients
+    event_last = dict(zip(by_event.index, by_event["last"].to_numpy(dtype=object)))
+    event_start = dict(zip(by_event.index, by_event["start"].to_numpy(dtype=object)))
     days: dict[str, float | None] = {}
     for pid in listed:
         day = _num_or_none(death_day.get(pid))
-        if day is None and pid in by_event.index:
+        if day is None and pid in event_last:
             # the event's last day (a duration counts both ends: end − start + 1 days)
-            e = by_event.loc[pid]
-            day = _num_or_none(e["last"]) if pd.notna(e["last"]) else _num_or_none(e["start"])
+            last = _num_or_none(event_last[pid])
+            day = last if last is not None else _num_or_none(event_start[pid])
         days[pid] = day
     # ... and the non-simulated measurements after each death's day (after day 0 where it has none)
     after_by: dict[str, tuple[tuple[str, ...], float]] = {}
@@ -520,7 +523,7 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
         flag = flags.get(pid)
         if flag is True:
             sources.append(SOURCE_DIED)
-        has_event = pid in by_event.index
+        has_event = pid in event_last
         day = days[pid]
         if _num_or_none(death_day.get(pid)) is not None:
             sources.append(SOURCE_DEATH_DAY)
