@@ -93,8 +93,8 @@ NOT_RECORDED_COLOUR = "#9E9E9E"
 #: Above this many points a spaghetti plot draws lines only (one SVG path per group, no markers):
 #: fast to draw without WebGL, which remote desktops in hospitals often lack.  Each marker is an SVG node of
 #: its own: 5,552 FVC values of 1,000 patients took 0.70 s to draw with markers (bench/draw.py), 3,468
-#: ALSFRS segments as lines 0.12 s.  The lines are a layout shape (:func:`_segment_path`), not a trace: plotly
-#: draws a trace's line as one SVG path per unbroken piece, and 10,000 patients' FVC are 8,450 pieces (1.0 s).
+#: ALSFRS segments as lines 0.12 s.  The lines are a path shape (:meth:`_Spec.segments`), not a trace: plotly
+#: draws a trace's line as one SVG element per unbroken piece, and 10,000 patients' FVC are 8,450 pieces (1.0 s).
 LARGE_THRESHOLD = 2000
 #: The decimals of a path shape's coordinates (data units: months, points, %): far below a pixel.
 PATH_DECIMALS = 3
@@ -416,8 +416,8 @@ def _spaghetti_traces(s: _Spec, meas: pd.DataFrame, measure: str, groups: dict[s
     for g in group_order:
         d = m[m["group"] == g]
         if large:
-            # the distinct segments, each once: one trace is one SVG path drawn at one opacity, so a segment
-            # drawn again on itself changes no pixel, and the browser draws 10,000 patients in well under a second
+            # the distinct segments, each once: one path drawn at one opacity, so a segment drawn again on
+            # itself changes no pixel, and the browser draws 10,000 patients in well under a second
             arr = _distinct_segments(d, "month", "value")
             customdata = arr["label"]
             hover = (f"Patient %{{customdata}}<br>Month %{{x:.2f}}<br>{spec.label}: %{{y}} {spec.unit}"
