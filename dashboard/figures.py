@@ -104,9 +104,9 @@ HEATMAP_LABELLED_ROWS, HEATMAP_MAX_HEIGHT = 120, 2400
 #: The heatmap labels at most this many of its columns (every k-th where there are more): vertical labels of
 #: 13 px need about 16 px each, and a plot is about 1,000 px wide.
 HEATMAP_LABELLED_TERMS = 50
-#: A waterfall of more patients than this draws each as a line from zero (one path shape per group), not a bar.
+#: A waterfall of more patients than this draws each as a line from zero (one path per group), not a bar.
 WATERFALL_BARS = 300
-#: A slope-pairs plot of more patients than this draws each group's pairs as one path shape, without markers.
+#: A slope-pairs plot of more patients than this draws each group's pairs as one unbroken line (one SVG path).
 PAIRS_AS_ONE_LINE = 300
 #: A slide (1600 px wide) labels a bar axis of at most this many categories (a waterfall's patients): more would
 #: be under 36 px apart, too close for labels a room can read (assets/dashboard.js reads it from the page).
@@ -204,16 +204,19 @@ class _Spec:
         self.data.append(t)
 
     def segments(self, x, y, *, name: str, colour: str, width: float, opacity: float, legendgroup: str,
-                 customdata, hovertemplate: str, showlegend: bool = True, hover_x=None, hover_y=None,
-                 axes: dict | None = None, dash: str = "solid") -> None:
+                 customdata, hovertemplate: str, showlegend: bool = True, axes: dict | None = None,
+                 dash: str = "solid") -> None:
         """Many line segments (``x``, ``y``: a NaN gap after each, as :func:`_segments` makes them) drawn fast.
 
         Plotly draws a trace's line as one SVG element per unbroken piece: 8,450 segments took 1.0 s.  Here they
         are one path shape (:func:`_segment_path`: one element, 0.1 s), layer "below" (plotly.js leaves a
         "between" shape drawn when its legend group is hidden), shown and hidden with its legend group; the
         group's legend entry is a trace of no points (a shape's own legend symbol is a faint glyph); and a trace
-        of mode "none" holds the points for hover and clicks (``hover_x``/``hover_y`` and ``customdata`` if
-        given, else the segments' own points) and draws nothing."""
+        of mode "none" holds the same points for hover and clicks and draws nothing.
+
+        Where one unbroken line can hide what joins its pieces (slope pairs, waterfall needles), that line is
+        faster still: plotly parses a shape's path again on each pass of its margin fitting (8,500 needles as a
+        shape took 0.3 s in the page, as one line 0.03 s)."""
         axes = axes or {}
         self.layout["shapes"].append({
             "type": "path", "path": _segment_path(np.asarray(x, float), np.asarray(y, float)),
@@ -222,9 +225,9 @@ class _Spec:
         self.trace(type="scatter", x=[None], y=[None], mode="lines", name=name, showlegend=showlegend,
                    legendgroup=legendgroup, line={"color": colour, "width": max(width, 1.2), "dash": dash}, opacity=0.6,
                    hoverinfo="skip", **axes)
-        self.trace(type="scatter", x=x if hover_x is None else hover_x, y=y if hover_y is None else hover_y,
-                   mode="none", name=name, showlegend=False, legendgroup=legendgroup, customdata=customdata,
-                   hovertemplate=hovertemplate, hoveron="points", hoverlabel={"bgcolor": colour}, **axes)
+        self.trace(type="scatter", x=x, y=y, mode="none", name=name, showlegend=False, legendgroup=legendgroup,
+                   customdata=customdata, hovertemplate=hovertemplate, hoveron="points", hoverlabel={"bgcolor": colour},
+                   **axes)
 
     def vline(self, x=0, xref="x", yref="y domain", width=1.5):
         self.layout["shapes"].append({"type": "line", "x0": x, "x1": x, "xref": xref, "y0": 0, "y1": 1, "yref": yref,
@@ -561,34 +564,56 @@ def slope_pairs(slopes: pd.DataFrame, window: float, groups: dict[str, str], mea
     xl = ["Before (month ≤ 0)", f"After (0-{window:g} months)"]
     d = d.assign(group=[groups.get(p, "all") for p in d.index])
     large = len(d) > PAIRS_AS_ONE_LINE
+    if large:
+        values = np.concatenate([d["pre_slope"].to_numpy(float), d[col].to_numpy(float), [0.0]])
+        lo, hi = float(values.min()), float(values.max())
+        pad = max(0.06 * (hi - lo), 1e-3)
+        y_range, y_out = [lo - pad, hi + pad], hi + 10 * (hi - lo + 1)
     hover = "Patient %{customdata[0]}<br>%{customdata[1]}: %{y:+.3f} points/month<extra></extra>"
     for g in _group_order(d["group"], st):
         dg = d[d["group"] == g]
         k = len(dg)
         pre, post = dg["pre_slope"].to_numpy(float), dg[col].to_numpy(float)
         pids = text_array(dg.index.to_numpy(dtype=object))
+        if large:
+            # one unbroken line, so one SVG path (a line broken by gaps is a path per piece: 10,000 pairs took
+            # 1.2-2 s to draw): from each pair it leaves the plot to the right, passes above it and comes back
+            # from the left to the next pair's start, on an x axis whose range is exactly the two slopes (0-1)
+            # so that plotly clips every piece but the pairs themselves
+            xs = np.tile([0.0, 1.0, 1.5, 1.5, -0.5, -0.5], k)[:-4]
+            out = np.full(k, y_out)
+            ys = np.stack([pre, post, post, out, out, np.roll(pre, -1)], axis=-1).ravel()[:-4]
+            where = np.tile(np.array(xl + ["", "", "", ""]), k)[:-4]
+            cd = np.stack([np.repeat(pids, 6)[:-4], where], axis=-1)
+            s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {k})", xaxis="x2",
+                    customdata=cd, line={"color": st[g].colour, "width": 0.8}, opacity=0.35, hovertemplate=hover)
+            continue
         # x: 0 = before, 1 = after (numbers, so each patient's pair is split from the next by a NaN gap)
         xs = np.tile([0.0, 1.0, np.nan], k)
         ys = np.full(3 * k, np.nan)
         ys[0::3], ys[1::3] = pre, post
         cd = np.stack([np.repeat(pids, 3), np.tile(np.array(xl + [""]), k)], axis=-1)
-        if large:  # one path shape of all the pairs (a line broken by gaps: 10,000 pairs took 1.2-2 s to draw)
-            ends = np.arange(3 * k) % 3 != 2  # hover at the pairs' ends only: a third less to send
-            s.segments(xs, ys, name=f"{st[g].label} (n = {k})", colour=st[g].colour, width=0.8, opacity=0.35,
-                       legendgroup=g, customdata=cd[ends], hovertemplate=hover, hover_x=xs[ends], hover_y=ys[ends])
-            continue
         s.trace(type="scatter", x=xs, y=ys, mode="lines+markers", name=f"{st[g].label} (n = {k})",
                 customdata=cd, connectgaps=False, line={"color": st[g].colour, "width": 1.5},
-                marker={"size": 8, "color": st[g].colour}, opacity=0.75, hovertemplate=hover, legendgroup=g)
+                marker={"size": 8, "color": st[g].colour}, opacity=0.75, hovertemplate=hover)
     if highlight is not None and highlight in d.index:
         r = d.loc[highlight]
+        # on the pairs' own axis where they have one, so that it is drawn over them (markers not cut at its ends)
         s.trace(type="scatter", x=[0.0, 1.0], y=[float(r["pre_slope"]), float(r[col])], mode="lines+markers",
-                name=f"Patient {highlight}", line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
+                name=f"Patient {highlight}", **({"xaxis": "x2", "cliponaxis": False} if large else {}),
+                line={"color": HIGHLIGHT_COLOUR, "width": 4}, marker={"size": 11},
                 customdata=[[highlight, xl[0]], [highlight, xl[1]]],
                 hovertemplate=("Patient %{customdata[0]} (highlighted)<br>%{customdata[1]}: %{y:+.3f} points/month"
                                "<extra></extra>"))
     s.layout["xaxis"] = {"tickmode": "array", "tickvals": [0, 1], "ticktext": xl, "range": [-0.25, 1.25],
                          "zeroline": False}
+    if large:
+        # the plot's own axes carry the ticks and the zero line: a trace of no points keeps them drawn
+        s.trace(type="scatter", x=[0.0, 1.0], y=[None, None], mode="lines", showlegend=False, hoverinfo="skip")
+        # the pairs' own x axis: 0-1 over the part of the plot where x's 0-1 is (x's range is -0.25-1.25)
+        s.layout["xaxis2"] = {"domain": [0.25 / 1.5, 1.25 / 1.5], "range": [0, 1], "visible": False, "anchor": "y",
+                              "fixedrange": True}
+        s.layout["yaxis"] = {**s.layout.get("yaxis", {}), "range": y_range}
     s.hline(0)
     # on two lines: as one, it was longer than a two-column plot is high and ran into the figure title
     y_title = f"Slope<br>({MEASURES[measure].label} points/month)"
@@ -667,21 +692,25 @@ def _grid_axes(rows: int, cols: int, vspace: float, hspace: float, share_y: bool
 
 
 def _needles(d: pd.DataFrame, highlight: str | None, title: str, st: dict[str, GroupStyle], **figure) -> go.Figure:
-    """A waterfall of many patients: per group vertical needles from 0 to each change (x = rank), which the
-    browser draws far faster than thousands of bars: one path shape (:meth:`_Spec.segments`; 10,000 needles as a
-    trace split by gaps took 1.1 s to draw), hover and clicks at the needles' tips."""
+    """A waterfall of many patients: per group one line trace of vertical needles from 0 to each change
+    (x = rank), which the browser draws far faster than thousands of bars.
+
+    The needles are one unbroken line, (rank, 0) -> (rank, change) -> (rank, 0) -> the next rank along the zero
+    line (drawn there anyway): plotly makes an SVG path of every piece between gaps, and 10,000 needles split by
+    gaps took 1.1 s to draw, as one line 0.1 s."""
     s = _Spec()
     rank = np.arange(len(d), dtype=float)
     for g in _group_order(d["group"], st):
         at = (d["group"] == g).to_numpy()
         change = d["change"].to_numpy(float)[at]
         label = text_array([f"{p}: slope change {c:+.3f}" for p, c in zip(d.index[at], change)])
-        xs, ys = np.repeat(rank[at], 3), np.full(3 * len(change), np.nan)
-        xs[2::3], ys[0::3], ys[1::3] = np.nan, 0.0, change
-        # one path shape of the needles; hover and clicks at their tips
-        s.segments(xs, ys, name=f"{st[g].label} (n = {int(at.sum())})", colour=st[g].colour, width=1, opacity=1.0,
-                   legendgroup=g, customdata=label, hover_x=rank[at], hover_y=change,
-                   hovertemplate="Patient %{customdata} points/month<extra></extra>")
+        xs, ys = np.repeat(rank[at], 3), np.zeros(3 * len(change))
+        ys[1::3] = change
+        cd = np.repeat(label, 3)
+        s.trace(type="scatter", x=xs, y=ys, mode="lines", name=f"{st[g].label} (n = {int(at.sum())})",
+                customdata=cd, connectgaps=False,
+                line={"color": st[g].colour, "width": 1},
+                hovertemplate="Patient %{customdata} points/month<extra></extra>")
     if highlight is not None and highlight in d.index:
         i = float(d.index.get_loc(highlight))
         c = float(d.at[highlight, "change"])

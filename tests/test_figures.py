@@ -182,42 +182,40 @@ def test_heatmap_rows_terms_and_levels(shipped):
     assert lum == sorted(lum, reverse=True)
 
 
-def _path_segments(fig, group) -> set[tuple[float, ...]]:
-    """The segments a figure's path shapes of a legend group draw, as (x0, y0, x1, y1)."""
-    found = set()
-    for sh in fig.layout.shapes:
-        if sh.type == "path" and sh.legendgroup == group:
-            pieces = re.findall(r"M([^,LM]+),([^,LM]+)L([^,LM]+),([^,LM]+)", sh.path)
-            assert "".join(f"M{a},{b}L{c},{d}" for a, b, c, d in pieces) == sh.path  # nothing else in it
-            found |= {tuple(float(v) for v in p) for p in pieces}
-    return found
-
-
-def _at(*values) -> tuple[float, ...]:
-    return tuple(round(float(v), figures.PATH_DECIMALS) for v in values)
-
-
 @pytest.mark.parametrize("n", [figures.PAIRS_AS_ONE_LINE + 1, 2000])
-def test_large_slope_pairs_are_one_path_per_group_holding_each_pair_and_nothing_else(n):
-    """Above PAIRS_AS_ONE_LINE patients a group's pairs are one path shape: exactly each patient's segment from
-    (0, pre) to (1, post); its hover trace names each end of each pair and draws nothing."""
+def test_large_slope_pairs_are_one_line_showing_each_pair_and_nothing_else(n):
+    """Above PAIRS_AS_ONE_LINE patients a group's pairs are one unbroken line (one SVG path): every patient's
+    segment from (0, pre) to (1, post) is in it, and every other piece of it lies outside what is drawn (x
+    outside the pairs' axis range 0-1, or above the y range), so plotly clips it."""
     rng = np.random.default_rng(n)
     sl = pd.DataFrame({"pre_slope": rng.normal(-1, 0.6, n), "post_slope_3": rng.normal(-0.8, 0.6, n)},
                       index=[str(i) for i in range(n)])
     groups = {p: ("progressor" if i % 3 else "stable") for i, p in enumerate(sl.index)}
     fig = figures.slope_pairs(sl, 3, groups, highlight="7")
-    figures.validate(fig)
-    for g in ("progressor", "stable"):
-        mine = sl[[groups[p] == g for p in sl.index]]
-        assert _path_segments(fig, g) == {_at(0, r["pre_slope"], 1, r["post_slope_3"]) for _p, r in mine.iterrows()}
-        (hover,) = [t for t in fig.data if t.legendgroup == g and t.mode == "none"]
-        x, y = np.asarray(hover.x, float), np.asarray(hover.y, float)
-        named = {(hover.customdata[i][0], x[i]): y[i] for i in range(len(x)) if not np.isnan(y[i])}
-        assert named == {**{(p, 0.0): r["pre_slope"] for p, r in mine.iterrows()},
-                         **{(p, 1.0): r["post_slope_3"] for p, r in mine.iterrows()}}
-    # the highlighted patient is drawn over the pairs
+    x2, (y_lo, y_hi) = fig.layout.xaxis2, fig.layout.yaxis.range
+    assert list(x2.range) == [0, 1] and x2.visible is False
+    # x2's 0-1 lies over x's 0-1 (x's range is -0.25-1.25 over the whole width)
+    lo, hi = fig.layout.xaxis.range
+    assert x2.domain[0] == pytest.approx((0 - lo) / (hi - lo)) and x2.domain[1] == pytest.approx((1 - lo) / (hi - lo))
+    pair_traces = [t for t in fig.data if t.xaxis == "x2" and t.name and "n = " in t.name]
+    assert len(pair_traces) == 2
+    seen = {}
+    for t in pair_traces:
+        x, y = np.asarray(t.x, float), np.asarray(t.y, float)
+        assert not np.isnan(x).any() and not np.isnan(y).any()  # unbroken: one path
+        for j in range(len(x) - 1):
+            (xa, ya), (xb, yb) = (x[j], y[j]), (x[j + 1], y[j + 1])
+            if (xa, xb) == (0.0, 1.0):
+                seen[t.customdata[j][0]] = (ya, yb)
+                continue
+            assert (min(xa, xb) >= 1 or max(xa, xb) <= 0 or min(ya, yb) > y_hi), (j, xa, ya, xb, yb)
+    want = {p: (r["pre_slope"], r["post_slope_3"]) for p, r in sl.iterrows()}
+    assert seen == want
+    assert y_lo < min(sl.min()) and y_hi > max(sl.max())
+    # the highlighted patient is drawn over the pairs, on their axis, markers not cut at its ends
     h = next(t for t in fig.data if t.name == "Patient 7")
-    assert list(h.x) == [0.0, 1.0] and list(h.y) == [sl.loc["7", "pre_slope"], sl.loc["7", "post_slope_3"]]
+    assert h.xaxis == "x2" and h.cliponaxis is False
+    assert list(h.y) == [sl.loc["7", "pre_slope"], sl.loc["7", "post_slope_3"]]
 
 
 def test_message_figure_for_empty_views(shipped):
@@ -242,7 +240,7 @@ def test_every_view_figure_passes_plotly_validation(shipped):
             figures.validate(f)
 
 
-def test_large_waterfall_draws_needles_one_path_per_group():
+def test_large_waterfall_draws_needles_one_trace_per_group():
     rng = np.random.default_rng(5)
     n = figures.WATERFALL_BARS + 200
     ids = [str(i) for i in range(1, n + 1)]
@@ -251,19 +249,22 @@ def test_large_waterfall_draws_needles_one_path_per_group():
     groups = {p: "progressor" if int(p) % 3 else "stable" for p in ids}
     fig = figures.waterfall(slopes, 3, groups, highlight="7")
     figures.validate(fig)
-    assert not [t for t in fig.data if t.type == "bar"]
+    needles = [t for t in fig.data if t.name.split(" (")[0] in ("Progressors", "Stable")]
+    assert [t.mode for t in needles] == ["lines", "lines"]
     change = (slopes["post_slope_3"] - slopes["pre_slope"]).sort_values(ascending=False)
-    rank = {pid: float(i) for i, pid in enumerate(change.index)}  # x = rank of the change, y = the change
     seen = {}
-    for g in ("progressor", "stable"):
-        mine = [p for p in change.index if groups[p] == g]
-        # a needle from zero to each change, nothing else
-        assert _path_segments(fig, g) == {_at(rank[p], 0, rank[p], change[p]) for p in mine}
-        (tips,) = [t for t in fig.data if t.legendgroup == g and t.mode == "none"]
-        for x, y, label in zip(tips.x, tips.y, tips.customdata):
-            seen[label.split(":")[0]] = (x, y)
-            assert groups[label.split(":")[0]] == g
-    assert seen == {p: (rank[p], pytest.approx(change[p])) for p in ids}
+    for t in needles:
+        x, y, cd = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float), list(t.customdata)
+        # one unbroken line: up each needle and back to zero, then along the zero line to the next rank
+        assert (y[0::3] == 0).all() and (y[2::3] == 0).all() and (x[0::3] == x[1::3]).all()
+        assert (x[1::3] == x[2::3]).all() and not np.isnan(x).any() and not np.isnan(y).any()
+        for i in range(0, len(x), 3):
+            pid = cd[i].split(":")[0]
+            seen[pid] = (x[i], y[i + 1])
+            assert groups[pid] == ("progressor" if t.name.startswith("Progressors") else "stable")
+    assert set(seen) == set(ids)
+    for rank, (pid, c) in enumerate(change.items()):  # x = rank of the change, y = the change
+        assert seen[pid] == (rank, pytest.approx(c))
     assert [t for t in fig.data if t.name == "Patient 7"]
     assert f"n = {n}" in fig.layout.title.text
 
