@@ -120,7 +120,7 @@ def test_large_spaghetti_draws_each_distinct_segment_once_and_every_one():
         tuple(round(v, r) for v in seg) for seg in drawn)
 
 
-def test_large_spaghetti_shape_is_what_the_projector_thickens_and_the_legend_toggles():
+def test_large_spaghetti_shapes_carry_their_legend_group_and_thicken_for_the_projector():
     rows = pd.DataFrame({"patient_id": np.repeat([str(i) for i in range(1200)], 2), "month": np.tile([0.0, 3.0], 1200),
                          "measure": "ALSFRS", "value": np.tile([30.0, 28.0], 1200), "simulated": False})
     fig = figures.spaghetti(rows, "ALSFRS", {str(i): "progressor" if i % 2 else "stable" for i in range(1200)},

@@ -116,6 +116,14 @@ def test_large_weakness_and_safety_views(lpage, large):
                      "return [...new Set(gd._fullData.filter(t => / \\(n = /.test(t.name)).map(t => t.mode))];")
     assert sorted(modes) == ["lines", "none"]  # the legend entry, and the points for hover (drawn as shapes)
     assert fig_eval(lpage, "ws-grid", "return gd._fullLayout.shapes.filter(s => s.type === 'path').length;") >= 4
+    # the group's legend entry hides its lines in every panel: the path shapes are no longer drawn
+    drawn_paths = """return [...gd.querySelectorAll('.shapelayer path')]
+                       .filter(p => ((p.getAttribute('d') || '').match(/M/g) || []).length > 1).length;"""
+    assert fig_eval(lpage, "ws-grid", drawn_paths) >= 4
+    lpage.locator("#ws-grid .legend .traces").first.click()
+    wait_fig(lpage, "ws-grid", "gd._fullLayout.shapes.filter(s => s.type === 'path')"
+                               ".every(s => s.visible === 'legendonly')", timeout=30000)
+    assert fig_eval(lpage, "ws-grid", drawn_paths) == 0
     _open(lpage, url, "?tab=safety")
     wait_fig(lpage, "ae-heatmap", "gd._fullData.length > 0 && gd._fullData[0].type === 'heatmap'", timeout=60000)
     rows = fig_eval(lpage, "ae-heatmap", "return gd._fullData[0].y.length;")
