@@ -79,6 +79,9 @@ class Details:
     content: tuple = ()
     open: bool = False
     css: str = "details-block"
+    #: what the disclosure is about, unchanged when its counts change (a body system): a disclosure the reader
+    #: opened stays open when a filter change redraws its table (assets/html_block.js); default: the summary
+    key: str = ""
 
 
 Block = TableText | Notice | Heading | Para | Details
@@ -104,9 +107,9 @@ def cell_text(cell) -> str:
 
 
 def esc(x) -> str:
-    """Text as HTML text or a quoted attribute value: ``& < > " '`` escaped, and also ``{ }`` (the dashboard's
-    block renderer reads the HTML as JSX, where a brace would start an expression) and newlines (a blank line
-    would end the block)."""
+    """Text as HTML text or a quoted attribute value: ``& < > " '`` escaped, and also ``{ }`` and newlines (kept
+    from when the dashboard read these blocks as JSX and Markdown, where a brace starts an expression and a blank
+    line ends a block: as character references they show the same in any HTML)."""
     return (_html.escape("" if x is None else str(x)).replace("{", "&#123;").replace("}", "&#125;")
             .replace("\n", "&#10;"))
 
@@ -134,7 +137,8 @@ def blocks_html(content: Blocks, live: bool = False) -> str:
             level = min(max(b.level, 3), 4)
             out.append(f"<h{level}>{esc(b.text)}</h{level}>")
         elif isinstance(b, Details):
-            out.append(f"<details class='{esc(b.css)}'{' open' if b.open else ''}><summary>{esc(b.summary)}"
+            out.append(f"<details class='{esc(b.css)}' data-key='{esc(b.key or b.summary)}'"
+                       f"{' open' if b.open else ''}><summary>{esc(b.summary)}"
                        f"</summary>{blocks_html(b.content, live)}</details>")
         else:
             out.append(f"<p class='{esc(b.css)}'>{esc(b.text)}</p>" if b.css else f"<p>{esc(b.text)}</p>")
@@ -756,7 +760,7 @@ def hierarchy_blocks(h, labels: dict[str, str] | None = None, id: str | None = N
         per = "; ".join([f"{labels.get(g, g)} {_n_pct(c)}" for g, c in zip(groups, b.counts)]
                         + [f"overall {_n_pct(b.overall)}, {b.overall.events} events"])
         table = _table(header, [[t.term, *cells(t)] for t in b.terms])
-        out.append(Details(f"{b.body_system} — {per}", (table,)))
+        out.append(Details(f"{b.body_system} — {per}", (table,), key=b.body_system))
     return tuple(out)
 
 
@@ -844,7 +848,7 @@ def changes_blocks(d, limit: int = 30) -> tuple[Block, ...]:
             return None
         more = [Para(f"… and {len(items) - limit} more (python -m dashboard diff lists them all).")] \
             if len(items) > limit else []
-        return Details(f"{summary}: {len(items)}", (_table(header, items[:limit]), *more))
+        return Details(f"{summary}: {len(items)}", (_table(header, items[:limit]), *more), key=summary)
 
     parts = [
         listed("New patients", [[f"Patient {p}"] for p in d.new_patients], ["Patient"]),

@@ -13,6 +13,7 @@ from . import cohorts, figures, ids, stats
 from .cohorts import CATEGORIES, DEFAULT_MIN_DECLINE, DEFAULT_POPULATION, RANGES, CohortFilter
 from .data import MEASURES, Dataset, functional_measure
 from .formatting import METHODS, PLOTLY_CONFIG, Blocks, blocks_html
+from .html_block import HtmlBlock
 from .state import SLIDER_STEP, grouping_options, population_options, slider_bounds, unrecorded_categories  # noqa: F401  (slider_bounds: re-exported for callers of layout)
 from .views import REGISTRY, Option, Slot, View, offered
 
@@ -309,13 +310,14 @@ def render(content: Blocks):
     """Formatting blocks (tables, notices, headings, paragraphs, disclosures) as one component, None for nothing.
 
     The blocks are written as HTML by :func:`formatting.blocks_html` (every text escaped, as in the report) and
-    drawn by one ``dcc.Markdown``: a table of 100 cells is one component, not 100.  Dash's renderer re-checks
-    every mounted component on each update of a page, and each new component is one more update: a view of
-    several tables as components spent most of a filter change there."""
+    drawn by one :class:`html_block.HtmlBlock` (the browser's own HTML parser): a table of 100 cells is one
+    component, not 100.  Dash's renderer re-checks every mounted component on each update of a page, and each
+    new component is one more update: a view of several tables as components spent most of a filter change
+    there."""
     text = blocks_html(content, live=True)
     if not text:
         return None
-    return dcc.Markdown(f"<div class='blocks'>{text}</div>", dangerously_allow_html=True, className="blocks-host")
+    return HtmlBlock(html=f"<div class='blocks'>{text}</div>", className="blocks-host")
 
 
 def flow_diagram(flow) -> html.Div:

@@ -303,7 +303,7 @@ def open_session_blocks(content, ids: set[str]):
             out.append(Para("(A patient-level table, left out of the open-session report.)", "method"))
         elif isinstance(b, Details):
             inner = open_session_blocks(b.content, ids)
-            out.append(Details(b.summary, inner, b.open, b.css))
+            out.append(Details(b.summary, inner, b.open, b.css, b.key))
         elif isinstance(b, Para) and _names_patients([b.text], ids):
             continue
         else:

@@ -477,8 +477,10 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
     group_of = group_of or {}
     p = patients.assign(patient_id=patients["patient_id"].astype(str)).set_index("patient_id")
     ids = [str(i) for i in (patient_ids if patient_ids is not None else p.index)]
-    a = ae.assign(patient_id=ae["patient_id"].astype(str))
-    fatal = a[_col(a, "severity").eq("Death").fillna(False).astype(bool) & a["patient_id"].isin(ids)]
+    # the fatal events of the patients first, then their ids as text (not every event's)
+    fatal = ae[_col(ae, "severity").eq("Death").fillna(False).astype(bool).to_numpy()]
+    fatal = fatal.assign(patient_id=fatal["patient_id"].astype(str))
+    fatal = fatal[fatal["patient_id"].isin(ids)]
     # plain dicts: a pandas lookup per patient took 0.15 s for the 5,000 patients of a selection
     died = dict(zip(p.index, _col(p, "died").to_numpy(dtype=object)))
     death_day = dict(zip(p.index, _col(p, "death_day").to_numpy(dtype=object)))
@@ -489,8 +491,9 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
     # the fatal events' days and causes (each term once, in the events' order) ...
     start = pd.to_numeric(_col(fatal, "start_day"), errors="coerce")
     last = start + (pd.to_numeric(_col(fatal, "duration_days"), errors="coerce") - 1).clip(lower=0)
-    by_event = fatal.assign(_start=start, _last=last).groupby("patient_id", sort=False).agg(
-        last=("_last", "min"), start=("_start", "min"))
+    # one min over both columns (a named .agg() costs several times as much: 3 ms of a 26-patient view)
+    by_event = (pd.DataFrame({"last": last, "start": start}).groupby(fatal["patient_id"], sort=False)
+                .min())
     terms: dict[str, dict[str, None]] = {}
     for pid, term in zip(fatal["patient_id"], fatal["term"].astype(str)):
         terms.setdefault(pid, {})[term] = None
@@ -508,10 +511,11 @@ def deaths(ae: pd.DataFrame, patients: pd.DataFrame, measurements: pd.DataFrame 
         days[pid] = day
     # ... and the non-simulated measurements after each death's day (after day 0 where it has none)
     after_by: dict[str, tuple[tuple[str, ...], float]] = {}
-    if measurements is not None and len(measurements):
-        m = measurements[~measurements["simulated"].astype(bool)]
+    if listed and measurements is not None and len(measurements):
+        # the listed patients' rows first (ids as text: a categorical or string column compares to text alike)
+        m = measurements[measurements["patient_id"].astype(str).isin(listed).to_numpy()
+                         & ~measurements["simulated"].astype(bool).to_numpy()]
         m = m.assign(patient_id=m["patient_id"].astype(str), measure=m["measure"].astype(str))
-        m = m[m["patient_id"].isin(listed)]
         day_of = m["patient_id"].map(days).astype(float)
         late = m[((m["month"] * DAYS_PER_MONTH > day_of + 0.5) & day_of.notna()) | (day_of.isna() & (m["month"] > 0))]
         for pid, rows in late.groupby("patient_id", sort=False):

@@ -609,8 +609,8 @@ def ae_incidence(ae: pd.DataFrame, ids: Sequence[str], by: str | None = None) ->
     cols = keys + ["patients", "events", "percent"]
     if a.empty:
         return pd.DataFrame(columns=cols)
-    g = a.groupby(keys, observed=True, dropna=False).agg(patients=("patient_id", "nunique"),
-                                                         events=("patient_id", "size")).reset_index()
+    by_key = a.groupby(keys, observed=True, dropna=False)["patient_id"]  # (a named .agg() is several times slower)
+    g = pd.DataFrame({"patients": by_key.nunique(), "events": by_key.size()}).reset_index()
     g["percent"] = (100.0 * g["patients"] / n) if n else None
     g = g.sort_values(["patients", "events", "term"], ascending=[False, False, True],
                       kind="stable").reset_index(drop=True)

@@ -126,15 +126,15 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
 
 
 def texts(component) -> str:
-    """All text in a component tree (the text of the HTML blocks a ``dcc.Markdown`` draws included)."""
+    """All text in a component tree (the text of the HTML blocks an ``HtmlBlock`` draws included)."""
     if component is None:
         return ""
     if isinstance(component, (str, int, float)):
         return str(component)
     if isinstance(component, (list, tuple)):
         return " ".join(texts(c) for c in component)
-    if type(component).__name__ == "Markdown":
-        return " ".join(html_texts(component.children))
+    if type(component).__name__ == "HtmlBlock":
+        return " ".join(html_texts(component.html))
     return texts(getattr(component, "children", None))
 
 
@@ -187,9 +187,9 @@ def html_tables(component) -> list[dict]:
             for x in c:
                 walk(x)
             return
-        if type(c).__name__ == "Markdown":
+        if type(c).__name__ == "HtmlBlock":
             p = _HTMLTexts()
-            p.feed(c.children)
+            p.feed(c.html)
             for t in p.tables:
                 found.append({**t, "rows": [r for r in t["rows"][1:] if r]})
             return

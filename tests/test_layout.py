@@ -52,3 +52,38 @@ def test_left_out_patients_are_grouped_by_reason_and_named_at_most_thirty_per_ro
     assert first.startswith("1, 2, 4, 5, 7") and first.endswith(f"… and {47 - LEFT_OUT_IDS} more")
     assert len(first.split(" … ")[0].split(", ")) == LEFT_OUT_IDS
     assert t.rows[1][4] == ", ".join(str(i) for i in range(3, 71, 3))
+
+
+def test_blocks_are_one_html_block_with_every_text_escaped():
+    """The view's blocks reach the page as one HtmlBlock (the browser's own HTML parser draws them): every text
+    from the data is escaped, a disclosure's key too, so the fragment holds no element made from the data."""
+    hostile = '<img src=x onerror="alert(1)">{x}\'"'
+    block = layout.render((formatting.Para(hostile),
+                           formatting.Details(f"{hostile} — 3 patients", (formatting.Para("inside"),), key=hostile)))
+    assert type(block).__name__ == "HtmlBlock" and block.className == "blocks-host"
+    fragment = block.html
+    assert "<img" not in fragment and "{x}" not in fragment and 'onerror="' not in fragment
+    assert "data-key='&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#123;x&#125;&#x27;&quot;'" in fragment
+    assert texts(block).count(hostile) == 2  # the paragraph and the summary, shown as the same characters
+    assert layout.render(()) is None
+
+
+def test_body_system_disclosures_keep_their_key_when_their_counts_change():
+    """A reader's open body system stays open across a filter change (assets/html_block.js reopens the
+    disclosures of the same key): the key is the body system, not its counts."""
+    from dashboard import safety
+
+    ae = pd.DataFrame({"patient_id": ["1", "2", "3"], "term": ["Headache", "Migraine", "Cough"],
+                       "preferred_term": ["Headache", "Migraine", "Cough"],
+                       "body_system": ["Nervous system disorders", "Nervous system disorders",
+                                       "Respiratory disorders"],
+                       "serious": False, "related": False, "severity": "Mild"})
+    keys = []
+    for ids in (["1", "2", "3"], ["1", "3"]):
+        blocks = formatting.hierarchy_blocks(safety.hierarchy(ae, ids))
+        keys.append([(b.key, b.summary) for b in blocks if isinstance(b, formatting.Details)])
+    assert [k for k, _s in keys[0]] == [k for k, _s in keys[1]] == ["Nervous system disorders",
+                                                                     "Respiratory disorders"]
+    assert keys[0][0][1] != keys[1][0][1]  # the summary's counts changed, its key did not
+    assert "data-key='Nervous system disorders'" in layout.render(
+        formatting.hierarchy_blocks(safety.hierarchy(ae, ["1"]))).html

@@ -156,7 +156,7 @@ def test_open_report_names_no_pilot_patient_and_says_it_is_open(pilot):
     closed = reports.html_report(pilot, c, generated_at="x", confidentiality="Closed session: DSMB members only")
     assert "01-701-1211" in closed and "Xanomeline High Dose" in closed
     assert closed.count("Closed session: DSMB members only") >= 4  # top, bottom, both print boxes
-    assert "<details class='details-block'><summary>" in closed
+    assert "<details class='details-block' data-key='" in closed and "<summary>" in closed
 
 
 def test_report_cli_open_and_confidential(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """Dataset text is shown as text, never run or parsed as markup (the tables are drawn from escaped HTML).
 
-The view tables are one ``dcc.Markdown`` each, drawn from the HTML that ``formatting.blocks_html`` writes (every
-text escaped); Dash reads that HTML as JSX, where ``{...}`` would be an expression.  An adverse-event term made of
+The view tables are one ``HtmlBlock`` each (``dashboard/html_block.py``), drawn by the browser's HTML parser from
+the HTML that ``formatting.blocks_html`` writes (every text escaped); an earlier ``dcc.Markdown`` read that HTML as
+JSX, where ``{...}`` would be an expression.  An adverse-event term made of
 markup, an event handler, JSX braces and quotes must reach the page as the same characters, in the tables and
 the heatmap, and run nothing.
 """

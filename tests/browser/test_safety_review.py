@@ -102,6 +102,27 @@ def test_pilot_safety_view(cpage, pilot_url):
     snap(page, "safety-swimmer", "#ae-swimmer")
 
 
+def test_an_opened_body_system_stays_open_across_a_filter_change(cpage, pilot_url):
+    """The hierarchy is drawn again on a filter change (assets/html_block.js sets the new HTML): the body system
+    the reader opened stays open, by its name, though its counts and the systems around it change."""
+    page = cpage
+    page.goto(pilot_url + "/?tab=safety")
+    wait_ready(page, timeout=60_000)
+    systems = page.locator("#ae-incidence details")
+    keys = systems.evaluate_all("ds => ds.map(d => d.dataset.key)")
+    assert len(keys) > 3 and len(set(keys)) == len(keys)
+    key = keys[2]
+    opened = page.locator(f"#ae-incidence details[data-key='{key}']")
+    opened.locator("summary").click()
+    expect(opened.locator("table")).to_be_visible()
+    before = opened.locator("summary").inner_text()
+    page.locator("#sex input[value='F']").click()
+    wait_ready(page, timeout=60_000)
+    expect(opened.locator("summary")).not_to_have_text(before)  # drawn again: its counts are the women's
+    assert systems.evaluate_all("ds => ds.filter(d => d.open).map(d => d.dataset.key)") == [key]
+    expect(opened.locator("table")).to_be_visible()
+
+
 def test_pilot_heatmap_by_body_system_and_presented_has_no_overprint(cpage, pilot_url):
     page = cpage
     open_heatmap(page, pilot_url, "level=body_system")
