@@ -46,6 +46,9 @@ class TableText:
     #: DOM id of the table in the dashboard (tests and links find it by this).
     id: str | None = None
     css: str = "data-table"
+    #: column widths in em (a table of fixed layout), in the HTML itself so that the dashboard and the report
+    #: draw them alike; None: the column takes the rest; empty: the browser's automatic layout
+    widths: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,11 @@ def blocks_html(content: Blocks, live: bool = False) -> str:
             body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
             cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
             attrs = f" class='{esc(b.css)}'" + (f" id='{esc(b.id)}'" if b.id else "")
-            out.append(f"<table{attrs}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            cols = ("<colgroup>" + "".join("<col>" if w is None else f"<col style='width:{w:g}em'>"
+                                           for w in b.widths) + "</colgroup>") if b.widths else ""
+            if b.widths:
+                attrs += " style='table-layout:fixed'"
+            out.append(f"<table{attrs}>{cap}{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Notice):
             role = "status" if live else "note"
             out.append(f"<div class='notice notice-{esc(b.kind)}' role='{role}'>{esc(b.text)}</div>")
@@ -146,8 +153,8 @@ def blocks_html(content: Blocks, live: bool = False) -> str:
 
 
 def _table(header: Sequence[str], rows, caption: str | None = None, id: str | None = None,
-           css: str = "data-table") -> TableText:
-    return TableText(tuple(header), tuple(tuple(r) for r in rows), caption, id, css)
+           css: str = "data-table", widths: tuple[float | None, ...] = ()) -> TableText:
+    return TableText(tuple(header), tuple(tuple(r) for r in rows), caption, id, css, widths)
 
 
 # ---------------------------------------------------------------- figure configuration
@@ -331,6 +338,10 @@ def left_out_table(rows: Sequence[tuple[str, float, str, str]]) -> TableText:
 
 MIXED_HEADER = ["Group", "Window", "Patients / values", "Pre slope (points/month)",
                 "Slope change after day 0 [95% CI]", "p", "Note"]
+#: The mixed-model tables' column widths (em: they follow presentation mode's larger type), the same in every
+#: window's table; the note takes the rest.  "(points/month)" in bold needs 9em and the cell's padding (6.5em
+#: ran it into the next heading).
+MIXED_WIDTHS = (9, 7.5, 8.5, 10, 14.5, 4.5, None)
 
 
 def mixed_row(group: str, r: dict) -> list[str]:
@@ -343,8 +354,10 @@ def mixed_row(group: str, r: dict) -> list[str]:
 
 
 def mixed_table(rows: list[tuple[str, dict]]) -> TableText:
-    """One window's mixed models (one row per group); the windows' tables share their column widths (CSS)."""
-    return _table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows], css="data-table mixed-table")
+    """One window's mixed models (one row per group); the windows' tables share their column widths
+    (:data:`MIXED_WIDTHS`)."""
+    return _table(MIXED_HEADER, [mixed_row(g, r) for g, r in rows], css="data-table mixed-table",
+                  widths=MIXED_WIDTHS)
 
 
 # ---------------------------------------------------------------- shares

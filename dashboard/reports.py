@@ -226,9 +226,6 @@ th{background:#f6f8fa}.meta{color:#4a5058}
 .notice-warn{background:#fff8e1;border-color:#e69f00}.verdict{font-weight:600}
 .conflict{color:#7a1f00;font-weight:600}.since{font-weight:600;color:#0b5394}
 details summary{cursor:pointer;padding:3px 0}
-.mixed-table{table-layout:fixed}.mixed-table th:nth-child(1){width:9em}.mixed-table th:nth-child(2){width:7.5em}
-.mixed-table th:nth-child(3){width:8.5em}.mixed-table th:nth-child(4){width:6.5em}
-.mixed-table th:nth-child(5){width:14.5em}.mixed-table th:nth-child(6){width:4.5em}
 .mixed-table td:not(:first-child):not(:last-child){white-space:nowrap}
 .group-model-table td:nth-child(n+3){white-space:nowrap}
 .confidential{font-weight:600;color:#7a1f00;text-align:center;font-size:.85rem;margin:4px 0}

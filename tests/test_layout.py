@@ -87,3 +87,16 @@ def test_body_system_disclosures_keep_their_key_when_their_counts_change():
     assert keys[0][0][1] != keys[1][0][1]  # the summary's counts changed, its key did not
     assert "data-key='Nervous system disorders'" in layout.render(
         formatting.hierarchy_blocks(safety.hierarchy(ae, ["1"]))).html
+
+
+def test_mixed_tables_carry_their_column_widths_in_the_html():
+    """The four windows' tables share their column widths in the dashboard and the report alike: the widths are
+    written into the table (one declaration, formatting.MIXED_WIDTHS), not kept in two stylesheets."""
+    row = {"window_months": 3, "n_patients": 12, "n_observations": 59, "converged": True, "pre_slope": -0.748,
+           "slope_change": 0.386, "ci95_low": 0.154, "ci95_high": 0.619, "p": 0.0004, "note": None}
+    fragment = formatting.blocks_html(formatting.mixed_table([("All", row)]))
+    assert "style='table-layout:fixed'" in fragment
+    cols = fragment[fragment.index("<colgroup>"):fragment.index("</colgroup>")]
+    assert cols.count("<col ") + cols.count("<col>") == len(formatting.MIXED_HEADER) == len(formatting.MIXED_WIDTHS)
+    assert "<col style='width:9em'>" in cols and "<col style='width:10em'>" in cols and cols.endswith("<col>")
+    assert "<colgroup>" not in formatting.blocks_html(formatting.serious_listing(_events(2)))

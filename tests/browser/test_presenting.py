@@ -281,14 +281,15 @@ def test_tables_side_by_side_are_never_clipped(page, server_url):
         assert cut == [], f"at {width}x{height}: {cut}"
 
 
-#: The mixed-model tables (one per window) on the page: each one's column widths and the cells that wrap,
-#: except the group's name and the note (text that may take lines)
+#: The mixed-model tables (one per window) on the page: each one's column widths, the cells that wrap (except
+#: the group's name and the note, text that may take lines), and the cells, headers too, whose text is wider
+#: than their column (a heading's word ran into the next column's)
 MIXED_TABLES = """(selector) => [...document.querySelectorAll(selector)].map(t => {
   const widths = [...t.querySelectorAll('thead th')].map(e => Math.round(e.getBoundingClientRect().width));
   const wrapped = [...t.querySelectorAll('tbody tr')].flatMap(tr => [...tr.children].slice(1, -1)).filter(td => {
     const r = document.createRange(); r.selectNodeContents(td);
     return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; }).map(td => td.textContent);
-  const over = [...t.querySelectorAll('td')].filter(td => td.scrollWidth > td.clientWidth + 1)
+  const over = [...t.querySelectorAll('th, td')].filter(td => td.scrollWidth > td.clientWidth + 1)
     .map(td => td.textContent);
   return {widths, wrapped, over}; })"""
 
