@@ -235,3 +235,20 @@ def test_every_download_is_audited(app, tmp_path, monkeypatch):
     assert lines[0]["filename"] == out["filename"] and "incidence" in out["filename"]
     assert lines[0]["sha256"] == hashlib.sha256(out["content"].encode()).hexdigest()
     assert lines[0]["filter"] == {"cohort": "stable"}
+
+
+def test_the_page_loads_no_core_js_and_serves_regenerator_runtime_before_the_renderer(app):
+    """Dash's @babel/polyfill (core-js 2) replaced Chromium's parseInt, parseFloat and trim with functions 10-50
+    times slower, which plotly.js calls while drawing.  The page leaves it out; the one global Dash's bundles need
+    from it, regeneratorRuntime, comes from assets/regenerator-runtime.js, before the renderer starts."""
+    import re
+
+    page = app.server.test_client().get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts, page[:500]
+    assert not [s for s in scripts if "polyfill" in s]
+    runtime = [i for i, s in enumerate(scripts) if s.startswith("/assets/regenerator-runtime.js")]
+    renderer = [i for i, s in enumerate(scripts) if "dash_renderer" in s]
+    assert len(runtime) == 1 and len(renderer) == 1 and runtime[0] < renderer[0]
+    body = app.server.test_client().get(scripts[runtime[0]]).get_data(as_text=True)
+    assert "regeneratorRuntime = runtime" in body and "MIT License" in body

@@ -199,6 +199,29 @@ def test_page_loads_with_header_and_default_count(page, server_url, ds):
     snap(page, "overview-default")
 
 
+def test_the_page_runs_on_the_browsers_own_builtins(page, server_url):
+    """Dash's @babel/polyfill put core-js 2 in the page, which took Chromium's parseInt, parseFloat and trim for
+    broken (U+180E) and replaced them with its own, 10-50 times slower, under plotly.js's drawing.  The page now
+    has the browser's own: read through a fresh frame's Function.prototype.toString, which core-js does not
+    patch (it makes its replacements' toString say "[native code]").  Dash's bundles still find
+    regeneratorRuntime, and the async components (the graphs, the sliders) load with a clean console."""
+    open_app(page, server_url, "?tab=fvc")
+    page.wait_for_selector("#fvc-spaghetti .main-svg")
+    found = page.evaluate("""() => {
+      const frame = document.createElement('iframe'); document.body.appendChild(frame);
+      const source = frame.contentWindow.Function.prototype.toString;
+      const builtins = {parseInt, parseFloat, Number, Promise, trim: String.prototype.trim,
+                        'Number.parseFloat': Number.parseFloat, 'Array.from': Array.from};
+      const out = {};
+      for (const [name, f] of Object.entries(builtins)) out[name] = source.call(f).includes('[native code]');
+      frame.remove();
+      out.regeneratorRuntime = typeof regeneratorRuntime === 'object' && typeof regeneratorRuntime.mark === 'function';
+      out.coreJs = '__core-js_shared__' in window;
+      return out; }""")
+    assert found == {"parseInt": True, "parseFloat": True, "Number": True, "Promise": True, "trim": True,
+                     "Number.parseFloat": True, "Array.from": True, "regeneratorRuntime": True, "coreJs": False}
+
+
 # ---------------------------------------------------------------- 2. every view, by clicking and by URL
 
 
