@@ -266,3 +266,29 @@ def test_the_endpoint_travels_in_the_address(pilot, trial):
     assert r.endpoint == "death" and "endpoint='TTDE' is not an endpoint of this dataset" in r.notice[0].text
     bad = state.reconcile(ids.URL, "?tab=survival&endpoint=%3Cb%3E", state.Controls(), pilot)
     assert bad.notices == ("endpoint='<b>' ignored: not a code of this view's choices",)
+
+
+def test_every_view_draws_only_trace_types_its_template_styles(shipped, trial, pilot):
+    """figures._template keeps plotly_white's defaults for figures.TRACE_TYPES only: a figure of another type
+    would lose its plotly_white styling without a word.  Every figure of every view, on three datasets (one
+    arm, two arms with deaths, the CDISC pilot's three), by arm and by progression."""
+    import plotly.io as pio
+
+    from dashboard import figures
+
+    seen = set()
+    for ds in (shipped, trial, pilot):
+        for flt in (CohortFilter(), CohortFilter(group_by="arm"), CohortFilter(population="compare")):
+            cohort = cohorts.select(ds, flt)
+            for view in views.REGISTRY:
+                if view.available(ds) is not None:
+                    continue
+                result = views.run(view.key, ds, cohort, None)
+                for slot in view.slots:
+                    if slot.kind == "figure":
+                        seen |= {t.type for t in getattr(result, slot.attr).data}
+    assert seen == set(figures.TRACE_TYPES), seen
+    full = pio.templates["plotly_white"].to_plotly_json()
+    ours = figures._template()
+    assert ours["data"] == {k: full["data"][k] for k in figures.TRACE_TYPES}
+    assert ours["layout"] == {k: v for k, v in full["layout"].items() if k not in figures.UNUSED_TEMPLATE_LAYOUT}
