@@ -132,10 +132,11 @@ def blocks_html(content: Blocks, live: bool = False) -> str:
             body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in r) + "</tr>" for r in b.rows)
             cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
             attrs = f" class='{esc(b.css)}'" + (f" id='{esc(b.id)}'" if b.id else "")
-            cols = ("<colgroup>" + "".join("<col>" if w is None else f"<col style='width:{w:g}em'>"
-                                           for w in b.widths) + "</colgroup>") if b.widths else ""
+            cols = ""
             if b.widths:
                 attrs += " style='table-layout:fixed'"
+                cols = "<colgroup>" + "".join("<col>" if w is None else f"<col style='width:{w:g}em'>"
+                                              for w in b.widths) + "</colgroup>"
             out.append(f"<table{attrs}>{cap}{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Notice):
             role = "status" if live else "note"
