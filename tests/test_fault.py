@@ -1,5 +1,9 @@
 """Fault test: SIGKILL a gunicorn worker under load (with login on: every simulated user signs in, #16);
-only its in-flight requests may fail, and the server heals."""
+only its in-flight requests may fail, and the server heals.
+
+What is asserted does not depend on the machine's speed: each simulated user has at most one request in flight,
+so the kill can fail at most one request a user, all of them when the worker dies (not later), and the users
+go on being served by the other worker and the replacement."""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import time
 
 from tests.browser.conftest import REPO, free_port, start_gunicorn, stop, wait_http
 
-THREADS_PER_WORKER = 4  # dashboard/gunicorn_conf.py: gthread workers with 4 threads
+USERS = 12
+# a request in flight on the killed worker fails when the kernel resets its connection; a loaded 2-core
+# machine can take a moment to schedule the client thread that sees it
+FAILURE_WINDOW = 3.0
 
 
 def _load_module():
@@ -42,22 +49,34 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
             time.sleep(0.2)
         before = _workers(proc.pid)
         assert len(before) == 2
-        killed = []
+        killed, killed_at = [], []
         stats = load.Stats()
 
         def tick(elapsed):
             # once every user has signed in (12 scrypt checks on a busy machine can take seconds), mid-run
-            if elapsed > 4 and not killed and (len(stats.latencies.get("login", [])) >= 12 or elapsed > 8):
-                os.kill(before[0], signal.SIGKILL)
+            if elapsed > 4 and not killed and (len(stats.latencies.get("login", [])) >= USERS or elapsed > 8):
+                with stats.lock:  # no request ends while the kill's time is taken
+                    killed_at.append(time.monotonic())
+                    os.kill(before[0], signal.SIGKILL)
                 killed.append(before[0])
 
-        stats, elapsed = load.run_load(url, users=12, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick,
+        stats, elapsed = load.run_load(url, users=USERS, duration=12, think=(0.2, 0.6), seed=3, on_tick=tick,
                                        credentials=credentials, stats=stats)
         assert killed, "the worker was never killed"
-        assert stats.requests > 200, stats.requests
+        t_kill = killed_at[0]
+        failed_at = [t - t_kill for t, ok in stats.ends if not ok]
+        served_after = sum(1 for t, ok in stats.ends if ok and t > t_kill + FAILURE_WINDOW)
         print(f"fault test: {stats.requests} requests, {len(stats.failures)} failed after SIGKILL of worker"
-              f" {killed[0]}: {stats.failures}")
-        assert len(stats.failures) <= THREADS_PER_WORKER, stats.failures
+              f" {killed[0]} (at {', '.join(f'+{d:.2f} s' for d in failed_at) or '-'}), {served_after} served after"
+              f" +{FAILURE_WINDOW} s: {stats.failures}")
+        # under load at the kill: every user had signed in and was clicking
+        assert sum(1 for t, ok in stats.ends if ok and t < t_kill) >= 2 * USERS
+        # only the requests in flight at the kill failed: at most one a user, none before it, none later
+        assert len(failed_at) <= USERS, stats.failures
+        assert all(0 <= d <= FAILURE_WINDOW for d in failed_at), failed_at
+        assert all("HTTP" not in f for f in stats.failures), stats.failures  # lost connections, never an error page
+        # the users went on being served
+        assert served_after >= 2 * USERS, served_after
         # the master replaced the worker by itself, and the server answers normally
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
