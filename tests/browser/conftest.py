@@ -79,7 +79,8 @@ def stop(proc) -> None:
 def server_url():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc = start_gunicorn(port, log_path=ARTIFACTS / "gunicorn.log")
+    # one server per pytest-xdist worker (tests/run.sh runs the suite on two), each with its own log
+    proc = start_gunicorn(port, log_path=ARTIFACTS / f"gunicorn-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/", proc=proc)
