@@ -125,6 +125,11 @@ PRESENT_HEATMAP_ROWS, PRESENT_ROW_PX = 20, 34
 #: ... and labels at most this many of its columns (labels of 20 px need about 26 px each), of at most this
 #: many characters
 PRESENT_HEATMAP_TERMS, PRESENT_TERM_CHARS = 30, 16
+#: The left margin (px), and what each line of a y-axis title after the first adds to it.  A margin that
+#: already fits spares plotly.js a second drawing: where automargin has to widen it (a two-line title needed
+#: 92 px, not 64), plotly draws the figure again, which doubled the first drawing of the waterfall (43 -> 20 ms)
+#: and of the slope pairs (34 -> 15 ms), and made every redraw of the waterfall twice as slow.
+LEFT_MARGIN, Y_TITLE_LINE_PX = 64, 36
 #: A legend under the plot starts this many font sizes under it (tick labels and the x-axis title above it).
 LEGEND_GAP = 4.4
 #: The figures' font size, their title's (plotly: 1.4 times the font) and the projector's (for_projector).
@@ -262,7 +267,8 @@ class _Spec:
             title={"text": title_text(title, n, simulated), "x": 0.01, "xanchor": "left", **(title_style or {})},
             template=_template(),
             font={"family": FONT, "size": BASE_FONT, "color": "#222"},
-            margin={"l": 64, "r": 24, "t": 76 if simulated else 56, "b": 110},
+            margin={"l": LEFT_MARGIN + Y_TITLE_LINE_PX * (y_title or "").count("<br>"), "r": 24,
+                    "t": 76 if simulated else 56, "b": 110},
             height=height,
             hoverlabel={"namelength": -1},
             # legend under the x-axis title, so it never covers the title or the data

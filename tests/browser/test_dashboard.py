@@ -222,6 +222,25 @@ def test_the_page_runs_on_the_browsers_own_builtins(page, server_url):
                      "Number.parseFloat": True, "Array.from": True, "regeneratorRuntime": True, "coreJs": False}
 
 
+def test_left_margins_fit_the_axis_titles_so_plotly_draws_once(page, server_url):
+    """A margin that plotly's automargin has to widen makes plotly.js draw the figure a second time: the slope
+    pairs' and the waterfall's two-line y titles needed 92 px of a 64 px margin, which doubled their first
+    drawing and every redraw of the waterfall.  Their margins now fit: plotly draws with the margin set."""
+    margins = {}
+    for query, gids in (("?tab=alsfrs", ["alsfrs-spaghetti", "alsfrs-slope-pairs", "alsfrs-waterfall"]),
+                        ("?tab=fvc", ["fvc-spaghetti"]), ("?tab=weakness", ["ws-grid", "ws-mean"])):
+        open_app(page, server_url, query)
+        for gid in gids:
+            wait_fig(page, gid, "gd._fullLayout._size && gd.querySelector('.ytitle')")
+            margins[gid] = fig_eval(page, gid, "return [gd._fullLayout.margin.l, Math.round(gd._fullLayout._size.l),"
+                                               " gd.querySelector('.ytitle').getBoundingClientRect().left"
+                                               " - gd.getBoundingClientRect().left];")
+    # plotly drew with the margin set (not widened), and the y title is inside the figure
+    assert {gid: m[0] for gid, m in margins.items()} == {gid: m[1] for gid, m in margins.items()}, margins
+    assert all(m[2] >= 0 for m in margins.values()), margins
+    assert margins["alsfrs-waterfall"][0] > margins["alsfrs-spaghetti"][0]  # the two-line title's room
+
+
 # ---------------------------------------------------------------- 2. every view, by clicking and by URL
 
 
