@@ -52,14 +52,14 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     requests: int = 0
-    # (time.monotonic() at the answer or the error, ok) for every request, in the order they ended
-    ends: list[tuple[float, bool]] = field(default_factory=list)
+    # (time.monotonic() at the answer or the error, kind, ok) for every request, in the order they ended
+    ends: list[tuple[float, str, bool]] = field(default_factory=list)
 
     def add(self, kind: str, seconds: float, ok: bool, detail: str = ""):
         with self.lock:
             self.requests += 1
             self.latencies.setdefault(kind, []).append(seconds)
-            self.ends.append((time.monotonic(), ok))
+            self.ends.append((time.monotonic(), kind, ok))
             if not ok:
                 self.failures.append(f"{kind}: {detail}")
 
