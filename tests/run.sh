@@ -27,5 +27,17 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 npm ci --prefix tests --no-audit --no-fund
 # on two processes (pytest-xdist), each test file whole in one of them (its fixtures and its browser server
-# made once): the suite takes about half the time of one process on a 2-core machine
-exec python3 -m pytest -n "${TEST_PROCESSES:-2}" --dist loadfile "$@"
+# made once): the suite takes about half the time of one process on a 2-core machine.  Then the tests marked
+# "serial" (latencies and losses under load, pytest.ini) alone, on one process: beside another test process
+# they measure that process.  Exit status: the first phase's failure, else the second's; a phase that selects
+# no test (pytest's 5, e.g. for a file given of one kind only) counts as passed unless neither selects any.
+status=0
+empty=0
+python3 -m pytest -n "${TEST_PROCESSES:-2}" --dist loadfile -m "not serial" "$@" || status=$?
+if [ "$status" -eq 5 ]; then status=0; empty=$((empty + 1)); fi
+serial=0
+python3 -m pytest -m serial "$@" || serial=$?
+if [ "$serial" -eq 5 ]; then serial=0; empty=$((empty + 1)); fi
+if [ "$status" -eq 0 ]; then status=$serial; fi
+if [ "$empty" -eq 2 ]; then status=5; fi
+exit "$status"

@@ -14,7 +14,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.browser.conftest import REPO, free_port, start_gunicorn, stop, wait_http
+
+pytestmark = pytest.mark.serial  # load on the server: run alone (tests/run.sh)
 
 USERS = 12
 # a request in flight on the killed worker fails when the kernel resets its connection; a loaded 2-core

@@ -17,6 +17,10 @@ import pytest
 
 from tests.security_helpers import http_request, login, make_users, start_server, stop, wrong_login
 
+# latencies under attack compared with a baseline: run alone, the machine not shared with another test process
+# (tests/run.sh)
+pytestmark = pytest.mark.serial
+
 SLOW_CONNECTIONS = 64  # of each kind: headers trickled, bodies trickled
 ATTACK_SECONDS = 9
 
