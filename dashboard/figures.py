@@ -28,10 +28,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from .data import MEASURES, SEVERITIES, WS_MEASURES, profile_panels
 from .stats import with_both_slopes
 from .untrusted import plain_text, plain_texts
+
+#: How plotly.py writes figures as JSON: every answer of the app (Dash encodes it with plotly.py), the report and
+#: the exports.  Left to itself ("auto"), plotly.py uses orjson whenever that package is installed, and its orjson
+#: path first rewrites the whole answer in Python: the same JSON, written up to 5 times slower (the ALSFRS view's
+#: answer: 5.2 ms against 3.0 for the shipped data, 257 against 52 for 10,000 patients; bench/README.md).  The
+#: standard json module, whatever else is installed.
+JSON_ENGINE = "json"
+pio.json.config.default_engine = JSON_ENGINE
 
 # Okabe-Ito
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK, GREY = (
