@@ -42,7 +42,7 @@ def _workers(master_pid: int) -> list[int]:
 def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
     load = _load_module()
     port = free_port()
-    users_file, credentials = load.make_accounts(str(tmp_path), 12)
+    users_file, credentials = load.make_accounts(str(tmp_path), USERS)
     proc = start_gunicorn(port, extra_env={"WEB_CONCURRENCY": "2", "DASHBOARD_USERS_FILE": users_file},
                           log_path=tmp_path / "gunicorn.log")
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +91,7 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(tmp_path):
         assert len(now) == 2 and before[0] not in now, now
         stats2, _ = load.run_load(url, users=4, duration=3, think=(0.1, 0.3), seed=9, credentials=credentials[:4])
         assert stats2.requests > 20 and stats2.failures == []
-        assert len(stats.latencies["login"]) == 12 and len(stats2.latencies["login"]) == 4  # every user signed in
+        assert len(stats.latencies["login"]) == USERS and len(stats2.latencies["login"]) == 4  # every user signed in
     finally:
         stop(proc)
     log = (tmp_path / "gunicorn.log").read_text()
