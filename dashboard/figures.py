@@ -180,18 +180,26 @@ NEUTRAL_TIME = TimeWords()
 TRACE_TYPES = ("scatter", "bar", "heatmap")
 #: plotly_white's layout parts for kinds of plot the dashboard never draws.
 UNUSED_TEMPLATE_LAYOUT = ("polar", "ternary", "scene", "geo")
+#: Set on every x and y axis (through the template).  plotly.js's default, "hide past div", measures every tick
+#: label of an axis again after placing each one (a label count squared of box reads per axis per drawing: on
+#: the weakness grid 3.7 of a 41.6 ms redraw, the ALSFRS spaghetti 5.6 of 29).  Our labels lie inside the
+#: figure (automargin makes room for them; a browser test checks each one's box), so there is nothing to hide.
+AXIS_DEFAULTS = {"ticklabeloverflow": "allow"}
 
 
 @functools.lru_cache(maxsize=1)
 def _template() -> dict:
     """plotly_white as a plain dict, built once per process: its layout but for the parts of plot kinds never
-    drawn here (UNUSED_TEMPLATE_LAYOUT), and its defaults for the trace types drawn (TRACE_TYPES) only.  The
-    rest (20 other trace types' colour scales, polar and 3-D axes) was 4.7 of each figure's 7.2 kB: plotly.py
-    copied it twice per figure, and every change sent it for every figure of the view."""
+    drawn here (UNUSED_TEMPLATE_LAYOUT), with AXIS_DEFAULTS on its axes, and its defaults for the trace types
+    drawn (TRACE_TYPES) only.  The rest (20 other trace types' colour scales, polar and 3-D axes) was 4.7 of
+    each figure's 7.2 kB: plotly.py copied it twice per figure, and every change sent it for every figure."""
     import plotly.io as pio
 
     full = pio.templates["plotly_white"].to_plotly_json()
-    return {"layout": {k: v for k, v in full["layout"].items() if k not in UNUSED_TEMPLATE_LAYOUT},
+    lay = {k: v for k, v in full["layout"].items() if k not in UNUSED_TEMPLATE_LAYOUT}
+    for axis in ("xaxis", "yaxis"):  # a template's xaxis and yaxis apply to every x and y axis
+        lay[axis] = {**lay.get(axis, {}), **AXIS_DEFAULTS}
+    return {"layout": lay,
             "data": {k: v for k, v in full["data"].items() if k in TRACE_TYPES}}
 
 

@@ -291,4 +291,5 @@ def test_every_view_draws_only_trace_types_its_template_styles(shipped, trial, p
     full = pio.templates["plotly_white"].to_plotly_json()
     ours = figures._template()
     assert ours["data"] == {k: full["data"][k] for k in figures.TRACE_TYPES}
-    assert ours["layout"] == {k: v for k, v in full["layout"].items() if k not in figures.UNUSED_TEMPLATE_LAYOUT}
+    kept = {k: v for k, v in full["layout"].items() if k not in figures.UNUSED_TEMPLATE_LAYOUT}
+    assert ours["layout"] == {**kept, **{a: {**kept[a], **figures.AXIS_DEFAULTS} for a in ("xaxis", "yaxis")}}

@@ -241,6 +241,32 @@ def test_left_margins_fit_the_axis_titles_so_plotly_draws_once(page, server_url)
     assert margins["alsfrs-waterfall"][0] > margins["alsfrs-spaghetti"][0]  # the two-line title's room
 
 
+def test_tick_labels_are_never_measured_for_hiding_and_none_lies_outside_its_figure(page, server_url):
+    """Every axis is drawn with ticklabeloverflow "allow" (figures.AXIS_DEFAULTS): plotly.js's default re-measured
+    every label of an axis after placing each one, to hide those past the figure.  None is past it: every tick
+    label drawn on the four views' figures (the heatmap's patient rows and event terms too) lies inside."""
+    found = {}
+    for query, gids in (("?tab=alsfrs", ["alsfrs-spaghetti", "alsfrs-slope-pairs", "alsfrs-waterfall"]),
+                        ("?tab=fvc", ["fvc-spaghetti"]), ("?tab=weakness", ["ws-grid", "ws-mean"]),
+                        ("?tab=safety", ["ae-heatmap"])):
+        open_app(page, server_url, query)
+        for gid in gids:
+            wait_fig(page, gid, "gd._fullLayout._size && gd.querySelector('.xtick, .ytick')")
+            found[gid] = fig_eval(page, gid, """
+                const axes = Object.keys(gd._fullLayout).filter(k => /^[xy]axis\\d*$/.test(k));
+                const box = gd.getBoundingClientRect();
+                const labels = [...gd.querySelectorAll('.xtick text, .ytick text')]
+                    .filter(t => t.style.display !== 'none' && t.textContent);
+                const outside = labels.map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) =>
+                    r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5
+                    || r.bottom > box.bottom + 0.5).map(([text]) => text);
+                return {overflow: [...new Set(axes.map(k => gd._fullLayout[k].ticklabeloverflow))],
+                        labels: labels.length, outside};""")
+    assert {gid: f["overflow"] for gid, f in found.items()} == {gid: ["allow"] for gid in found}, found
+    assert all(f["labels"] >= 4 for f in found.values()), found  # labels were drawn and read
+    assert {gid: f["outside"] for gid, f in found.items()} == {gid: [] for gid in found}, found
+
+
 # ---------------------------------------------------------------- 2. every view, by clicking and by URL
 
 
