@@ -211,10 +211,10 @@ def sync_state(search, population, threshold, group_by, *rest):
     trig = ctx.triggered_id
     # only what changed goes back: every property sent is re-rendered, and a store or tab sent again would
     # set off the callbacks that read it a second time
-    options_change = from_address or trig in (ids.THRESHOLD, ids.RESET)
     texts_change = from_address or trig == ids.RESET or trig in ids.RANGE_IDS.values()
     return (
-        _changed(shown.population, population), list(r.population_options) if options_change else no_update,
+        _changed(shown.population, population),
+        no_update if r.population_options is None else list(r.population_options),
         _changed(shown.threshold, threshold), _changed(shown.group_by, group_by),
         *[_changed(shown.categories[cat.field], v) for cat, v in zip(CATEGORIES, cats, strict=True)],
         *[_changed(shown.ranges[name], v) for (name, *_), v in zip(RANGES, ranges, strict=True)],

@@ -334,3 +334,22 @@ def test_view_options_travel_in_the_address(shipped):
         "only='x' ignored: choose from serious, related",
     ]
     assert bad.controls.options["window"] == 3 and bad.controls.options["only"] == ["serious"]
+
+
+def test_population_choices_are_counted_again_only_where_a_change_can_alter_them(shipped):
+    """The counts depend on the threshold alone: the load, the address, the reset and the threshold count them
+    (four selections); any other change leaves the page's choices as they are (None: sync_state sends nothing)."""
+    from dashboard import ids as _ids
+
+    counted = {trigger: reconcile(trigger, "?threshold=5", Controls(threshold=5), shipped).population_options
+               for trigger in state.RECOUNT_TRIGGERS}
+    assert all(counted.values()), counted
+    by_url = {o["value"]: o["label"] for o in counted[_ids.URL]}
+    n5 = cohorts.select(shipped, CohortFilter(population="progressors", min_decline=5)).n
+    assert by_url["progressors"] == f"Progressors ({n5})"
+    assert counted[_ids.RESET][0]["label"].startswith("Safety")
+    for trigger in (_ids.CATEGORY_IDS["sex"], _ids.POPULATION, _ids.TABS, _ids.HIGHLIGHT, _ids.PATIENT_PICKER,
+                    _ids.RANGE_IDS["age"]):
+        r = reconcile(trigger, "", Controls(threshold=5, categories={"sex": ["F"]}), shipped)
+        assert r.population_options is None, trigger
+        assert r.filter.min_decline == 5  # what the shown counts were made for
