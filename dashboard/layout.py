@@ -253,10 +253,14 @@ def control(view: View, option: Option, ds: Dataset | None = None) -> html.Div |
         ])
     if option.kind == "toggle":
         return dcc.Checklist(id=cid, options=options, value=[option.choices[0][0]] if option.default else [])
-    maker = dcc.RadioItems if option.kind == "radio" else dcc.Checklist
     value = option.default if option.kind == "radio" else list(option.default)
     if option.kind == "radio" and option.choices_of is not None and value not in [c[0] for c in choices]:
         value = choices[0][0] if choices else None
+    if option.kind == "radio" and option.dropdown:
+        return html.Div([html.Label(option.label, htmlFor=cid),
+                         dcc.Dropdown(id=cid, options=options, value=value, clearable=False, searchable=True,
+                                      className="option-dropdown")], className="option-choice")
+    maker = dcc.RadioItems if option.kind == "radio" else dcc.Checklist
     widget = maker(id=cid, options=options, value=value, inline=option.inline)
     if option.legend:
         return html.Fieldset([html.Legend(option.label), widget])

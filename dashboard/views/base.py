@@ -57,6 +57,9 @@ class Option:
     input_min: float | None = None
     #: radio/checklist drawn as a fieldset with a legend (else a label above)
     legend: bool = False
+    #: radio drawn as a dropdown, for a long list of choices (the heatmap's 28 body systems as radio buttons took
+    #: ten lines above the figure); its value is the radio's, parsed and carried in the URL alike
+    dropdown: bool = False
     inline: bool = True
     #: the URL parameter that carries the option ("" = not in the URL); unique across views and filters
     param: str = ""

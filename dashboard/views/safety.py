@@ -193,7 +193,7 @@ VIEW = View(
         Option("only", "checklist", "Show only", (), choices=ONLY, legend=True, param="only"),
         Option("all_events", "toggle", "", False, choices=ALL_EVENTS, param="allae"),
         Option("level", "radio", "Heatmap columns", "verbatim", choices=LEVELS, legend=True, param="level"),
-        Option("system", "radio", "Heatmap body system", "all", choices=SYSTEMS, legend=True, param="system"),
+        Option("system", "radio", "Heatmap body system", "all", choices=SYSTEMS, dropdown=True, param="system"),
         Option("swimmer_sort", "radio", "Sort the timelines by", "group", choices=SWIMMER_SORT, legend=True,
                param="swim"),
     ),

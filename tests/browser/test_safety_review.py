@@ -7,6 +7,8 @@ Screenshots go to tests/screenshots/safety-*.png and changes.png (README.md show
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -154,3 +156,35 @@ def test_changes_panel_with_a_previous_cut(cpage, cuts_url):
     expect(page.locator("#ae-serious-list")).to_contain_text("Since last review")
     expect(page.locator("#ae-serious-list .since-new")).to_have_count(1)
     expect(page.locator("#ae-deaths .since-new")).to_have_count(1)
+
+
+def test_body_system_is_picked_from_a_dropdown_and_narrows_the_heatmap(cpage, pilot_url):
+    """The heatmap's body system was a radio list of 28 choices, ten lines between the options and the heatmap;
+    it is a dropdown (searchable), carried in the address as before, and the heatmap drawn is the one the
+    safety view computes for that body system."""
+    from dashboard import cohorts, importers, views
+    from dashboard.cohorts import CohortFilter
+
+    page = cpage
+    open_heatmap(page, pilot_url, "level=preferred")
+    assert page.locator("#ae-system input[type=radio]").count() == 0
+    expect(page.locator("#ae-system")).to_have_text("All body systems")
+    every = fig_eval(page, "ae-heatmap", "return gd._fullData[0].x.length;")
+    # the control takes one line: the heatmap starts less than 90 px below the last option's row above it
+    gap = page.evaluate("() => document.getElementById('ae-heatmap').getBoundingClientRect().top"
+                        " - document.getElementById('ae-system').getBoundingClientRect().bottom")
+    assert gap < 90, gap
+    page.locator("#ae-system").click()
+    page.locator(".dash-dropdown-search").fill("cardiac")
+    option = page.locator(".dash-dropdown-content [role=option]:has(input[value='Card'])")
+    expect(option).to_have_count(1)  # "cardiac" finds one body system
+    option.click()
+    expect(page).to_have_url(re.compile(r"[?&]system=Card(&|$)"))
+    expect(page.locator("#ae-system")).to_have_text("Cardiac disorders")
+    pilot = importers.load(PILOT)
+    want = views.run("safety", pilot, cohorts.select(pilot, CohortFilter()), level="preferred",
+                     system="Card").heatmap.data[0].x
+    wait_fig(page, "ae-heatmap", "gd._fullData[0].x.length === arg", arg=len(want), timeout=60_000)
+    drawn = fig_eval(page, "ae-heatmap", "return Array.from(gd._fullData[0].x);")
+    assert drawn == list(want) and 0 < len(drawn) < every
+    assert clashes(page, "ae-heatmap") == []
