@@ -193,8 +193,6 @@ def _template() -> dict:
     drawn here (UNUSED_TEMPLATE_LAYOUT), with AXIS_DEFAULTS on its axes, and its defaults for the trace types
     drawn (TRACE_TYPES) only.  The rest (20 other trace types' colour scales, polar and 3-D axes) was 4.7 of
     each figure's 7.2 kB: plotly.py copied it twice per figure, and every change sent it for every figure."""
-    import plotly.io as pio
-
     full = pio.templates["plotly_white"].to_plotly_json()
     lay = {k: v for k, v in full["layout"].items() if k not in UNUSED_TEMPLATE_LAYOUT}
     for axis in ("xaxis", "yaxis"):  # a template's xaxis and yaxis apply to every x and y axis

@@ -286,10 +286,8 @@ def test_parse_search():
 
 def test_population_counts_follow_the_threshold(shipped):
     """The radio said "Progressors (12)" after the threshold had made the group 7 (issue 15)."""
-    from dashboard import ids as _ids
-
-    r2 = reconcile(_ids.THRESHOLD, "", Controls(threshold=2), shipped)
-    r5 = reconcile(_ids.THRESHOLD, "", Controls(threshold=5), shipped)
+    r2 = reconcile(ids.THRESHOLD, "", Controls(threshold=2), shipped)
+    r5 = reconcile(ids.THRESHOLD, "", Controls(threshold=5), shipped)
     labels2 = {o["value"]: o["label"] for o in r2.population_options}
     labels5 = {o["value"]: o["label"] for o in r5.population_options}
     for pop, label in labels5.items():
@@ -339,17 +337,15 @@ def test_view_options_travel_in_the_address(shipped):
 def test_population_choices_are_counted_again_only_where_a_change_can_alter_them(shipped):
     """The counts depend on the threshold alone: the load, the address, the reset and the threshold count them
     (four selections); any other change leaves the page's choices as they are (None: sync_state sends nothing)."""
-    from dashboard import ids as _ids
-
     counted = {trigger: reconcile(trigger, "?threshold=5", Controls(threshold=5), shipped).population_options
                for trigger in state.RECOUNT_TRIGGERS}
     assert all(counted.values()), counted
-    by_url = {o["value"]: o["label"] for o in counted[_ids.URL]}
+    by_url = {o["value"]: o["label"] for o in counted[ids.URL]}
     n5 = cohorts.select(shipped, CohortFilter(population="progressors", min_decline=5)).n
     assert by_url["progressors"] == f"Progressors ({n5})"
-    assert counted[_ids.RESET][0]["label"].startswith("Safety")
-    for trigger in (_ids.CATEGORY_IDS["sex"], _ids.POPULATION, _ids.TABS, _ids.HIGHLIGHT, _ids.PATIENT_PICKER,
-                    _ids.RANGE_IDS["age"]):
+    assert counted[ids.RESET][0]["label"].startswith("Safety")
+    for trigger in (ids.CATEGORY_IDS["sex"], ids.POPULATION, ids.TABS, ids.HIGHLIGHT, ids.PATIENT_PICKER,
+                    ids.RANGE_IDS["age"]):
         r = reconcile(trigger, "", Controls(threshold=5, categories={"sex": ["F"]}), shipped)
         assert r.population_options is None, trigger
         assert r.filter.min_decline == 5  # what the shown counts were made for

@@ -222,13 +222,17 @@ def test_the_page_runs_on_the_browsers_own_builtins(page, server_url):
                      "Number.parseFloat": True, "Array.from": True, "regeneratorRuntime": True, "coreJs": False}
 
 
+#: The figures of the views drawn over months or slopes, by the address that shows them
+LINE_FIGURES = (("?tab=alsfrs", ["alsfrs-spaghetti", "alsfrs-slope-pairs", "alsfrs-waterfall"]),
+                ("?tab=fvc", ["fvc-spaghetti"]), ("?tab=weakness", ["ws-grid", "ws-mean"]))
+
+
 def test_left_margins_fit_the_axis_titles_so_plotly_draws_once(page, server_url):
     """A margin that plotly's automargin has to widen makes plotly.js draw the figure a second time: the slope
     pairs' and the waterfall's two-line y titles needed 92 px of a 64 px margin, which doubled their first
     drawing and every redraw of the waterfall.  Their margins now fit: plotly draws with the margin set."""
     margins = {}
-    for query, gids in (("?tab=alsfrs", ["alsfrs-spaghetti", "alsfrs-slope-pairs", "alsfrs-waterfall"]),
-                        ("?tab=fvc", ["fvc-spaghetti"]), ("?tab=weakness", ["ws-grid", "ws-mean"])):
+    for query, gids in LINE_FIGURES:
         open_app(page, server_url, query)
         for gid in gids:
             wait_fig(page, gid, "gd._fullLayout._size && gd.querySelector('.ytitle')")
@@ -246,9 +250,7 @@ def test_tick_labels_are_never_measured_for_hiding_and_none_lies_outside_its_fig
     every label of an axis after placing each one, to hide those past the figure.  None is past it: every tick
     label drawn on the four views' figures (the heatmap's patient rows and event terms too) lies inside."""
     found = {}
-    for query, gids in (("?tab=alsfrs", ["alsfrs-spaghetti", "alsfrs-slope-pairs", "alsfrs-waterfall"]),
-                        ("?tab=fvc", ["fvc-spaghetti"]), ("?tab=weakness", ["ws-grid", "ws-mean"]),
-                        ("?tab=safety", ["ae-heatmap"])):
+    for query, gids in LINE_FIGURES + (("?tab=safety", ["ae-heatmap"]),):
         open_app(page, server_url, query)
         for gid in gids:
             wait_fig(page, gid, "gd._fullLayout._size && gd.querySelector('.xtick, .ytick')")
