@@ -186,6 +186,7 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
     State(ids.FILTER_STORE, "data"),
     State(ids.SIM_NOTICE_TEXT, "children"),
+    State(ids.URL_NOTICE, "children"),
     *[State(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
 )
 def sync_state(search, population, threshold, group_by, *rest):
@@ -196,7 +197,7 @@ def sync_state(search, population, threshold, group_by, *rest):
     n_cat, n_range = len(CATEGORIES), len(RANGES)
     cats, ranges = rest[:n_cat], rest[n_cat:n_cat + n_range]
     patients, tab, highlight, present, _reset = rest[n_cat + n_range:n_cat + n_range + 5]
-    option_values, (old_store, old_simulated) = rest[n_cat + n_range + 5:-2], rest[-2:]
+    option_values, (old_store, old_simulated, old_notice) = rest[n_cat + n_range + 5:-3], rest[-3:]
     controls = state.Controls(
         options={o.param: value for (_v, o), value in zip(views.URL_OPTIONS, option_values, strict=True)},
         population=population, threshold=threshold, group_by=group_by, patients=patients, tab=tab, highlight=highlight,
@@ -220,10 +221,12 @@ def sync_state(search, population, threshold, group_by, *rest):
         *[_changed(shown.ranges[name], v) for (name, *_), v in zip(RANGES, ranges, strict=True)],
         _changed(shown.patients, patients), _changed(shown.tab, tab), _changed(shown.highlight, highlight),
         _changed(["on"] if shown.present else [], present), no_update if r.search is None else r.search,
-        _changed(r.store, old_store), notice,
+        _changed(r.store, old_store), no_update if notice is None and old_notice is None else notice,
         r.count_text, r.words, *[r.slider_texts[name] if texts_change else no_update for name, *_ in RANGES],
-        # a view's option is set from the address only: echoing a changed control would ask its view again
-        *[shown.options[o.param] if from_address else no_update for _v, o in views.URL_OPTIONS],
+        # a view's option is set from the address only (echoing a changed control would ask its view again), and
+        # only where it differs from the control's value: on a page load, most options are at their defaults
+        *[_changed(shown.options[o.param], v) if from_address else no_update
+          for (_v, o), v in zip(views.URL_OPTIONS, option_values, strict=True)],
         # the simulated-data notice (here, not in a callback of its own: one request less per change)
         *((no_update, no_update) if r.simulated == (old_simulated or "") else (not r.simulated, r.simulated)),
         *[x for part in visible_view(r, last_requests) for x in part],

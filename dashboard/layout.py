@@ -255,7 +255,7 @@ def control(view: View, option: Option, ds: Dataset | None = None) -> html.Div |
         return dcc.Checklist(id=cid, options=options, value=[option.choices[0][0]] if option.default else [])
     value = option.default if option.kind == "radio" else list(option.default)
     if option.kind == "radio" and option.choices_of is not None and value not in [c[0] for c in choices]:
-        value = choices[0][0] if choices else None
+        value = choices[0][0] if choices else option.default  # as state.reconcile reads an empty control
     if option.kind == "radio" and option.dropdown:
         return html.Div([html.Label(option.label, htmlFor=cid),
                          dcc.Dropdown(id=cid, options=options, value=value, clearable=False, searchable=True,

@@ -6,7 +6,7 @@ import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import callbacks, cohorts, state, views
+from dashboard import callbacks, cohorts, ids, state, views
 from dashboard.cohorts import CohortFilter
 from dashboard.server import create_app
 from tests.helpers import texts
@@ -252,3 +252,44 @@ def test_the_page_loads_no_core_js_and_serves_regenerator_runtime_before_the_ren
     assert len(runtime) == 1 and len(renderer) == 1 and runtime[0] < renderer[0]
     body = app.server.test_client().get(scripts[runtime[0]]).get_data(as_text=True)
     assert "regeneratorRuntime = runtime" in body and "MIT License" in body
+
+
+def _sync_state_on_load(app, search: str) -> dict:
+    """sync_state as the page calls it when it loads ``search``: every input and state at its value in the
+    page as served; its answer by "id.property" (no_update where nothing is sent)."""
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from dashboard import ids
+
+    app.server.test_client().get("/_dash-dependencies")  # the callbacks as the app registered them
+    key = next(k for k, e in app.callback_map.items() if e["callback"].__name__ == "sync_state")
+    entry = app.callback_map[key]
+    page = app.layout() if callable(app.layout) else app.layout
+    props = {c.id: c for c in page._traverse() if isinstance(getattr(c, "id", None), str)}
+    args = [search if d["id"] == ids.URL else getattr(props[d["id"]], d["property"], None)
+            for d in entry["inputs"] + entry["state"]]
+    with app.server.test_request_context():
+        token = context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{ids.URL}.search", "value": search}],
+                                                input_values={}, state_values={}, updated_props={}))
+        try:
+            out = callbacks.sync_state(*args)
+        finally:
+            context_value.reset(token)
+    return dict(zip(key.strip(".").split("..."), out, strict=True))
+
+
+def test_a_page_load_sends_only_the_options_and_notice_the_address_changes(app):
+    """On a page load, sync_state sends a view's option only where the address sets it to another value than
+    the control shows, and no empty notice over an empty one: every property sent is rendered again."""
+    options = [f"{ids.slot_id(v.prefix, o.suffix)}.value" for v, o in views.URL_OPTIONS]
+    plain = _sync_state_on_load(app, "?tab=weakness")
+    assert [k for k in options if plain[k] is not no_update] == []
+    assert plain[f"{ids.URL_NOTICE}.children"] is no_update
+    assert plain[f"{ids.slot_id('ws', 'grid')}.figure"] is not no_update  # the view itself is drawn
+    level = next(o for v, o in views.URL_OPTIONS if v.key == "safety" and o.name == "level")
+    linked = _sync_state_on_load(app, f"?tab=safety&{level.param}=preferred")
+    assert {k: v for k, v in linked.items() if k in options and v is not no_update} == {
+        f"{ids.slot_id('ae', level.suffix)}.value": "preferred"}
+    warned = _sync_state_on_load(app, "?tab=weakness&sex=X")
+    assert "sex" in texts(warned[f"{ids.URL_NOTICE}.children"])
