@@ -25,6 +25,13 @@ on the same data (``bench/minimal_app.py``, 2 workers x 4 threads).  Debian's Ch
 - per figure of ours, *draw*: ``Plotly.newPlot`` of the figure's own data and layout into a new element
   of the same page (``--draw-repeat`` times): what plotly.js needs to draw it once the data is there.
 
+Paired (the default): each view is measured in ``--repeat`` rounds, and in each round every server in turn
+(ours, each ``--repo``, each minimal app; the order reversed every other round) gets one page load and the two
+filter changes.  Each view of ours is compared with the minimal app's samples of the same rounds (the rows
+"minimal @ <view>"): the machine's speed drifts over minutes by more than the gaps measured, and samples taken
+side by side meet the same drift.  ``--no-paired`` measures each view of each server in one block and the
+minimal apps in chunks between them (the rounds before session 14).
+
 Targets of issue #15: a filter change of the visible view <= 250 ms on the shipped data and <= 1 s at
 10,000 patients, never slower than the minimal app; view shown <= 1 s (shipped) and <= 3 s (10,000).
 Everything is saved as JSON in bench/out/draw-*.json.  This file and minimal_app.py use no dashboard
@@ -454,6 +461,25 @@ def summarise(t: Target) -> list[dict]:
     return out
 
 
+def paired_view(view) -> tuple:
+    """The minimal app's view measured in turn with one of ours: its own row, named after ours."""
+    return (f"{MINIMAL_VIEW[0]} @ {view[0]}", *MINIMAL_VIEW[1:3], view[3])
+
+
+def measure_paired(tab, targets: list[Target], groups: list, args, log) -> None:
+    """Each view in ``args.repeat`` rounds; in each, every server in turn (the order reversed every other
+    round): one page load, then the filter changed to "F" and back.  The minimal apps' samples are kept per view
+    of ours (paired_view), so that each ratio compares samples taken minutes apart at most, under the same load
+    of the machine: the machine's speed drifts by more than the gaps measured (bench/README.md)."""
+    for view in groups:
+        for i in range(args.repeat):
+            order = targets if i % 2 == 0 else targets[::-1]
+            for t in order:
+                block(tab, t, view if t.kind == "ours" else paired_view(view), 1, 2 if view[3] else 0, args, log)
+        for t in targets:
+            _log_block(t, view[0] if t.kind == "ours" else paired_view(view)[0], log)
+
+
 def measure_size(size: int, targets: list[Target], args, log) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -461,7 +487,7 @@ def measure_size(size: int, targets: list[Target], args, log) -> None:
     mins = [t for t in targets if t.kind == "minimal"]
     groups = [v for v in VIEWS if v[0] in args.views]
     n_groups = max(1, len(groups))
-    # the minimal apps are measured in chunks, one after each view of ours, so that they meet the same noise
+    # blocks: the minimal apps are measured in chunks, one after each view of ours, so that they meet the same noise
     chunk = max(1, math.ceil(args.minimal_repeat / n_groups))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -476,8 +502,10 @@ def measure_size(size: int, targets: list[Target], args, log) -> None:
                 except Exception as e:  # noqa: BLE001 - the timed loads will say whether it works
                     log(f"  {t.label}: first load failed: {type(e).__name__}: {str(e)[:200]}")
                     tab.renew()
+            if args.paired and groups:
+                measure_paired(tab, targets, groups, args, log)
             done_min = {t.label: 0 for t in mins}
-            for rnd, view in enumerate(groups or [None]):
+            for rnd, view in enumerate([] if args.paired and groups else groups or [None]):
                 order = ours_t if rnd % 2 == 0 else ours_t[::-1]
                 for t in order if view else []:
                     block(tab, t, view, args.repeat, args.repeat if view[3] else 0, args, log)
@@ -547,10 +575,11 @@ redrawn with the new "n = "; shown = from the navigation to the view's address u
 and p95 of the samples. settled = until nothing visible is loading and no callback request is in flight for
 {QUIET_MS} ms (on the ALSFRS view: the mixed-model tables too); wait = time with a callback request in flight,
 browser = the rest (medians); req = callback requests until redrawn. Targets (p95 of ours): change <= 250 ms
-(26) / 1 s (10,000); shown <= 1 s / 3 s. vs <minimal app>: ours / minimal, medians (the issue: never above 1).""")
+(26) / 1 s (10,000); shown <= 1 s / 3 s. vs <minimal app>: ours / minimal, medians (the issue: never above 1);
+with --paired (the default), against the minimal app's samples taken in turn with the view's ("minimal @ view").""")
     for size_label, r in results["sizes"].items():
         lim_c, lim_s = TARGETS.get(r["size"], (None, None))
-        mins = {t["label"]: (t["views"][0] if t["views"] else {}) for t in r["targets"] if t["kind"] == "minimal"}
+        mins = {t["label"]: {v["view"]: v for v in t["views"]} for t in r["targets"] if t["kind"] == "minimal"}
         w = max([len(t["label"]) for t in r["targets"]] + [6])
         print(f"\n== {size_label} (load average before {r['load_before']}, after {r['load_after']})")
         head = (f"  {'server':{w}s} {'view':15s} | {'change':>6s} {'p95':>6s} {'':4s} {'settled':>7s} {'wait':>5s}"
@@ -568,7 +597,9 @@ browser = the rest (medians); req = callback requests until redrawn. Targets (p9
                         f" {_med(v, 'change_requests', 3)} | {_fmt(s.get('median'))} {_fmt(s.get('p95'))}"
                         f" {_ok(s.get('p95'), lim_s if mine else None):4s} {_med(v, 'shown_settled_ms', 7)}"
                         f" {_med(v, 'shown_request_wait_ms', 5)}")
-                for k, m in mins.items() if mine else []:
+                for k, rows in mins.items() if mine else []:
+                    # paired: the minimal app's samples taken in turn with this view's; else all of them
+                    m = rows.get(paired_view((v["view"], None, None, None))[0]) or rows.get(MINIMAL_VIEW[0]) or {}
                     rc = _over(c, m.get("change_ms"))
                     rs = _over(s, m.get("shown_ms"))
                     cell = f"{_ratio(rc):>5s} {_ok(rc, 1.0):4s} {_ratio(rs):>5s} {_ok(rs, 1.0):4s}"
@@ -624,12 +655,17 @@ def main(argv=None) -> int:
                     help="page loads per view and timed filter changes per view (default 7)")
     ap.add_argument("--repo", action="append", default=None, metavar="[LABEL=]PATH",
                     help="checkout whose server is measured (repeatable; default: the one holding this file). "
-                         "With several, their blocks alternate, view by view")
+                         "With several, they take turns (round by round; without --paired, view by view)")
     ap.add_argument("--minimal", default="minimal,minimal-1trace",
                     help="minimal apps to measure: minimal (px.line, a trace per patient), minimal-1trace "
                          "(px.line, one trace with gaps); comma-separated, or 'none' (default both)")
+    ap.add_argument("--paired", action=argparse.BooleanOptionalAction, default=True,
+                    help="measure each view in rounds, every server in turn (one page load and two filter "
+                         "changes each), and compare each view with the minimal apps' samples of its own rounds "
+                         "(default); --no-paired: each server's view in one block, the minimal apps in chunks")
     ap.add_argument("--minimal-repeat", type=int, default=None,
-                    help="page loads and filter changes of each minimal app per size (default --repeat)")
+                    help="without --paired: page loads and filter changes of each minimal app per size "
+                         "(default --repeat)")
     ap.add_argument("--views", default=",".join(v[0] for v in VIEWS),
                     help="views of ours, by name (default all: " + ", ".join(v[0] for v in VIEWS) + ")")
     ap.add_argument("--draw-repeat", type=int, default=3, help="Plotly.newPlot runs per figure (default 3; 0 skips)")
@@ -653,7 +689,8 @@ def main(argv=None) -> int:
             ap.error(f"unknown minimal app {m!r} (choose from {', '.join(MINIMAL_KINDS)})")
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    results = {"when": stamp, "repeat": args.repeat, "minimal_repeat": args.minimal_repeat, "note": args.note,
+    results = {"when": stamp, "repeat": args.repeat, "minimal_repeat": args.minimal_repeat, "paired": args.paired,
+               "note": args.note,
                "repos": {label: {"path": str(p), **_git(p)} for label, p in repos}, "sizes": {}}
     server_log = OUT / f"draw-server-{stamp}.log"
 
