@@ -86,9 +86,58 @@ def create_app(data_dir: str | os.PathLike | None = None, dataset: Dataset | Non
     # work (plotly/dash#3971): concurrent first requests to a fresh gthread worker
     # then get 500 "dash is not a registered library".  Serve the page once here,
     # so the setup is complete before gunicorn (preload_app) forks its workers.
+    etags = _unchanged_suite_files(app)
     app.server.test_client().get(app.config.requests_pathname_prefix)
+    etags.update(suite_etags(app))  # the files Dash registered while serving the page
     _warm_up()
     return app
+
+
+def _unchanged_suite_files(app: Dash) -> dict:
+    """Answer 304 at once to the browser's revalidation of a component-suite file served without a fingerprint
+    in its name (plotly.js, dcc's lazily loaded chunks): Dash reads the file again and hashes it for each such
+    request, 4.8 MB and 8 ms for plotly.js on every page load, while the page's first callback is computed.
+
+    Returns the table of ETags the hook answers from, empty: create_app fills it (suite_etags) once Dash has
+    registered its files, in the process that forks the workers, before any request of a user; it is not
+    changed after.  Registered after the security hooks: a request without a session is refused first."""
+    from dash.fingerprint import check_fingerprint
+    from flask import Response, request
+
+    etags: dict[tuple[str, str], str] = {}
+    prefix = f"{app.config.requests_pathname_prefix}_dash-component-suites/"
+
+    def not_modified():
+        tag = request.headers.get("If-None-Match")
+        if not tag or request.method != "GET" or not request.path.startswith(prefix):
+            return None
+        package, _, rest = request.path[len(prefix):].partition("/")
+        path, fingerprinted = check_fingerprint(rest)
+        if fingerprinted or etags.get((package, path)) != tag:
+            return None  # Dash answers (a fingerprinted name is cached for a year, never revalidated)
+        return Response(None, status=304)
+
+    app.server.before_request(not_modified)
+    return etags
+
+
+def suite_etags(app: Dash) -> dict[tuple[str, str], str]:
+    """Each component-suite file Dash has registered, by (package, path): the ETag Dash gives it (werkzeug's,
+    the SHA-1 of its bytes, quoted).  The files come from the installed packages, which do not change while
+    the app runs."""
+    import hashlib
+    import pkgutil
+
+    etags = {}
+    for package, paths in app.registered_paths.items():
+        for path in paths:
+            try:
+                data = pkgutil.get_data(package, path)
+            except OSError:  # registered, not shipped (a source map): Dash answers 404
+                continue
+            if data is not None:
+                etags[(package, path)] = f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"'
+    return etags
 
 
 def _warm_up() -> None:

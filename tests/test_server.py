@@ -180,6 +180,42 @@ def test_unknown_component_suite_is_404_not_500(open_server):
         assert b"Traceback" not in body
 
 
+UNFINGERPRINTED = ["/_dash-component-suites/plotly/package_data/plotly.min.js",
+                   "/_dash-component-suites/dash/dcc/async-graph.js"]
+
+
+def test_unchanged_suite_files_get_304_without_being_read_again(shipped, monkeypatch):
+    """plotly.js and dcc's lazy chunks have no fingerprint in their names, so the browser revalidates them on
+    every page load; the answer 304 comes from the ETag computed at start, without Dash reading and hashing
+    the file again (4.8 MB for plotly.js).  Another tag, or none, gets the file from Dash as before."""
+    import pkgutil
+
+    from dashboard.server import create_app
+
+    client = create_app(dataset=shipped).server.test_client()
+    for path in UNFINGERPRINTED:
+        first = client.get(path)
+        assert first.status_code == 200 and len(first.data) > 1000
+        tag = first.headers["ETag"]
+        with monkeypatch.context() as m:
+            m.setattr(pkgutil, "get_data", lambda *a, **k: pytest.fail("read again"))
+            again = client.get(path, headers={"If-None-Match": tag})
+        assert again.status_code == 304 and again.data == b""
+        other = client.get(path, headers={"If-None-Match": '"0123"'})
+        assert other.status_code == 200 and other.data == first.data
+
+
+def test_unchanged_suite_files_are_refused_without_a_session(auth_server, open_server):
+    """The early 304 is given after the login check: without a session the answer is a refusal."""
+    for path in UNFINGERPRINTED:
+        status, headers, _body = request(open_server[0] + path)
+        assert status == 200
+        status, _h, body = request(open_server[0] + path, headers={"If-None-Match": headers["ETag"]})
+        assert status == 304 and body == b""
+        status, _h, _body = request(auth_server + path, headers={"If-None-Match": headers["ETag"]})
+        assert status in (302, 401)
+
+
 def test_request_id_is_made_by_the_server(auth_server):
     """#16 finding 10: the client chose X-Request-Id, and it was logged."""
     import re
