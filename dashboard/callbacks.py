@@ -150,7 +150,9 @@ CATEGORIES = cohorts.CATEGORIES
 CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGORIES]
 
 
-@callback(
+#: sync_state's outputs, inputs and states, in the order of its answer and of its arguments (also for the tests,
+#: which call it as the page does).
+SYNC_OUTPUTS = [
     Output(ids.POPULATION, "value"),
     Output(ids.POPULATION, "options"),
     Output(ids.THRESHOLD, "value"),
@@ -172,6 +174,8 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Output(ids.SIM_NOTICE_TEXT, "children"),
     *[Output(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
     *[out for _v, _name, out in VIEW_OUTPUTS],
+]
+SYNC_INPUTS = [
     Input(ids.URL, "search"),
     Input(ids.POPULATION, "value"),
     Input(ids.THRESHOLD, "value"),
@@ -184,11 +188,16 @@ CATEGORY_INPUTS = [Input(ids.CATEGORY_IDS[cat.field], "value") for cat in CATEGO
     Input(ids.PRESENT, "value"),
     Input(ids.RESET, "n_clicks"),
     *[Input(ids.slot_id(v.prefix, o.suffix), "value") for v, o in views.URL_OPTIONS],
+]
+SYNC_STATES = [
     State(ids.FILTER_STORE, "data"),
     State(ids.SIM_NOTICE_TEXT, "children"),
     State(ids.URL_NOTICE, "children"),
     *[State(ids.view_request(v.prefix), "data") for v in views.REGISTRY],
-)
+]
+
+
+@callback(*SYNC_OUTPUTS, *SYNC_INPUTS, *SYNC_STATES)
 def sync_state(search, population, threshold, group_by, *rest):
     """URL, controls and the filter store, reconciled by state.reconcile, and the visible view drawn for them
     (one request per change: a view callback chained after this one waited for its answer to reach the page,

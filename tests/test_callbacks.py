@@ -262,13 +262,10 @@ def _sync_state_on_load(app, search: str) -> dict:
 
     from dashboard import ids
 
-    app.server.test_client().get("/_dash-dependencies")  # the callbacks as the app registered them
-    key = next(k for k, e in app.callback_map.items() if e["callback"].__name__ == "sync_state")
-    entry = app.callback_map[key]
     page = app.layout() if callable(app.layout) else app.layout
     props = {c.id: c for c in page._traverse() if isinstance(getattr(c, "id", None), str)}
-    args = [search if d["id"] == ids.URL else getattr(props[d["id"]], d["property"], None)
-            for d in entry["inputs"] + entry["state"]]
+    args = [search if d.component_id == ids.URL else getattr(props[d.component_id], d.component_property, None)
+            for d in callbacks.SYNC_INPUTS + callbacks.SYNC_STATES]
     with app.server.test_request_context():
         token = context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{ids.URL}.search", "value": search}],
                                                 input_values={}, state_values={}, updated_props={}))
@@ -276,7 +273,7 @@ def _sync_state_on_load(app, search: str) -> dict:
             out = callbacks.sync_state(*args)
         finally:
             context_value.reset(token)
-    return dict(zip(key.strip(".").split("..."), out, strict=True))
+    return dict(zip((f"{o.component_id}.{o.component_property}" for o in callbacks.SYNC_OUTPUTS), out, strict=True))
 
 
 def test_a_page_load_sends_only_the_options_and_notice_the_address_changes(app):
