@@ -461,9 +461,14 @@ def summarise(t: Target) -> list[dict]:
     return out
 
 
+def paired_name(view_name: str) -> str:
+    """The row of the minimal app's samples taken in turn with one view of ours."""
+    return f"{MINIMAL_VIEW[0]} @ {view_name}"
+
+
 def paired_view(view) -> tuple:
-    """The minimal app's view measured in turn with one of ours: its own row, named after ours."""
-    return (f"{MINIMAL_VIEW[0]} @ {view[0]}", *MINIMAL_VIEW[1:3], view[3])
+    """The minimal app's view measured in turn with one of ours: its own row (paired_name)."""
+    return (paired_name(view[0]), *MINIMAL_VIEW[1:3], view[3])
 
 
 def measure_paired(tab, targets: list[Target], groups: list, args, log) -> None:
@@ -477,18 +482,35 @@ def measure_paired(tab, targets: list[Target], groups: list, args, log) -> None:
             for t in order:
                 block(tab, t, view if t.kind == "ours" else paired_view(view), 1, 2 if view[3] else 0, args, log)
         for t in targets:
-            _log_block(t, view[0] if t.kind == "ours" else paired_view(view)[0], log)
+            _log_block(t, view[0] if t.kind == "ours" else paired_name(view[0]), log)
+
+
+def measure_blocks(tab, targets: list[Target], groups: list, args, log) -> None:
+    """--no-paired: each view of each server of ours in one block (the servers alternating view by view); the
+    minimal apps in chunks, one after each view of ours, so that they meet the same noise."""
+    ours_t = [t for t in targets if t.kind == "ours"]
+    mins = [t for t in targets if t.kind == "minimal"]
+    n_groups = max(1, len(groups))
+    chunk = max(1, math.ceil(args.minimal_repeat / n_groups))
+    done_min = {t.label: 0 for t in mins}
+    for rnd, view in enumerate(groups or [None]):
+        order = ours_t if rnd % 2 == 0 else ours_t[::-1]
+        for t in order if view else []:
+            block(tab, t, view, args.repeat, args.repeat if view[3] else 0, args, log)
+            _log_block(t, view[0], log)
+        for t in mins:
+            left = args.minimal_repeat - done_min[t.label]
+            k = min(chunk, left) if rnd < n_groups - 1 else left
+            if k > 0:
+                block(tab, t, MINIMAL_VIEW, k, k, args, log)
+                done_min[t.label] += k
+                _log_block(t, "minimal", log)
 
 
 def measure_size(size: int, targets: list[Target], args, log) -> None:
     from playwright.sync_api import sync_playwright
 
-    ours_t = [t for t in targets if t.kind == "ours"]
-    mins = [t for t in targets if t.kind == "minimal"]
     groups = [v for v in VIEWS if v[0] in args.views]
-    n_groups = max(1, len(groups))
-    # blocks: the minimal apps are measured in chunks, one after each view of ours, so that they meet the same noise
-    chunk = max(1, math.ceil(args.minimal_repeat / n_groups))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -504,19 +526,8 @@ def measure_size(size: int, targets: list[Target], args, log) -> None:
                     tab.renew()
             if args.paired and groups:
                 measure_paired(tab, targets, groups, args, log)
-            done_min = {t.label: 0 for t in mins}
-            for rnd, view in enumerate([] if args.paired and groups else groups or [None]):
-                order = ours_t if rnd % 2 == 0 else ours_t[::-1]
-                for t in order if view else []:
-                    block(tab, t, view, args.repeat, args.repeat if view[3] else 0, args, log)
-                    _log_block(t, view[0], log)
-                for t in mins:
-                    left = args.minimal_repeat - done_min[t.label]
-                    k = min(chunk, left) if rnd < n_groups - 1 else left
-                    if k > 0:
-                        block(tab, t, MINIMAL_VIEW, k, k, args, log)
-                        done_min[t.label] += k
-                        _log_block(t, "minimal", log)
+            else:  # blocks (without views of ours: the minimal apps alone)
+                measure_blocks(tab, targets, groups, args, log)
             for t in targets:
                 t.console_errors = list(tab.errors)
         finally:
@@ -599,7 +610,7 @@ with --paired (the default), against the minimal app's samples taken in turn wit
                         f" {_med(v, 'shown_request_wait_ms', 5)}")
                 for k, rows in mins.items() if mine else []:
                     # paired: the minimal app's samples taken in turn with this view's; else all of them
-                    m = rows.get(paired_view((v["view"], None, None, None))[0]) or rows.get(MINIMAL_VIEW[0]) or {}
+                    m = rows.get(paired_name(v["view"])) or rows.get(MINIMAL_VIEW[0]) or {}
                     rc = _over(c, m.get("change_ms"))
                     rs = _over(s, m.get("shown_ms"))
                     cell = f"{_ratio(rc):>5s} {_ok(rc, 1.0):4s} {_ratio(rs):>5s} {_ok(rs, 1.0):4s}"

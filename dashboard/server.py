@@ -122,11 +122,12 @@ def _unchanged_suite_files(app: Dash) -> dict:
 
 
 def suite_etags(app: Dash) -> dict[tuple[str, str], str]:
-    """Each component-suite file Dash has registered, by (package, path): the ETag Dash gives it (werkzeug's,
-    the SHA-1 of its bytes, quoted).  The files come from the installed packages, which do not change while
-    the app runs."""
-    import hashlib
+    """Each component-suite file Dash has registered, by (package, path): the ETag Dash gives it, quoted as in
+    its header (werkzeug's generate_etag, as Dash's add_etag).  The files come from the installed packages,
+    which do not change while the app runs."""
     import pkgutil
+
+    from werkzeug.http import generate_etag, quote_etag  # what Dash's response.add_etag() calls
 
     etags = {}
     for package, paths in app.registered_paths.items():
@@ -136,7 +137,7 @@ def suite_etags(app: Dash) -> dict[tuple[str, str], str]:
             except OSError:  # registered, not shipped (a source map): Dash answers 404
                 continue
             if data is not None:
-                etags[(package, path)] = f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"'
+                etags[(package, path)] = quote_etag(generate_etag(data))
     return etags
 
 

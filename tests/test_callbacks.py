@@ -260,8 +260,6 @@ def _sync_state_on_load(app, search: str) -> dict:
     from dash._callback_context import context_value
     from dash._utils import AttributeDict
 
-    from dashboard import ids
-
     page = app.layout() if callable(app.layout) else app.layout
     props = {c.id: c for c in page._traverse() if isinstance(getattr(c, "id", None), str)}
     args = [search if d.component_id == ids.URL else getattr(props[d.component_id], d.component_property, None)
