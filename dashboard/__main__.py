@@ -282,7 +282,7 @@ def cmd_stats(args) -> int:
 
     ds = _with_previous(args, _load_or_exit(args))
     cohort = _cohort_or_exit(args, ds)
-    print(json.dumps(cohort_statistics(ds, cohort), indent=1, allow_nan=False))
+    print(json.dumps(cohort_statistics(ds, cohort, with_mixed=not args.no_mixed), indent=1, allow_nan=False))
     return 0
 
 
@@ -466,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_filters(p)
     _add_previous(p)
+    p.add_argument("--no-mixed", action="store_true",
+                   help="leave out the mixed models (about a second per fit: four windows per measure, and per group "
+                        "with --cohort compare or --group); their keys then hold a reason instead")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("serve", help="run the dashboard with gunicorn (default http://127.0.0.1:8050)")

@@ -29,6 +29,8 @@ MAX_INTERACTIVE_PATIENTS = 2000
 #: to 8 s with 1,000; above, the user asks for it).
 AUTO_FIT_PATIENTS = 150
 MIN_PATIENTS = 3
+#: Said in place of mixed models that were not fitted because nobody asked for them (``stats --no-mixed``).
+NOT_ASKED = "not fitted: the mixed models were not asked for (--no-mixed)"
 
 DISAGREEMENT_NOTE = (
     "The paired t-test compares per-patient OLS slopes, weighting every patient equally and leaving out patients with "

@@ -10,7 +10,9 @@ from .data import Dataset
 
 
 def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = True) -> dict:
-    """The ``stats`` command's JSON object (documented in README.md); NaN-free."""
+    """The ``stats`` command's JSON object (documented in README.md); NaN-free.  ``with_mixed=False``: no mixed
+    model is fitted (a fit takes about a second each, four windows per measure and group), and each key of
+    mixed models is ``{"reason": mixed.NOT_ASKED}``."""
     ids = cohort.patient_ids
     pf = cohorts.patient_frame(ds)
     m = ds.measurements
@@ -34,7 +36,7 @@ def cohort_statistics(ds: Dataset, cohort: cohorts.Cohort, with_mixed: bool = Tr
         "characteristics": stats.characteristics(pf, ids),
         "pre_post": pre_post,
         "slope_tests": slope_tests,
-        "mixed_models": mixed_models,
+        "mixed_models": mixed_models if with_mixed else {"reason": mixed.NOT_ASKED},
         "mixed_model_note": mixed.DISAGREEMENT_NOTE,
         "visit_summaries": visits.to_dict(orient="records"),
         "adverse_events": ae.to_dict(orient="records"),
@@ -88,15 +90,17 @@ def _slope_tests(m, measure: str, ids, rule) -> list[dict]:
 def _groups_statistics(ds: Dataset, cohort: cohorts.Cohort, pf, pooled_mixed: list[dict] | None) -> list[dict]:
     """Each group the dashboard shows for the selection (progressors and stable side by side in compare mode,
     else the one selection), with its own characteristics, slope tests, mixed models (``pooled_mixed``: the
-    selection's, None where not fitted: then none) and visit summaries."""
+    selection's, None where not fitted: then ``{"reason": mixed.NOT_ASKED}``) and visit summaries."""
     from . import mixed, views
 
     m = ds.measurements
     shown = views.groups(cohort)
     out = []
     for _key, label, pids in shown:
-        if pooled_mixed is None or len(shown) == 1:  # one group: the selection's own fits
-            mixed_models = pooled_mixed or []
+        if pooled_mixed is None:
+            mixed_models = {"reason": mixed.NOT_ASKED}
+        elif len(shown) == 1:  # one group: the selection's own fits
+            mixed_models = pooled_mixed
         else:
             mixed_models = [r.to_dict() for measure in ds.measures if stats.has_pre_treatment(m, measure)
                             for r in mixed.mixed_models(m, measure, pids)]

@@ -14,20 +14,25 @@ def run(*args, env=None):
                           timeout=120)
 
 
-_STATS: dict[str, subprocess.CompletedProcess] = {}
+_STATS: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
 
 
-def stats_of(cohort: str) -> subprocess.CompletedProcess:
-    """``stats --cohort COHORT`` on the shipped data, run once per cohort for the tests of this module (each run fits
-    the mixed models: 10-20 s)."""
-    if cohort not in _STATS:
-        _STATS[cohort] = run("stats", "--cohort", cohort)
-    return _STATS[cohort]
+def stats_of(cohort: str, *extra: str) -> subprocess.CompletedProcess:
+    """``stats --cohort COHORT [extra...]`` on the shipped data, run once per cohort and options for the tests of
+    this module (a run that fits the mixed models takes 20-60 s here: about a second per fit)."""
+    key = (cohort, *extra)
+    if key not in _STATS:
+        _STATS[key] = run("stats", "--cohort", cohort, *extra)
+    return _STATS[key]
 
 
-@pytest.mark.parametrize("cohort", ["safety", "efficacy", "progressors", "stable", "compare"])
-def test_stats_is_strict_json_for_every_cohort(cohort):
-    r = stats_of(cohort)
+#: The cohorts checked without their mixed models (compare, with them: its two groups and the pooled selection)
+@pytest.mark.parametrize("cohort, extra", [("safety", ("--no-mixed",)), ("efficacy", ("--no-mixed",)),
+                                           ("progressors", ("--no-mixed",)), ("stable", ("--no-mixed",)),
+                                           ("compare", ())],
+                         ids=lambda v: v if isinstance(v, str) else "-".join(x.strip("-") for x in v) or "mixed")
+def test_stats_is_strict_json_for_every_cohort(cohort, extra):
+    r = stats_of(cohort, *extra)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert out["cohort"]["name"] == cohort
@@ -56,15 +61,32 @@ def test_stats_of_compare_give_each_groups_mixed_models(shipped):
     assert ("ALSFRS", 3, 23) in pooled
 
 
+def test_stats_no_mixed_leaves_out_only_the_mixed_models_and_says_so():
+    """--no-mixed: every other key as without it; each key of mixed models holds the reason, none is empty."""
+    from dashboard import mixed
+
+    full, quick = json.loads(stats_of("compare").stdout), json.loads(stats_of("compare", "--no-mixed").stdout)
+    reason = {"reason": mixed.NOT_ASKED}
+    assert full["mixed_models"] and all(g["mixed_models"] for g in full["groups"])
+    assert "reason" not in full["mixed_model_by_group"]
+    assert quick["mixed_models"] == reason and quick["mixed_model_by_group"] == reason
+    assert [g["mixed_models"] for g in quick["groups"]] == [reason, reason]
+    for out in (full, quick):
+        out.pop("mixed_models"), out.pop("mixed_model_by_group")
+        for g in out["groups"]:
+            g.pop("mixed_models")
+    assert quick == full
+
+
 def test_stats_progressor_count_and_ids():
-    out = json.loads(stats_of("progressors").stdout)
+    out = json.loads(stats_of("progressors", "--no-mixed").stdout)
     assert out["cohort"]["n"] == 12
     assert out["characteristics"]["n"] == 12
 
 
 def test_stats_empty_selection_is_valid_json_with_nulls():
     # patient 4 is stable (fell 1 point), so progressors narrowed to 4 is empty
-    r = run("stats", "--cohort", "progressors", "--patients", "4")
+    r = run("stats", "--cohort", "progressors", "--patients", "4", "--no-mixed")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["cohort"]["n"] == 0
@@ -82,7 +104,7 @@ def test_stats_one_patient_selection():
 
 
 def test_stats_subgroup_filters_narrow():
-    out = json.loads(run("stats", "--cohort", "efficacy", "--sex", "F", "--age-min", "50").stdout)
+    out = json.loads(run("stats", "--cohort", "efficacy", "--sex", "F", "--age-min", "50", "--no-mixed").stdout)
     ids = out["cohort"]["patient_ids"]
     # from Table 2: female efficacy patients aged >= 50
     assert ids == ["1", "2", "7", "8", "11", "13", "16"]

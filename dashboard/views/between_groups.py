@@ -194,7 +194,7 @@ def statistics(ds: Dataset, cohort: Cohort, with_mixed: bool = True) -> dict:
                                 for x in measures},
         "visit_changes": {x: between.visit_changes(m, x, g.series, g.order).to_dict() for x in measures},
         "mixed_model_by_group": ({x: group_model(ds, cohort, x).to_dict() for x in measures} if with_mixed
-                                 else {"reason": "the mixed models were not asked for"}),
+                                 else {"reason": mixed.NOT_ASKED}),
     }
     fs = functional_measure(ds.measures)
     if fs in ds.measures:
