@@ -9,9 +9,9 @@ import pytest
 from tests.helpers import REPO, run_cli
 
 
-def run(*args, env=None):
+def run(*args, env=None, timeout=120):
     return subprocess.run([sys.executable, "-m", "dashboard", *args], capture_output=True, text=True, cwd=REPO, env=env,
-                          timeout=120)
+                          timeout=timeout)
 
 
 _STATS: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
@@ -22,7 +22,8 @@ def stats_of(cohort: str, *extra: str) -> subprocess.CompletedProcess:
     this module (a run that fits the mixed models takes 20-60 s here: about a second per fit)."""
     key = (cohort, *extra)
     if key not in _STATS:
-        _STATS[key] = run("stats", "--cohort", cohort, *extra)
+        # with the mixed models (compare: 60 fits) a run took over 120 s beside two other test processes
+        _STATS[key] = run("stats", "--cohort", cohort, *extra, timeout=600)
     return _STATS[key]
 
 

@@ -148,9 +148,6 @@ def two_arm_trial(n=40, control_slope=-1.0, effect=0.3, seed=0, noise=0.7, arms=
 def test_group_slope_model_recovers_a_known_difference_with_coverage():
     """20 simulated two-arm trials (true slope difference 0.3): the estimates centre on the truth and the 95 % CI
     covers it in at least 15 (a correct method: 19 on average; 14 or fewer has probability < 0.001)."""
-    import time
-
-    start = time.perf_counter()
     covered, estimates = 0, []
     for seed in range(20):
         df, groups = two_arm_trial(seed=seed)
@@ -164,7 +161,6 @@ def test_group_slope_model_recovers_a_known_difference_with_coverage():
     assert covered >= 15
     assert np.mean(estimates) == pytest.approx(0.3, abs=0.05)
     assert r.n_observations == 80 * 5  # month -3 is not used
-    assert time.perf_counter() - start < 20
 
 
 def test_group_slope_model_three_arms_and_no_effect():

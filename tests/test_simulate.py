@@ -49,7 +49,6 @@ def test_twelve_progressors_eleven_stable(shipped):
 
 import csv  # noqa: E402
 import io  # noqa: E402
-import time  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -160,10 +159,9 @@ def test_generate_rejects_a_bad_patient_count(tmp_path, n):
     assert not (tmp_path / "o").exists()
 
 
-def test_ten_thousand_patients_generate_in_seconds(tmp_path):
-    start = time.perf_counter()
+def test_ten_thousand_patients_generate(tmp_path):
+    """(Its time, about a second, is for bench/bench.py to print, not for a test to assert.)"""
     simulate.write_trial(simulate.synthetic_trial(10_000, seed=0), tmp_path / "big")
-    assert time.perf_counter() - start < 10  # about 1 s on a 2-core machine
     assert sum(1 for _ in open(tmp_path / "big" / "patients.csv")) == 10_001
 
 
