@@ -414,8 +414,7 @@ def _add_previous(p):
 
 
 def _add_confidential(p):
-    from .formatting import DEFAULT_CONFIDENTIALITY
-    from .reports import CONFIDENTIALITY_ENV
+    from .formatting import CONFIDENTIALITY_ENV, DEFAULT_CONFIDENTIALITY
 
     p.add_argument("--confidential", default=None, metavar="TEXT",
                    help=f"the confidentiality line on every page and figure (default: ${CONFIDENTIALITY_ENV}, else "

@@ -880,5 +880,7 @@ def changes_blocks(d, limit: int = 30) -> tuple[Block, ...]:
 #: The default confidentiality line of the report and the exported figures (``--confidential``,
 #: ``$DASHBOARD_CONFIDENTIALITY``).
 DEFAULT_CONFIDENTIALITY = "Confidential: for the DSMB only"
+#: The environment variable that replaces DEFAULT_CONFIDENTIALITY (reports.confidentiality_line)
+CONFIDENTIALITY_ENV = "DASHBOARD_CONFIDENTIALITY"
 OPEN_SESSION_NOTE = ("DSMB OPEN SESSION version: pooled over all arms (no group columns), without patient-level "
                      "listings, timelines or profiles. The closed-session report has everything.")

@@ -246,12 +246,9 @@ def confidentiality_line(text: str | None = None) -> str:
     else :data:`dashboard.formatting.DEFAULT_CONFIDENTIALITY`."""
     import os
 
-    from .formatting import DEFAULT_CONFIDENTIALITY
+    from .formatting import CONFIDENTIALITY_ENV, DEFAULT_CONFIDENTIALITY
 
     return (text or os.environ.get(CONFIDENTIALITY_ENV) or DEFAULT_CONFIDENTIALITY).strip()
-
-
-CONFIDENTIALITY_ENV = "DASHBOARD_CONFIDENTIALITY"
 
 
 def _css_string(text: str) -> str:

@@ -170,7 +170,7 @@ def test_report_cli_open_and_confidential(tmp_path, monkeypatch):
 
 
 def test_exported_figures_carry_the_confidentiality_line(shipped, monkeypatch):
-    monkeypatch.setenv(reports.CONFIDENTIALITY_ENV, "Confidential: DSMB of trial 42")
+    monkeypatch.setenv(formatting.CONFIDENTIALITY_ENV, "Confidential: DSMB of trial 42")
     figs = images.figure_set(shipped, select(shipped))
     assert figs and all(f.layout.meta["confidentiality"] == "Confidential: DSMB of trial 42" for f in figs.values())
     assert all("Confidential: DSMB of trial 42" in f.layout.title.text for f in figs.values())
