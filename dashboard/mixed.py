@@ -134,9 +134,14 @@ def plain_words(message: str) -> str:
     return next((words for key, words in _PLAIN if key in low), "the optimiser did not converge")
 
 
-def _fit(y, exog, groups, exog_re, methods=("lbfgs", "bfgs")):
+def _fit(y, exog, groups, exog_re, methods=("bfgs", "lbfgs")):
     """(fixed-effect estimates, their SEs) of a converged REML fit (the first of ``methods`` that converges),
-    or (None, why not)."""
+    or (None, why not).
+
+    BFGS first: L-BFGS-B can stop, without any warning, short of the REML optimum.  On the shipped data's
+    progressors, months <= 3, it reported a change in slope of 0.547 (p = 8.9e-5) at a REML log-likelihood of
+    -113.91, where BFGS, Powell and Nelder-Mead all reach -107.95 (0.542, p = 3.2e-8); BFGS is also the
+    faster of the two there (the shipped data's 36 piecewise models: 17 s against 27)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
