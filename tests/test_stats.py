@@ -851,14 +851,13 @@ def test_fast_exact_wilcoxon_equals_scipy_default_with_ties_and_zeros():
 
     rng = np.random.default_rng(7)
     cases = 0
-    # every n of scipy's permutation branch, up to 10 three times (scipy's takes seconds at 12 and 13: 2^n signs)
-    for n in list(range(2, 14)) + list(range(2, 11)) * 2:
+    for n in list(range(2, 14)) * 3:  # every n of scipy's permutation branch, three times (scipy's is slow)
         d = rng.integers(-4, 5, size=n).astype(float) / 3  # many ties and zeros
         if np.all(d == 0):
             continue
         assert st.wilcoxon_p(d) == pytest.approx(float(sps.wilcoxon(d).pvalue), rel=1e-9, abs=1e-12), d
         cases += 1
-    assert cases >= 25
+    assert cases > 30
     # no ties: scipy's exact distribution is used as is
     d = np.array([0.5, 1.5, -0.25, 2.0, 3.0])
     assert st.wilcoxon_p(d) == float(sps.wilcoxon(d).pvalue)
